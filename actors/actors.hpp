@@ -1,0 +1,95 @@
+#pragma once
+// Every actor interface of kwmserverd, in one place, so the whole message flow can be
+// read here. Handlers are listed per actor with who sends them and what they do.
+//
+//   net (WebSocket strand) ──text/binary/closed──▶ connection ──admit/lookup──▶ user_directory
+//   HTTP request actors   ──issue/redeem────────▶ token_issuer
+//   connection ──frames──▶ net::frame_sink (never through another actor)
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/websocket_link.hpp"
+#include "protocol/auth_record.hpp"
+
+namespace kwm::actors {
+
+// -- atoms (at most 10 characters in CAF 0.17) -------------------------------------------
+
+using issue_atom = caf::atom_constant<caf::atom("issue")>;
+using redeem_atom = caf::atom_constant<caf::atom("redeem")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using text_atom = caf::atom_constant<caf::atom("text")>;
+using binary_atom = caf::atom_constant<caf::atom("binary")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using count_atom = caf::atom_constant<caf::atom("count")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+// -- connection: one per RTM WebSocket ---------------------------------------------------
+
+using connection_actor = caf::typed_actor<
+    // From net, in arrival order: one text frame. Rate limit, parse, validate, dispatch.
+    caf::reacts_to<text_atom, std::string>,
+    // From net: a binary frame of the given size. Ignored, but counts towards the rate limit.
+    caf::reacts_to<binary_atom, uint64_t>,
+    // From net: the socket is gone. The actor quits; channels and the directory notice
+    // through their monitors.
+    caf::reacts_to<closed_atom>>;
+
+// A live connection as other actors address it: the actor for requests, the sink for
+// frames (fan-out writes straight to the socket's queue, without an extra actor hop).
+struct connection_ref {
+  std::string user_id;
+  connection_actor actor;
+  std::shared_ptr<net::frame_sink> sink;
+};
+using connection_list = std::vector<connection_ref>;
+
+// -- token_issuer: connect keys (spec §2) -------------------------------------------------
+
+// The outcome of redeeming a key: `found` is false for unknown, used or expired keys.
+struct redeemed_key {
+  bool found = false;
+  protocol::auth_record auth;
+};
+
+using token_issuer_actor = caf::typed_actor<
+    // From a connect request: store the auth of the connect call under a fresh key and
+    // return the key (32 characters).
+    caf::replies_to<issue_atom, protocol::auth_record>::with<std::string>,
+    // From a WebSocket open: remove the key (single use, even when it is expired) and
+    // return what it grants if it was issued at most 30 s ago.
+    caf::replies_to<redeem_atom, std::string>::with<redeemed_key>,
+    // From itself, periodically: drop expired keys.
+    caf::reacts_to<sweep_atom>>;
+
+// -- user_directory: user id → live connections -------------------------------------------
+
+using user_directory_actor = caf::typed_actor<
+    // From a WebSocket open: register a connection (monitored; removed when it dies)
+    // unless its user already has `limit` live connections (0 = no limit). Id-less
+    // anonymous connections are always admitted and never addressable.
+    caf::replies_to<admit_atom, connection_ref, uint32_t>::with<bool>,
+    // From a connect request: how many live connections a user has.
+    caf::replies_to<count_atom, std::string>::with<uint64_t>,
+    // From connections: every live connection of a user (empty when offline).
+    caf::replies_to<lookup_atom, std::string>::with<connection_list>,
+    // From the runtime at shutdown: end every connection, then quit.
+    caf::reacts_to<shutdown_atom>>;
+
+}  // namespace kwm::actors
+
+// Local-only message types holding pointers; they never cross a process boundary.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::auth_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::redeemed_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)

@@ -1,0 +1,67 @@
+#include "actors/user_directory.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+#include <algorithm>
+
+namespace kwm::actors {
+namespace {
+
+user_directory_actor::behavior_type user_directory(
+    user_directory_actor::stateful_pointer<user_directory_state> self) {
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    auto it = st.user_of.find(down.source);
+    if (it == st.user_of.end()) return;
+    const std::string user = std::move(it->second);
+    st.user_of.erase(it);
+    if (user.empty()) return;
+    auto users_it = st.users.find(user);
+    if (users_it == st.users.end()) return;
+    auto& list = users_it->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const connection_ref& c) { return c.actor.address() == down.source; }),
+               list.end());
+    if (list.empty()) st.users.erase(users_it);
+  });
+  return {
+      [=](admit_atom, connection_ref& connection, uint32_t limit) -> bool {
+        auto& st = self->state;
+        if (!connection.user_id.empty()) {
+          auto& list = st.users[connection.user_id];
+          if (limit != 0 && list.size() >= limit) {
+            if (list.empty()) st.users.erase(connection.user_id);
+            return false;
+          }
+          list.push_back(connection);
+        }
+        self->monitor(connection.actor);
+        st.user_of.emplace(connection.actor.address(), connection.user_id);
+        return true;
+      },
+      [=](count_atom, const std::string& user) -> uint64_t {
+        auto it = self->state.users.find(user);
+        return it == self->state.users.end() ? 0 : it->second.size();
+      },
+      [=](lookup_atom, const std::string& user) -> connection_list {
+        auto it = self->state.users.find(user);
+        return it == self->state.users.end() ? connection_list{} : it->second;
+      },
+      [=](shutdown_atom) {
+        for (auto& [address, user] : self->state.user_of)
+          caf::anon_send_exit(address, caf::exit_reason::user_shutdown);
+        self->quit(caf::exit_reason::user_shutdown);
+      },
+  };
+}
+
+}  // namespace
+
+user_directory_actor spawn_user_directory(caf::actor_system& system) {
+  return system.spawn(user_directory);
+}
+
+}  // namespace kwm::actors

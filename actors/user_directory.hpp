@@ -1,0 +1,28 @@
+#pragma once
+// The user directory: which live connections each user id has (spec §3.1 item 2).
+// Connections are monitored, so a dead handle never lingers.
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <string>
+#include <unordered_map>
+
+#include "actors/actors.hpp"
+
+namespace kwm::actors {
+
+struct user_directory_state {
+  static inline const char* name = "user_directory";
+
+  std::unordered_map<std::string, connection_list> users;
+  // Every admitted connection, including id-less anonymous ones, by address.
+  std::unordered_map<caf::actor_addr, std::string> user_of;
+};
+
+using user_directory_impl = user_directory_actor::stateful_base<user_directory_state>;
+
+user_directory_actor spawn_user_directory(caf::actor_system& system);
+
+}  // namespace kwm::actors

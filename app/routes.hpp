@@ -1,0 +1,11 @@
+#pragma once
+// The route table of spec §1.1 for the features that are enabled.
+#include "actors/rtm_api.hpp"
+#include "app/runtime_options.hpp"
+#include "net/router.hpp"
+
+namespace kwm::app {
+
+net::router build_routes(const runtime_options& options, const actors::rtm_services& services);
+
+}  // namespace kwm::app

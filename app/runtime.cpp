@@ -1,0 +1,168 @@
+#include "app/runtime.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+#include <vector>
+
+#include "actors/rtm_api.hpp"
+#include "actors/token_issuer.hpp"
+#include "actors/user_directory.hpp"
+#include "app/routes.hpp"
+#include "net/http_server.hpp"
+
+namespace kwm::app {
+namespace {
+
+std::size_t or_cores(std::size_t configured) {
+  if (configured != 0) return configured;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+caf::actor_system_config& configure(caf::actor_system_config& config, const runtime_options& options) {
+  // CAF's default is max(4, cores) workers, which oversubscribes small machines (P6).
+  config.set("scheduler.max-threads", or_cores(options.actor_threads));
+  config.set("scheduler.policy", caf::atom_from_string(options.scheduler_policy));
+  return config;
+}
+
+}  // namespace
+
+struct server_runtime::impl {
+  explicit impl(runtime_options opts)
+      : options(std::move(opts)), system(configure(config, options)), io(int(or_cores(options.io_threads))) {}
+
+  runtime_options options;
+  // Declared before everything that can hold actors or post into io: destroyed last.
+  caf::actor_system_config config;
+  caf::actor_system system;
+  actors::token_issuer_actor issuer;
+  actors::user_directory_actor directory;
+  boost::asio::io_context io;
+  std::unique_ptr<net::http_server> server;
+  std::unique_ptr<boost::asio::signal_set> signals;
+  std::unique_ptr<boost::asio::steady_timer> drain_timer;
+  std::vector<std::thread> threads;
+  std::atomic<int> shutdown_requests{0};
+  std::chrono::steady_clock::time_point drain_deadline{};
+  bool actors_stopped = false;
+
+  void begin_shutdown() {
+    const int request = ++shutdown_requests;
+    boost::asio::post(io, [this, request] {
+      if (request == 1) {
+        spdlog::info("shutting down: closing {} connections", server->open_connections());
+        server->begin_shutdown();
+        drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+        drain_timer = std::make_unique<boost::asio::steady_timer>(io);
+        poll_drain();
+      } else if (request == 2) {
+        spdlog::warn("second shutdown request: closing every connection now");
+        force_stop();
+      }
+    });
+  }
+
+  void poll_drain() {
+    if (server->open_connections() == 0) return finish_io();
+    if (std::chrono::steady_clock::now() >= drain_deadline) {
+      spdlog::warn("shutdown: {} connections did not close in time", server->open_connections());
+      return force_stop();
+    }
+    drain_timer->expires_after(std::chrono::milliseconds(20));
+    drain_timer->async_wait([this](boost::system::error_code ec) {
+      if (!ec) poll_drain();
+    });
+  }
+
+  void force_stop() {
+    server->force_close();
+    drain_timer = std::make_unique<boost::asio::steady_timer>(io);
+    drain_timer->expires_after(std::chrono::milliseconds(100));
+    drain_timer->async_wait([this](boost::system::error_code) { finish_io(); });
+  }
+
+  void finish_io() {
+    if (signals) {
+      boost::system::error_code ignored;
+      signals->cancel(ignored);
+    }
+    io.stop();
+  }
+
+  void join_threads() {
+    for (auto& thread : threads)
+      if (thread.joinable()) thread.join();
+    threads.clear();
+  }
+
+  // Every actor that may post into `io` ends before `io` is destroyed (stack notes §6).
+  void stop_actors() {
+    if (actors_stopped) return;
+    actors_stopped = true;
+    caf::anon_send(directory, actors::shutdown_atom::value);
+    caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+    system.await_all_actors_done();
+  }
+};
+
+server_runtime::server_runtime(runtime_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {
+  impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
+  impl_->directory = actors::spawn_user_directory(impl_->system);
+  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->options.rtm};
+  impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
+                                                     build_routes(impl_->options, services));
+}
+
+server_runtime::~server_runtime() {
+  if (!impl_->threads.empty()) {
+    request_shutdown();
+    impl_->join_threads();
+  }
+  impl_->stop_actors();
+  impl_->server.reset();
+}
+
+void server_runtime::start() {
+  impl_->server->start();
+  const std::size_t count = or_cores(impl_->options.io_threads);
+  for (std::size_t i = 0; i < count; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+uint16_t server_runtime::port() const { return impl_->server->port(); }
+
+void server_runtime::handle_signals() {
+  impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->io, SIGINT, SIGTERM);
+  struct waiter {
+    impl* self;
+    void operator()(boost::system::error_code ec, int signal) const {
+      if (ec) return;
+      spdlog::info("received signal {}", signal);
+      self->begin_shutdown();
+      self->signals->async_wait(*this);
+    }
+  };
+  impl_->signals->async_wait(waiter{impl_.get()});
+}
+
+void server_runtime::request_shutdown() { impl_->begin_shutdown(); }
+
+void server_runtime::wait() {
+  impl_->join_threads();
+  impl_->stop_actors();
+}
+
+std::size_t server_runtime::open_connections() const { return impl_->server->open_connections(); }
+
+}  // namespace kwm::app

@@ -1,0 +1,25 @@
+#pragma once
+// Everything `kwmserverd serve` can be told, after the command line has been read.
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "actors/rtm_api.hpp"
+#include "actors/token_issuer.hpp"
+#include "net/server_config.hpp"
+
+namespace kwm::app {
+
+struct runtime_options {
+  net::server_config server;
+  std::size_t io_threads = 0;     // 0 = one per core
+  std::size_t actor_threads = 0;  // CAF scheduler workers; 0 = one per core
+  std::string scheduler_policy = "stealing";
+  bool enable_rtm_api = true;
+  actors::rtm_settings rtm;
+  actors::token_issuer_settings connect_keys;
+  // How long a graceful shutdown waits for connections to finish closing.
+  std::chrono::milliseconds drain_timeout{12'000};
+};
+
+}  // namespace kwm::app

@@ -1,0 +1,80 @@
+#pragma once
+// Internals shared by the two Beast translation units (http_server.cpp and
+// websocket_session.cpp). Not part of the net/ interface.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "net/http_types.hpp"
+#include "net/router.hpp"
+#include "net/server_config.hpp"
+
+namespace kwm::net {
+
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  // Graceful shutdown of this session; called on its strand.
+  virtual void shutdown() = 0;
+  // Immediate close of the socket; called on its strand.
+  virtual void terminate() = 0;
+};
+
+struct server_state {
+  server_config config;
+  router routes;
+  std::size_t max_connections = 0;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::size_t> open_websockets{0};
+  std::atomic<bool> stopping{false};
+
+  void track(const std::shared_ptr<session_base>& session, asio::any_io_executor executor);
+  void untrack(const session_base* session);
+  // Runs `action` on the strand of every live session.
+  void for_each_session(void (session_base::*action)());
+
+ private:
+  struct entry {
+    std::weak_ptr<session_base> session;
+    asio::any_io_executor executor;
+  };
+  std::mutex mutex_;
+  std::unordered_map<const session_base*, entry> sessions_;
+};
+
+// One accepted TCP connection's place in the max-connections budget.
+class connection_slot {
+ public:
+  explicit connection_slot(std::shared_ptr<server_state> state) : state_(std::move(state)) {}
+  connection_slot(connection_slot&&) = default;
+  ~connection_slot() {
+    if (state_) state_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::shared_ptr<server_state> state_;
+};
+
+inline std::string_view to_std(beast::string_view text) { return {text.data(), text.size()}; }
+
+peer_address to_peer_address(const asio::ip::tcp::endpoint& endpoint);
+
+// Hands an upgrade request on a WebSocket route to a new WebSocket session, which then
+// calls the route's handler. Defined in websocket_session.cpp.
+void start_websocket_session(std::shared_ptr<server_state> state, connection_slot slot,
+                             beast::tcp_stream stream, http::request<http::string_body> request,
+                             http_request plain_request, const route& matched,
+                             std::string parameter);
+
+}  // namespace kwm::net

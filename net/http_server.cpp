@@ -1,0 +1,422 @@
+// The listener and plain HTTP sessions. WebSocket sessions are in websocket_session.cpp.
+#include "net/http_server.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "net/cors.hpp"
+#include "net/detail/session_base.hpp"
+
+namespace kwm::net {
+
+using tcp = asio::ip::tcp;
+
+// -- server_state -------------------------------------------------------------------------
+
+void server_state::track(const std::shared_ptr<session_base>& session,
+                         asio::any_io_executor executor) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  sessions_[session.get()] = entry{session, std::move(executor)};
+}
+
+void server_state::untrack(const session_base* session) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  sessions_.erase(session);
+}
+
+void server_state::for_each_session(void (session_base::*action)()) {
+  std::vector<std::pair<std::shared_ptr<session_base>, asio::any_io_executor>> live;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    live.reserve(sessions_.size());
+    for (auto& [key, e] : sessions_)
+      if (auto session = e.session.lock()) live.emplace_back(std::move(session), e.executor);
+  }
+  for (auto& [session, executor] : live)
+    asio::post(executor, [session = session, action] { ((*session).*action)(); });
+}
+
+std::size_t effective_max_connections(const http_limits& limits) {
+  if (limits.max_connections != 0) return limits.max_connections;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  constexpr rlim_t reserve = 64;
+  return limit.rlim_cur > reserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - reserve) : 1;
+}
+
+peer_address to_peer_address(const tcp::endpoint& endpoint) {
+  peer_address peer;
+  peer.port = endpoint.port();
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), peer.bytes.begin());
+    peer.is_v4 = true;
+  } else {
+    const auto bytes = address.to_v6().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), peer.bytes.begin());
+    peer.is_v4 = false;
+  }
+  return peer;
+}
+
+namespace {
+
+std::string lower_case(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A request the parser rejected (as opposed to a timeout or the peer going away).
+bool is_malformed_request(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+http_request to_plain_request(http::request<http::string_body>& request, const peer_address& peer) {
+  http_request plain;
+  plain.method = std::string(to_std(request.method_string()));
+  const std::string_view target = to_std(request.target());
+  const auto question = target.find('?');
+  plain.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) plain.query = std::string(target.substr(question + 1));
+  plain.headers.reserve(8);
+  for (const auto& field : request)
+    plain.headers.emplace_back(lower_case(to_std(field.name_string())),
+                               std::string(to_std(field.value())));
+  plain.peer = peer;
+  return plain;
+}
+
+// -- plain HTTP session -------------------------------------------------------------------
+
+class http_session : public session_base, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(std::shared_ptr<server_state> state, connection_slot slot, tcp::socket socket)
+      : state_(std::move(state)), slot_(std::move(slot)), stream_(std::move(socket)) {
+    beast::error_code ec;
+    peer_ = to_peer_address(stream_.socket().remote_endpoint(ec));
+  }
+
+  ~http_session() override { state_->untrack(this); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->state_->track(self, self->stream_.get_executor());
+      if (self->state_->stopping.load()) return self->close();
+      self->read_header();
+    });
+  }
+
+  void shutdown() override {
+    shutting_down_ = true;
+    if (!busy_) close();
+  }
+
+  void terminate() override { close(); }
+
+  // Called on the strand when the route handler answers.
+  void finish_exchange(http_response response) {
+    if (cors_) cors_response_headers(cors_request_, response);
+    write_response(std::move(response));
+  }
+
+ private:
+  const http_limits& limits() const { return state_->config.http; }
+
+  void read_header() {
+    busy_ = false;
+    if (shutting_down_) return close();
+    request_started_ = std::chrono::steady_clock::now();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits().max_header_bytes));
+    parser_->body_limit(limits().max_body_bytes);
+    stream_.expires_after(limits().read_header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  // Keep-alive: wait up to the idle timeout for the first byte of the next request, then
+  // give the request head its own (shorter) timeout.
+  void wait_for_next_request() {
+    busy_ = false;
+    if (shutting_down_) return close();
+    if (buffer_.size() > 0) return read_header();
+    stream_.expires_after(limits().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->close();
+                              self->read_header();
+                            });
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    busy_ = true;
+    if (ec == http::error::header_limit)
+      return write_response(http_response::text_error(431, "Request Header Fields Too Large"), true);
+    if (ec) {
+      if (is_malformed_request(ec))
+        return write_response(http_response::text_error(400, "Bad Request"), true);
+      return close();
+    }
+    const auto target = to_std(parser_->get().target());
+    match_ = state_->routes.find(target.substr(0, target.find('?')));
+    if (match_.matched != nullptr && match_.matched->options.trusted_only &&
+        !state_->config.trusted_networks.allows(peer_))
+      return write_response(http_response::text_error(403, "forbidden"), true);
+    std::size_t body_limit = limits().max_body_bytes;
+    if (match_.matched != nullptr && match_.matched->options.max_body_bytes != 0 &&
+        match_.matched->options.oversized_body == body_policy::reject_oversized)
+      body_limit = match_.matched->options.max_body_bytes;
+    parser_->body_limit(body_limit);
+    const auto elapsed = std::chrono::steady_clock::now() - request_started_;
+    const auto remaining = limits().read_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
+    stream_.expires_after(std::max(remaining, std::chrono::milliseconds(1)));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_body, shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit)
+      return write_response(http_response::text_error(413, "request body too large"), true);
+    if (ec) {
+      if (is_malformed_request(ec))
+        return write_response(http_response::text_error(400, "Bad Request"), true);
+      return close();
+    }
+    stream_.expires_never();
+    auto& message = parser_->get();
+    keep_alive_ = message.keep_alive();
+    http_request request = to_plain_request(message, peer_);
+    request.body = std::move(message.body());
+    const route* matched = match_.matched;
+    if (matched == nullptr) return write_response(http_response::not_found());
+
+    if (matched->options.cors) {
+      cors_ = true;
+      cors_request_ = cors_request_info::of(request);
+      if (cors_request_.is_preflight) {
+        http_response preflight = http_response::empty(200);
+        cors_preflight_headers(cors_request_, preflight);
+        return write_response(std::move(preflight));
+      }
+    }
+
+    if (matched->options.max_body_bytes != 0 &&
+        matched->options.oversized_body == body_policy::truncate_oversized &&
+        request.body.size() > matched->options.max_body_bytes) {
+      request.body.resize(matched->options.max_body_bytes);
+      request.body_truncated = true;
+      close_after_response_ = true;
+    }
+
+    if (matched->type == route::kind::websocket) {
+      if (message.method() != http::verb::get)
+        return write_response(http_response::text_error(405, ""));
+      state_->untrack(this);
+      shutting_down_ = true;  // this object is finished; the stream moves on
+      start_websocket_session(state_, std::move(slot_), std::move(stream_),
+                              parser_->release(), std::move(request), *matched,
+                              std::string(match_.parameter));
+      return;
+    }
+    matched->on_http(std::make_shared<exchange>(shared_from_this(), std::move(request)));
+  }
+
+  void write_response(http_response plain, bool force_close = false) {
+    const bool close_after = force_close || close_after_response_ || !keep_alive_ ||
+                             shutting_down_ || plain.close_connection;
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(11);
+    response->result(plain.status);
+    for (auto& [name, value] : plain.headers) response->insert(name, value);
+    response->body() = std::move(plain.body);
+    response->keep_alive(!close_after);
+    response->prepare_payload();
+    stream_.expires_after(state_->config.websocket.write_wait);
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response, close_after](beast::error_code ec,
+                                                                         std::size_t) {
+                        if (ec || close_after) return self->close();
+                        self->reset_request_state();
+                        self->wait_for_next_request();
+                      });
+  }
+
+  void reset_request_state() {
+    cors_ = false;
+    close_after_response_ = false;
+    keep_alive_ = false;
+    match_ = {};
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  class exchange : public http_exchange {
+   public:
+    exchange(std::shared_ptr<http_session> session, http_request request)
+        : session_(std::move(session)), request_(std::move(request)) {}
+    ~exchange() override {
+      if (session_) respond(http_response::text_error(500, "request failed"));
+    }
+    const http_request& request() const override { return request_; }
+    void respond(http_response response) override {
+      auto session = std::move(session_);
+      if (!session) return;
+      auto executor = session->stream_.get_executor();
+      asio::post(executor, [session = std::move(session), response = std::move(response)]() mutable {
+        session->finish_exchange(std::move(response));
+      });
+    }
+
+   private:
+    std::shared_ptr<http_session> session_;
+    http_request request_;
+  };
+
+  std::shared_ptr<server_state> state_;
+  connection_slot slot_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  peer_address peer_;
+  router::match match_;
+  cors_request_info cors_request_;
+  std::chrono::steady_clock::time_point request_started_;
+  bool busy_ = false;
+  bool shutting_down_ = false;
+  bool keep_alive_ = false;
+  bool close_after_response_ = false;
+  bool cors_ = false;
+};
+
+// -- listener -----------------------------------------------------------------------------
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(asio::io_context& io, std::shared_ptr<server_state> state)
+      : io_(io), acceptor_(asio::make_strand(io)), retry_timer_(acceptor_.get_executor()),
+        state_(std::move(state)) {}
+
+  void open(const std::string& host, uint16_t port) {
+    const tcp::endpoint endpoint(asio::ip::make_address(host), port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    port_ = acceptor_.local_endpoint().port();
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept_next(); });
+  }
+
+  void stop() {
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->retry_timer_.cancel();
+      self->acceptor_.close(ec);
+    });
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  void accept_next() {
+    if (!acceptor_.is_open()) return;
+    acceptor_.async_accept(asio::make_strand(io_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of descriptors or similar: back off instead of spinning on accept.
+      retry_timer_.expires_after(std::chrono::milliseconds(50));
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->accept_next();
+      });
+      return;
+    }
+    if (state_->stopping.load() ||
+        state_->open_connections.fetch_add(1, std::memory_order_relaxed) >= state_->max_connections) {
+      if (!state_->stopping.load()) state_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+      beast::error_code ignored;
+      socket.close(ignored);
+      return accept_next();
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<http_session>(state_, connection_slot(state_), std::move(socket))->start();
+    accept_next();
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::shared_ptr<server_state> state_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+// -- http_server --------------------------------------------------------------------------
+
+struct http_server::impl {
+  asio::io_context& io;
+  std::shared_ptr<server_state> state;
+  std::shared_ptr<listener> acceptor;
+};
+
+http_server::http_server(asio::io_context& io, server_config config, router routes)
+    : impl_(std::make_unique<impl>(impl{io, std::make_shared<server_state>(), nullptr})) {
+  impl_->state->config = std::move(config);
+  impl_->state->routes = std::move(routes);
+  impl_->state->max_connections = effective_max_connections(impl_->state->config.http);
+}
+
+http_server::~http_server() {
+  if (impl_->acceptor) impl_->acceptor->stop();
+}
+
+void http_server::start() {
+  impl_->acceptor = std::make_shared<listener>(impl_->io, impl_->state);
+  impl_->acceptor->open(impl_->state->config.host, impl_->state->config.port);
+}
+
+uint16_t http_server::port() const { return impl_->acceptor ? impl_->acceptor->port() : 0; }
+
+void http_server::begin_shutdown() {
+  impl_->state->stopping.store(true);
+  if (impl_->acceptor) impl_->acceptor->stop();
+  impl_->state->for_each_session(&session_base::shutdown);
+}
+
+void http_server::force_close() { impl_->state->for_each_session(&session_base::terminate); }
+
+std::size_t http_server::open_connections() const {
+  return impl_->state->open_connections.load(std::memory_order_relaxed);
+}
+
+std::size_t http_server::open_websockets() const {
+  return impl_->state->open_websockets.load(std::memory_order_relaxed);
+}
+
+}  // namespace kwm::net

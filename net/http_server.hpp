@@ -1,0 +1,44 @@
+#pragma once
+// The main listener: HTTP routing and WebSocket sessions on one port. Beast lives only
+// in the .cpp files behind this pimpl, so including this header costs nothing.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "net/router.hpp"
+#include "net/server_config.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace kwm::net {
+
+struct server_state;
+
+class http_server {
+ public:
+  http_server(boost::asio::io_context& io, server_config config, router routes);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Binds and starts accepting. Throws std::system_error when the address is unusable.
+  void start();
+  uint16_t port() const;
+
+  // Stops accepting; idle HTTP connections close, requests in progress finish; every
+  // WebSocket gets its farewell frame and close 1001. Thread-safe.
+  void begin_shutdown();
+  // Closes every remaining socket at once (after the drain deadline). Thread-safe.
+  void force_close();
+
+  std::size_t open_connections() const;  // HTTP and WebSocket
+  std::size_t open_websockets() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace kwm::net

@@ -1,0 +1,75 @@
+#pragma once
+// Plain HTTP request and response values exchanged between the network layer and the
+// application's route handlers. No Beast types, so handlers compile without Beast.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/websocket_link.hpp"
+
+namespace kwm::net {
+
+struct peer_address {
+  std::array<uint8_t, 16> bytes{};  // IPv4 peers use the first 4 bytes
+  bool is_v4 = true;
+  uint16_t port = 0;
+
+  std::string to_string() const;
+};
+
+struct http_request {
+  std::string method;
+  std::string path;   // percent-decoding is not applied
+  std::string query;  // without the '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+  bool body_truncated = false;  // set by routes that read a bounded prefix of the body
+  peer_address peer;
+
+  // The first value of a header (name in lower case), or "" when absent.
+  std::string_view header(std::string_view lower_case_name) const;
+  bool has_header(std::string_view lower_case_name) const;
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool close_connection = false;
+
+  // The spec's error shape (§0.3): text/plain, nosniff, body = message + "\n".
+  static http_response text_error(unsigned status, std::string_view message);
+  static http_response not_found() { return text_error(404, "404 page not found"); }
+  // application/json; `body` already ends with "\n".
+  static http_response json(std::string body);
+  // No body and no Content-Type.
+  static http_response empty(unsigned status);
+};
+
+// One plain HTTP request waiting for its answer. `respond` may be called from any
+// thread, once.
+class http_exchange {
+ public:
+  virtual ~http_exchange() = default;
+  virtual const http_request& request() const = 0;
+  virtual void respond(http_response response) = 0;
+};
+
+// A GET on a WebSocket route, before the upgrade. The application decides: `reject`
+// answers with a plain HTTP response and closes; `accept` performs the upgrade. `sink`
+// is usable right away; frames sent before the upgrade are written after it.
+// All members may be called from any thread; exactly one of reject/accept, once.
+class pending_websocket {
+ public:
+  virtual ~pending_websocket() = default;
+  virtual const http_request& request() const = 0;
+  virtual std::shared_ptr<frame_sink> sink() = 0;
+  virtual void reject(http_response response) = 0;
+  virtual void accept(std::unique_ptr<frame_listener> listener, websocket_options options) = 0;
+};
+
+}  // namespace kwm::net

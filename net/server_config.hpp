@@ -1,0 +1,43 @@
+#pragma once
+// Settings of the main listener (spec §1.12, §4.1, §4.2). Defaults are the spec's.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "net/address_filter.hpp"
+
+namespace kwm::net {
+
+struct http_limits {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds read_header_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 0;  // 0 = soft RLIMIT_NOFILE minus a reserve of 64
+};
+
+struct websocket_limits {
+  std::size_t max_message_bytes = 1024 * 1024;
+  std::size_t send_queue_messages = 256;
+  std::size_t send_queue_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds ping_period{54'000};
+  std::chrono::milliseconds pong_wait{60'000};
+  std::chrono::milliseconds write_wait{10'000};
+  std::chrono::milliseconds close_wait{1'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+};
+
+struct server_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8778;  // 0 = an ephemeral port (tests)
+  http_limits http;
+  websocket_limits websocket;
+  address_filter trusted_networks = address_filter::loopback_only();
+};
+
+// Resolves max_connections = 0 to the soft descriptor limit minus the reserve.
+std::size_t effective_max_connections(const http_limits& limits);
+
+}  // namespace kwm::net

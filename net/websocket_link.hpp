@@ -1,0 +1,52 @@
+#pragma once
+// The two directions of one WebSocket as seen by the application. Nothing here names
+// Beast or Asio, so actors and tests can use it without the network stack.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace kwm::net {
+
+// A text frame, serialized once and shared immutably between all its recipients.
+using frame = std::shared_ptr<const std::string>;
+
+inline frame make_frame(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+enum class close_code : uint16_t {
+  going_away = 1001,
+  policy_violation = 1008,
+  message_too_big = 1009,
+};
+
+// Outbound side. Safe to call from any thread; calls never block.
+class frame_sink {
+ public:
+  virtual ~frame_sink() = default;
+  // Queues a text frame. When the outgoing queue would exceed its bounds the connection
+  // is closed as a slow consumer (1008) instead: nothing is ever dropped silently.
+  virtual void send(frame text) = 0;
+  // Server-initiated close: the farewell frame (if the socket has one), then the close
+  // frame. Frames queued before the call are written first.
+  virtual void close(close_code code, std::string reason = {}) = 0;
+};
+
+// Inbound side. Called on the connection's strand, in arrival order.
+class frame_listener {
+ public:
+  virtual ~frame_listener() = default;
+  virtual void on_text(std::string text) = 0;
+  virtual void on_binary(std::size_t /*size*/) {}
+  // Exactly once, when the socket is gone (closed by either side or failed).
+  virtual void on_closed() = 0;
+};
+
+// Per-socket settings chosen by the application when it accepts an upgrade.
+struct websocket_options {
+  frame farewell;           // written before every server-initiated close; may be null
+  std::string subprotocol;  // selected in the handshake response when non-empty
+};
+
+}  // namespace kwm::net

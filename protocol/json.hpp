@@ -1,0 +1,40 @@
+#pragma once
+// JSON output helpers shared by every serializer: compact output, and the sorted-key
+// rendering the spec requires for free-form objects (pong, chat `extra`; spec §0.3, D12).
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <string_view>
+
+namespace kwm::protocol {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Writes `value`; objects at every depth get their keys sorted ascending by byte value.
+// When a key repeats, the last occurrence wins (as in the original's map decoding).
+void write_sorted(json_writer& out, const rapidjson::Value& value);
+
+inline void write_string(json_writer& out, std::string_view text) {
+  out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+inline void write_key(json_writer& out, std::string_view key) {
+  out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+// Writes compact JSON text that was produced by this program or validated by the parser.
+inline void write_raw(json_writer& out, std::string_view json, rapidjson::Type type) {
+  out.RawValue(json.data(), json.size(), type);
+}
+
+inline std::string take_string(rapidjson::StringBuffer& buffer) {
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// Replaces every byte sequence that is not valid UTF-8 by U+FFFD, so that text taken
+// from HTTP forms can always be written as a JSON string.
+std::string to_valid_utf8(std::string_view text);
+
+}  // namespace kwm::protocol
