@@ -32,6 +32,12 @@ std::optional<protocol::form_values> read_form(const net::http_request& request)
   return form;
 }
 
+// Shared by every RTM socket: serialized once.
+const net::frame& goodbye_frame() {
+  static const net::frame frame = net::make_frame(protocol::goodbye_text());
+  return frame;
+}
+
 net::http_response request_failed() { return net::http_response::text_error(500, "request failed"); }
 
 }  // namespace
@@ -100,7 +106,7 @@ void handle_websocket_open(const rtm_services& services,
                               net::http_response::text_error(429, "too many connections"));
                         }
                         net::websocket_options options;
-                        options.farewell = net::make_frame(protocol::goodbye_text());
+                        options.farewell = goodbye_frame();
                         websocket->accept(make_connection_listener(connection), std::move(options));
                       },
                       [=](const caf::error&) {

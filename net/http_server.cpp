@@ -168,6 +168,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void on_header(beast::error_code ec, std::size_t) {
     busy_ = true;
+    if (ec == http::error::body_limit)
+      return write_response(http_response::text_error(413, "request body too large"), true);
     if (ec == http::error::header_limit)
       return write_response(http_response::text_error(431, "Request Header Fields Too Large"), true);
     if (ec) {

@@ -170,6 +170,13 @@ class websocket_session : public session_base,
     request_ = {};
     if (ec) return finish();
     phase_ = phase::open;
+    // From now on Beast's handshake timeout bounds the close handshake, whichever side
+    // starts it: after the close frames, the peer gets the close wait to end TCP.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = limits().close_wait;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
     counted_ = true;
     state_->open_websockets.fetch_add(1, std::memory_order_relaxed);
     start_keepalive();

@@ -1,0 +1,203 @@
+// Deterministic actor tests: connect keys on simulated time, the user directory, and
+// the connection actor's frame handling, without sockets.
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/connection.hpp"
+#include "actors/token_issuer.hpp"
+#include "actors/user_directory.hpp"
+#include "support/deterministic.hpp"
+#include "support/recording_sink.hpp"
+
+using namespace kwm;
+using namespace kwm::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+protocol::auth_record anonymous_user(std::string id) {
+  protocol::auth_record auth;
+  auth.user_id = std::move(id);
+  return auth;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key is single use") {
+  auto issuer = spawn_token_issuer(system);
+  sched.run();
+  auto key = ask<std::string>(issuer, issue_atom::value, anonymous_user("alice"));
+  REQUIRE(key.has_value());
+  CHECK(key->size() == 32);
+  auto first = ask<redeemed_key>(issuer, redeem_atom::value, *key);
+  REQUIRE(first.has_value());
+  CHECK(first->found);
+  CHECK(first->auth.user_id == "alice");
+  auto second = ask<redeemed_key>(issuer, redeem_atom::value, *key);
+  REQUIRE(second.has_value());
+  CHECK_FALSE(second->found);
+  auto unknown = ask<redeemed_key>(issuer, redeem_atom::value, std::string(32, 'A'));
+  REQUIRE(unknown.has_value());
+  CHECK_FALSE(unknown->found);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key expires strictly after 30 s") {
+  auto issuer = spawn_token_issuer(system);
+  sched.run();
+  auto fresh = ask<std::string>(issuer, issue_atom::value, anonymous_user("a"));
+  REQUIRE(fresh);
+  sched.advance_time(25s);
+  sched.run();
+  auto redeemed = ask<redeemed_key>(issuer, redeem_atom::value, *fresh);
+  REQUIRE(redeemed);
+  CHECK(redeemed->found);
+
+  auto stale = ask<std::string>(issuer, issue_atom::value, anonymous_user("b"));
+  REQUIRE(stale);
+  sched.advance_time(35s);
+  sched.run();
+  redeemed = ask<redeemed_key>(issuer, redeem_atom::value, *stale);
+  REQUIRE(redeemed);
+  CHECK_FALSE(redeemed->found);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "expired keys are swept without being redeemed") {
+  auto issuer = spawn_token_issuer(system);
+  sched.run();
+  for (int i = 0; i < 3; ++i) REQUIRE(ask<std::string>(issuer, issue_atom::value, anonymous_user("u")));
+  CHECK(deref<token_issuer_impl>(issuer).state.keys.size() == 3);
+  sched.advance_time(61s);  // past the first sweep
+  sched.run();
+  CHECK(deref<token_issuer_impl>(issuer).state.keys.empty());
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "the directory caps, lists and forgets connections") {
+  auto directory = spawn_user_directory(system);
+  auto sink = std::make_shared<test::recording_sink>();
+  auto spawn_for = [&](const std::string& user) {
+    auto c = spawn_connection(system, anonymous_user(user), sink, directory, {});
+    sched.run();
+    return c;
+  };
+  auto first = spawn_for("bob");
+  auto second = spawn_for("bob");
+  auto third = spawn_for("bob");
+  auto idless = spawn_for("");
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", first, sink}, uint32_t{2}) == true);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", second, sink}, uint32_t{2}) == true);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", third, sink}, uint32_t{2}) == false);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"", idless, sink}, uint32_t{2}) == true);
+  CHECK(ask<uint64_t>(directory, count_atom::value, std::string("bob")) == uint64_t{2});
+  CHECK(ask<uint64_t>(directory, count_atom::value, std::string("")) == uint64_t{0});
+
+  // A connection that dies is removed through the monitor.
+  caf::anon_send(first, closed_atom::value);
+  sched.run();
+  CHECK(ask<uint64_t>(directory, count_atom::value, std::string("bob")) == uint64_t{1});
+  auto listed = ask<connection_list>(directory, lookup_atom::value, std::string("bob"));
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().actor == second);
+  CHECK(ask<connection_list>(directory, lookup_atom::value, std::string("nobody"))->empty());
+
+  // Shutdown ends every admitted connection, id-less ones included.
+  caf::anon_send(directory, shutdown_atom::value);
+  sched.run();
+  CHECK(ask<uint64_t>(directory, count_atom::value, std::string("bob")) == std::nullopt);
+  caf::anon_send_exit(third, caf::exit_reason::user_shutdown);
+  sched.run();
+  CHECK(sink->closes().size() == 4);  // every connection actor closed its socket on exit
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "a connection says hello and answers pings in order") {
+  auto directory = spawn_user_directory(system);
+  auto sink = std::make_shared<test::recording_sink>();
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, {});
+  sched.run();
+  REQUIRE(sink->frames().size() == 1);
+  CHECK(sink->take_frames()[0] == R"({"type":"hello","self":{"id":"alice","name":""},"server_status":{}})");
+
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"ping","id":1})"));
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"ping","id":2,"ts":3})"));
+  caf::anon_send(connection, binary_atom::value, uint64_t{10});
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"webrtc","id":4,"initiator":1})"));
+  sched.run();
+  const auto frames = sink->take_frames();
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0] == R"({"id":1,"type":"pong"})");
+  CHECK(frames[1] == R"({"id":2,"ts":3,"type":"pong"})");
+  CHECK(frames[2] ==
+        R"({"type":"error","reply_to":4,"error":{"code":"bad_message","msg":"invalid type for field initiator"}})");
+  CHECK(sink->closes().empty());
+  CHECK_FALSE(deref<connection_impl>(connection).state.closing);
+  caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "an id-less connection may ping but not call or chat") {
+  auto directory = spawn_user_directory(system);
+  auto sink = std::make_shared<test::recording_sink>();
+  auto connection = spawn_connection(system, anonymous_user(""), sink, directory, {});
+  sched.run();
+  sink->take_frames();
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"webrtc","subtype":"webrtc_call","id":5})"));
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"chats","subtype":"chats_message","id":6})"));
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"ping"})"));
+  sched.run();
+  const auto frames = sink->take_frames();
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0] ==
+        R"({"type":"error","reply_to":5,"error":{"code":"bad_message","msg":"connection has no user"}})");
+  CHECK(frames[1] ==
+        R"({"type":"error","reply_to":6,"error":{"code":"bad_message","msg":"connection has no user"}})");
+  CHECK(frames[2] == R"({"type":"pong"})");
+  caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "invalid JSON ends the connection with 1001") {
+  auto directory = spawn_user_directory(system);
+  auto sink = std::make_shared<test::recording_sink>();
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, {});
+  sched.run();
+  sink->take_frames();
+  caf::anon_send(connection, text_atom::value, std::string("{not json"));
+  caf::anon_send(connection, text_atom::value, std::string(R"({"type":"ping"})"));
+  sched.run();
+  CHECK(sink->take_frames().empty());  // no error message and nothing after the fatal frame
+  const auto closes = sink->closes();
+  REQUIRE_FALSE(closes.empty());
+  CHECK(closes.front().first == net::close_code::going_away);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "rate limiting answers with errors, then closes with 1008") {
+  auto directory = spawn_user_directory(system);
+  auto sink = std::make_shared<test::recording_sink>();
+  connection_settings settings;
+  settings.rate_limit.tokens_per_second = 1;
+  settings.rate_limit.burst = 2;
+  settings.rate_limit.close_after_rejections = 3;
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, settings);
+  sched.run();
+  sink->take_frames();
+  for (int id = 1; id <= 4; ++id)
+    caf::anon_send(connection, text_atom::value,
+                   std::string(R"({"type":"ping","id":)") + std::to_string(id) + "}");
+  caf::anon_send(connection, binary_atom::value, uint64_t{1});  // third rejection
+  sched.run();
+  const auto frames = sink->take_frames();
+  REQUIRE(frames.size() == 4);
+  CHECK(frames[0] == R"({"id":1,"type":"pong"})");
+  CHECK(frames[1] == R"({"id":2,"type":"pong"})");
+  CHECK(frames[2] == R"({"type":"error","reply_to":3,"error":{"code":"bad_message","msg":"rate limit exceeded"}})");
+  CHECK(frames[3] == R"({"type":"error","reply_to":4,"error":{"code":"bad_message","msg":"rate limit exceeded"}})");
+  const auto closes = sink->closes();
+  REQUIRE_FALSE(closes.empty());
+  CHECK(closes.front().first == net::close_code::policy_violation);
+  CHECK(closes.front().second == "rate limit exceeded");
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,98 @@
+// The kwmserverd binary as a user runs it: subcommands, exit codes, environment
+// variables, healthcheck, and SIGTERM with connected clients.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <regex>
+
+#include "support/process.hpp"
+#include "support/raw_client.hpp"
+#include "support/server_fixture.hpp"
+
+using namespace kwm::test;
+
+namespace {
+
+const std::string binary = KWM_SERVER_BINARY;
+
+// Starts `kwmserverd serve` on an ephemeral port and returns the port it logged.
+uint16_t wait_for_port(child_process& server) {
+  const auto log = server.wait_for_stderr("listening on", std::chrono::seconds(10));
+  REQUIRE(log.has_value());
+  std::smatch match;
+  REQUIRE(std::regex_search(*log, match, std::regex(R"(listening on [^ ]*:(\d+))")));
+  return static_cast<uint16_t>(std::stoi(match[1]));
+}
+
+}  // namespace
+
+TEST_CASE("no subcommand prints help and exits 2") {
+  const auto result = run_binary({binary});
+  CHECK(result.status == 2);
+  CHECK(result.err.find("serve") != std::string::npos);
+}
+
+TEST_CASE("unknown flags and bad values are usage errors with exit 2") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {binary, "serve", "--no-such-flag"},
+           {binary, "serve", "--listen", "nonsense"},
+           {binary, "serve", "--listen", "127.0.0.1:99999"},
+           {binary, "serve", "--log-level", "loud"},
+           {binary, "serve", "--io-threads", "many"},
+           {binary, "serve", "--trusted-networks", "10.0.0.0/99"},
+           {binary, "bogus"}}) {
+    CAPTURE(args.back());
+    const auto result = run_binary(args);
+    CHECK(result.status == 2);
+    CHECK(result.err.rfind("Error: ", 0) == 0);
+  }
+}
+
+TEST_CASE("version prints the version block") {
+  const auto result = run_binary({binary, "version"});
+  CHECK(result.status == 0);
+  CHECK(result.out.find("Version    : ") == 0);
+  CHECK(result.out.find("Build date : ") != std::string::npos);
+  CHECK(result.out.find("Built with : ") != std::string::npos);
+}
+
+TEST_CASE("serve warns about anonymous mode, healthcheck succeeds, SIGTERM says goodbye") {
+  child_process server({binary, "serve"}, {{"KWMSERVERD_LISTEN", "127.0.0.1:0"}});
+  const uint16_t port = wait_for_port(server);
+  CHECK(server.err.find("level=warning") != std::string::npos);
+  CHECK(server.err.find("anonymous mode") != std::string::npos);
+
+  const auto health = run_binary({binary, "healthcheck", "--hostname", "127.0.0.1:" + std::to_string(port)});
+  CHECK(health.status == 0);
+  CHECK(health.out == "healthcheck successful\n");
+
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (const char* user : {"alice", "bob", "carol"}) {
+    const auto reply = http_call(port, "POST", std::string("/api/v1/rtm.connect?user=") + user);
+    REQUIRE(reply.status == 200);
+    clients.push_back(std::make_unique<ws_client>(port, parse_json(reply.body)["url"].GetString()));
+    REQUIRE(clients.back()->is_open());
+    REQUIRE(clients.back()->next_text().has_value());  // hello
+  }
+  server.send_signal(SIGTERM);
+  for (auto& client : clients) {
+    CHECK(client->next_text() == std::optional<std::string>(R"({"type":"goodbye","server_status":null})"));
+    CHECK(client->wait_close() == std::optional<uint16_t>(1001));
+  }
+  const auto status = server.wait_exit(std::chrono::seconds(10));
+  INFO("server log: " << server.err);
+  CHECK(status == std::optional<int>(0));
+}
+
+TEST_CASE("healthcheck against a closed port fails with exit 1") {
+  const auto result = run_binary({binary, "healthcheck", "--hostname", "127.0.0.1:1"});
+  CHECK(result.status == 1);
+  CHECK(result.err.rfind("Error: healthcheck request failed: ", 0) == 0);
+}
+
+TEST_CASE("a port that is in use is a startup failure with exit 1") {
+  server_fixture occupied;
+  const auto result = run_binary({binary, "serve", "--listen", "127.0.0.1:" + std::to_string(occupied.port())});
+  CHECK(result.status == 1);
+  CHECK(result.err.find("Error: failed to listen") != std::string::npos);
+}

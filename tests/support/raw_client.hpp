@@ -1,0 +1,109 @@
+#pragma once
+// Test clients on plain POSIX sockets with receive timeouts, so that a broken server
+// fails a test instead of hanging it. The WebSocket client speaks raw RFC 6455 frames
+// (masked, as a browser does) and never answers pings on its own unless told to.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kwm::test {
+
+using namespace std::chrono_literals;
+
+class tcp_socket {
+ public:
+  tcp_socket() = default;
+  explicit tcp_socket(uint16_t port, std::chrono::milliseconds timeout = 5s);
+  tcp_socket(tcp_socket&& other) noexcept;
+  tcp_socket& operator=(tcp_socket&& other) noexcept;
+  ~tcp_socket();
+
+  void send_all(std::string_view bytes);
+  // Appends what arrives to `buffer`; false on EOF, error or timeout.
+  bool receive_some(std::string& buffer);
+  void set_timeout(std::chrono::milliseconds timeout);
+  void shutdown_write();
+  // Closes with an RST instead of a FIN.
+  void reset();
+  bool is_open() const { return fd_ >= 0; }
+  // True when the peer has closed the connection (EOF or reset) within `timeout`.
+  bool wait_for_close(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+struct http_reply {
+  unsigned status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names as sent
+  std::string body;
+
+  // First value of a header, matched case-insensitively; nullopt when absent.
+  std::optional<std::string> header(std::string_view name) const;
+  std::vector<std::string> header_values(std::string_view name) const;
+};
+
+// Reads one HTTP/1.1 response (Content-Length bodies) from `socket`, keeping any bytes
+// that follow it in `buffer`. nullopt when the connection ends first.
+std::optional<http_reply> read_http_reply(tcp_socket& socket, std::string& buffer);
+
+// One request on a fresh connection.
+http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {},
+                     const std::string& body = {});
+
+std::string build_http_request(const std::string& method, const std::string& target,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               const std::string& body, bool keep_alive);
+
+enum class opcode : uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
+
+struct ws_frame {
+  opcode op = opcode::text;
+  bool fin = true;
+  std::string payload;
+};
+
+// Encodes one client frame (masked unless `masked` is false).
+std::string encode_frame(opcode op, std::string_view payload, bool fin = true, bool masked = true,
+                         uint8_t reserved_bits = 0);
+
+class ws_client {
+ public:
+  // Performs the opening handshake on `path`; `handshake` holds the server's answer.
+  // `is_open()` is false when the answer was not 101.
+  ws_client(uint16_t port, const std::string& path,
+            const std::vector<std::pair<std::string, std::string>>& extra_headers = {});
+
+  bool is_open() const { return handshake.status == 101; }
+
+  void send_text(std::string_view text) { send_frame(opcode::text, text); }
+  void send_frame(opcode op, std::string_view payload, bool fin = true);
+  void send_raw(std::string_view bytes) { socket.send_all(bytes); }
+  void send_close(uint16_t code);
+
+  // The next frame of any kind; nullopt on timeout or when the connection ended.
+  std::optional<ws_frame> next_frame(std::chrono::milliseconds timeout = 5s);
+  // The next text frame, answering pings (and the close frame) when `auto_pong` is set
+  // and skipping other control frames. A close frame ends it with nullopt and sets close_code/close_reason.
+  std::optional<std::string> next_text(std::chrono::milliseconds timeout = 5s);
+  // Reads until the server's close frame (returns its code) or the end of the stream.
+  std::optional<uint16_t> wait_close(std::chrono::milliseconds timeout = 5s);
+
+  http_reply handshake;
+  tcp_socket socket;
+  bool auto_pong = true;
+  bool closed = false;
+  std::optional<uint16_t> close_code;
+  std::string close_reason;
+  std::vector<std::string> pings;  // payloads of the pings received
+
+ private:
+  std::optional<ws_frame> parse_buffered();
+  std::string buffer_;
+};
+
+}  // namespace kwm::test

@@ -1,0 +1,59 @@
+#include "support/server_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+namespace kwm::test {
+
+app::runtime_options test_options() {
+  app::runtime_options options;
+  options.server.host = "127.0.0.1";
+  options.server.port = 0;
+  options.io_threads = 2;
+  options.actor_threads = 2;
+  options.drain_timeout = std::chrono::seconds(5);
+  return options;
+}
+
+server_fixture::server_fixture(app::runtime_options options)
+    : runtime(std::make_unique<app::server_runtime>(std::move(options))) {
+  runtime->start();
+  port_ = runtime->port();
+}
+
+server_fixture::~server_fixture() { runtime.reset(); }
+
+std::string server_fixture::connect(const std::string& user, bool v1) {
+  const auto reply =
+      http_call(port_, "POST", v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
+                {{"Content-Type", "application/x-www-form-urlencoded"}}, "user=" + user);
+  REQUIRE(reply.status == 200);
+  const auto doc = parse_json(reply.body);
+  REQUIRE(doc.IsObject());
+  REQUIRE(doc.HasMember("url"));
+  return doc["url"].GetString();
+}
+
+std::unique_ptr<ws_client> server_fixture::open(const std::string& user, bool v1) {
+  auto client = std::make_unique<ws_client>(port_, connect(user, v1));
+  REQUIRE(client->is_open());
+  return client;
+}
+
+std::unique_ptr<ws_client> server_fixture::open_after_hello(const std::string& user, bool v1) {
+  auto client = open(user, v1);
+  const auto hello = client->next_text();
+  REQUIRE(hello.has_value());
+  const auto doc = parse_json(*hello);
+  REQUIRE(doc.IsObject());
+  REQUIRE(std::string(doc["type"].GetString()) == "hello");
+  return client;
+}
+
+rapidjson::Document parse_json(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError()) doc.SetNull();
+  return doc;
+}
+
+}  // namespace kwm::test

@@ -1,0 +1,50 @@
+#pragma once
+// A real server (actor system, io threads, listener) in the test process, on an
+// ephemeral loopback port, plus helpers that speak the kwm HTTP API.
+#include <rapidjson/document.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "app/runtime.hpp"
+#include "support/raw_client.hpp"
+
+namespace kwm::test {
+
+app::runtime_options test_options();
+
+struct server_fixture {
+  explicit server_fixture(app::runtime_options options = test_options());
+  ~server_fixture();
+
+  uint16_t port() const { return port_; }
+
+  // POSTs a connect call and returns the WebSocket path from the answer.
+  std::string connect(const std::string& user, bool v1 = false);
+  // Connect + WebSocket upgrade; the hello frame is left unread.
+  std::unique_ptr<ws_client> open(const std::string& user, bool v1 = false);
+  // As open(), and checks that the first frame is hello.
+  std::unique_ptr<ws_client> open_after_hello(const std::string& user, bool v1 = false);
+
+  std::unique_ptr<app::server_runtime> runtime;
+
+ private:
+  uint16_t port_ = 0;
+};
+
+rapidjson::Document parse_json(const std::string& text);
+
+// Polls `condition` until it holds or `timeout` passes: for state that changes
+// asynchronously inside the server and has no event a client could wait for.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace kwm::test
