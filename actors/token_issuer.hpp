@@ -14,7 +14,7 @@
 namespace kwm::actors {
 
 struct token_issuer_settings {
-  std::chrono::seconds key_lifetime{30};    // strict (D5)
+  std::chrono::milliseconds key_lifetime{30'000};  // strict (D5)
   std::chrono::seconds sweep_interval{60};  // expired keys are dropped at least this often
 };
 

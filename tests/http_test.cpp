@@ -1,6 +1,8 @@
 // End-to-end HTTP tests against a real server on an ephemeral loopback port.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 
 #include "protocol/connect_key.hpp"
 #include "support/raw_client.hpp"
@@ -239,4 +241,15 @@ TEST_CASE("the per-user connection cap applies at connect and at WebSocket open"
   CHECK(eventually([&] {
     return http_call(server.port(), "POST", "/api/v1/rtm.connect?user=dora").status == 200;
   }));
+}
+
+TEST_CASE("a key redeemed after its lifetime answers 404") {
+  auto options = test_options();
+  options.connect_keys.key_lifetime = std::chrono::milliseconds(200);
+  server_fixture server(options);
+  const auto fresh = server.connect("alice");
+  CHECK(ws_client(server.port(), fresh).is_open());
+  const auto stale = server.connect("alice");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the subject of the test is time passing
+  check_text_error(ws_client(server.port(), stale).handshake, 404, "404 page not found\n");
 }
