@@ -4,7 +4,9 @@
 //
 //   net (WebSocket strand) ──text/binary/closed──▶ connection ──admit/lookup──▶ user_directory
 //   HTTP request actors   ──issue/redeem────────▶ token_issuer
-//   connection ──frames──▶ net::frame_sink (never through another actor)
+//   connection ──create/lookup──▶ channel_registry ──spawns──▶ channel
+//   connection ──join/forward/hangup──▶ channel ──frames──▶ members' sinks
+//   connection, channel ──frames──▶ net::frame_sink (never through another actor)
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -32,6 +34,11 @@ using admit_atom = caf::atom_constant<caf::atom("admit")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using hangup_atom = caf::atom_constant<caf::atom("hangup")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -48,6 +55,7 @@ using connection_actor = caf::typed_actor<
 // frames (fan-out writes straight to the socket's queue, without an extra actor hop).
 struct connection_ref {
   std::string user_id;
+  std::string display_name;
   connection_actor actor;
   std::shared_ptr<net::frame_sink> sink;
 };
@@ -85,6 +93,54 @@ using user_directory_actor = caf::typed_actor<
     // From the runtime at shutdown: end every connection, then quit.
     caf::reacts_to<shutdown_atom>>;
 
+// -- channel: one per 1:1 call channel ('*' + 32 characters) or group ('@' + group) --------
+
+// What joining a channel did (spec §3.9).
+enum class join_outcome : uint8_t {
+  joined,          // a new member; the others got a "joined" notice
+  already_member,  // this connection already was the member: nothing changed
+  replaced,        // group: another connection of the user was replaced
+  id_exists,       // 1:1: another connection of the user is the member (D4)
+  closed,          // the channel is being removed
+};
+
+struct join_result {
+  join_outcome outcome = join_outcome::closed;
+  std::vector<std::string> members;  // user ids, sorted, including the joiner
+};
+
+using channel_actor = caf::typed_actor<
+    // From a connection: make it its user's member connection. 1:1 channels refuse a
+    // second connection of a member (D4); group channels replace it (spec §3.14).
+    caf::replies_to<join_atom, connection_ref>::with<join_result>,
+    // From a connection: deliver a frame to the member connection of the user `target`.
+    // Silently dropped when the target is not a member (no_session_for_user is never
+    // revealed to clients).
+    caf::reacts_to<forward_atom, std::string, net::frame>,
+    // From a connection: `webrtc_hangup`. Removes the sender when it is its user's member
+    // connection, then delivers the frame to the target's member connection or, when the
+    // target is not in the channel, to every live connection of the target user.
+    caf::reacts_to<hangup_atom, connection_actor, std::string, net::frame>,
+    // From itself: remove the channel once it is empty and older than its lifetime.
+    caf::reacts_to<sweep_atom>>;
+
+struct created_channel {
+  std::string id;
+  channel_actor actor;
+};
+
+// -- channel_registry: channel id → channel actor ------------------------------------------
+
+using channel_registry_actor = caf::typed_actor<
+    // From a connection starting a call: a new 1:1 channel whose first member is the caller.
+    caf::replies_to<create_atom, connection_ref>::with<created_channel>,
+    // From connections: the channel with this id, or an invalid handle when there is none.
+    caf::replies_to<lookup_atom, std::string>::with<channel_actor>,
+    // From a channel that is being removed: forget it, so that no lookup returns it again.
+    caf::reacts_to<retire_atom, std::string, channel_actor>,
+    // From the runtime at shutdown: end every channel, then quit.
+    caf::reacts_to<shutdown_atom>>;
+
 }  // namespace kwm::actors
 
 // Local-only message types holding pointers; they never cross a process boundary.
@@ -93,3 +149,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::redeemed_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)

@@ -2,54 +2,82 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include <type_traits>
 #include <variant>
 
+#include "actors/connection_detail.hpp"
 #include "protocol/rtm_output.hpp"
 #include "protocol/rtm_parse.hpp"
+#include "protocol/webrtc_rules.hpp"
 
 namespace kwm::actors {
-namespace {
+namespace detail {
 
-using self_pointer = connection_actor::stateful_pointer<connection_state>;
-
-void send_text(self_pointer self, std::string text) {
+void send_text(connection_self self, std::string text) {
   self->state.sink->send(net::make_frame(std::move(text)));
 }
 
-void send_error(self_pointer self, uint64_t reply_to, protocol::error_code code,
-                std::string_view message) {
-  send_text(self, protocol::render_error(reply_to, code, message));
+void send_error(connection_self self, uint64_t reply_to, const protocol::rtm_error& error) {
+  send_text(self, protocol::render_error(reply_to, error.code, error.message));
 }
 
+connection_ref self_ref(connection_self self) {
+  const auto& auth = self->state.auth;
+  return {auth.user_id, auth.display_name, caf::actor_cast<connection_actor>(self), self->state.sink};
+}
+
+void with_channel(connection_self self, const std::string& id,
+                  std::function<void(const channel_actor&)> next) {
+  auto& known = self->state.channels;
+  if (auto it = known.find(id); it != known.end()) return next(it->second);
+  self->request(self->state.context->channels, caf::infinite, lookup_atom::value, id)
+      .await(
+          [=](const channel_actor& found) {
+            if (found && self->state.channels.emplace(id, found).second) self->monitor(found);
+            next(found);
+          },
+          [=](const caf::error&) { next(channel_actor{}); });
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::connection_self;
+
 // Ends the connection from the server side: goodbye (added by net), then the close frame.
-void close_connection(self_pointer self, net::close_code code, std::string reason = {}) {
+void close_connection(connection_self self, net::close_code code, std::string reason = {}) {
   self->state.closing = true;
   self->state.sink->close(code, std::move(reason));
   self->quit();
 }
 
-void on_rate_limited(self_pointer self, const std::string& text) {
-  // The spec wants `reply_to` when the rejected frame is an object with a valid id.
-  uint64_t reply_to = 0;
-  const auto frame = protocol::parse_client_frame(text);
-  if (const auto* webrtc = std::get_if<protocol::webrtc_message>(&frame)) reply_to = webrtc->id;
-  else if (const auto* chats = std::get_if<protocol::chats_message>(&frame)) reply_to = chats->id;
-  else if (const auto* ping = std::get_if<protocol::ping_message>(&frame)) reply_to = ping->id;
-  else if (const auto* invalid = std::get_if<protocol::invalid_field>(&frame)) reply_to = invalid->reply_to;
-  send_error(self, reply_to, protocol::error_code::bad_message,
-             protocol::error_text::rate_limit_exceeded);
+uint64_t message_id_of(const protocol::client_frame& frame) {
+  return std::visit(
+      [](const auto& message) -> uint64_t {
+        using type = std::decay_t<decltype(message)>;
+        if constexpr (std::is_same_v<type, protocol::fatal_frame>)
+          return 0;
+        else if constexpr (std::is_same_v<type, protocol::invalid_field>)
+          return message.reply_to;
+        else
+          return message.id;
+      },
+      frame);
 }
 
-// Returns false when the frame must not be processed.
-bool admit_frame(self_pointer self, const std::string* text) {
-  auto& limiter = *self->state.limiter;
-  switch (limiter.admit(self->clock().now())) {
+// Returns false when the frame must not be processed (spec §4.3).
+bool admit_frame(connection_self self, const std::string* text) {
+  switch (self->state.limiter->admit(self->clock().now())) {
     case protocol::frame_rate_limiter::verdict::accept:
       return true;
     case protocol::frame_rate_limiter::verdict::reject:
-      if (text != nullptr) on_rate_limited(self, *text);
+      // `reply_to` when the rejected frame is an object with a valid id.
+      if (text != nullptr)
+        detail::send_bad_message(self, message_id_of(protocol::parse_client_frame(*text)),
+                                 protocol::error_text::rate_limit_exceeded);
       return false;
     case protocol::frame_rate_limiter::verdict::close:
       close_connection(self, net::close_code::policy_violation,
@@ -59,15 +87,11 @@ bool admit_frame(self_pointer self, const std::string* text) {
   return false;
 }
 
-template <class Message>
-void on_user_message(self_pointer self, Message& msg) {
-  if (self->state.auth.user_id.empty())
-    return send_error(self, msg.id, protocol::error_code::bad_message,
-                      protocol::error_text::connection_has_no_user);
-  send_error(self, msg.id, protocol::error_code::bad_message, protocol::error_text::unknown_subtype);
+void handle_chats(connection_self self, protocol::chats_message& message) {
+  detail::send_bad_message(self, message.id, protocol::error_text::unknown_subtype);
 }
 
-void on_text(self_pointer self, const std::string& text) {
+void on_text(connection_self self, const std::string& text) {
   auto frame = protocol::parse_client_frame(text);
   std::visit(
       [&](auto& message) {
@@ -75,31 +99,43 @@ void on_text(self_pointer self, const std::string& text) {
         if constexpr (std::is_same_v<type, protocol::fatal_frame>) {
           close_connection(self, net::close_code::going_away);
         } else if constexpr (std::is_same_v<type, protocol::ping_message>) {
-          send_text(self, std::move(message.pong));
+          detail::send_text(self, std::move(message.pong));
         } else if constexpr (std::is_same_v<type, protocol::invalid_field>) {
-          send_error(self, message.reply_to, protocol::error_code::bad_message,
-                     "invalid type for field " + message.field);
+          detail::send_bad_message(self, message.reply_to, "invalid type for field " + message.field);
         } else {
-          on_user_message(self, message);
+          if (auto error = protocol::check_has_user(self->state.auth))
+            return detail::send_error(self, message.id, *error);
+          if constexpr (std::is_same_v<type, protocol::webrtc_message>)
+            detail::handle_webrtc(self, message);
+          else
+            handle_chats(self, message);
         }
       },
       frame);
 }
 
-connection_actor::behavior_type connection(self_pointer self, protocol::auth_record auth,
+connection_actor::behavior_type connection(connection_self self, protocol::auth_record auth,
                                            std::shared_ptr<net::frame_sink> sink,
-                                           user_directory_actor directory,
-                                           connection_settings settings) {
+                                           std::shared_ptr<const rtm_context> context) {
   auto& st = self->state;
   st.auth = std::move(auth);
   st.sink = std::move(sink);
-  st.directory = std::move(directory);
-  st.limiter.emplace(settings.rate_limit, self->clock().now());
+  st.context = std::move(context);
+  st.limiter.emplace(st.context->settings.rate_limit, self->clock().now());
   // Whatever ends this actor (quit, exit message, error) also ends the socket.
   self->attach_functor([sink = st.sink](const caf::error&) {
     sink->close(net::close_code::going_away);
   });
-  send_text(self, protocol::render_hello(st.auth.self()));
+  // Channels that end are forgotten.
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& channels = self->state.channels;
+    for (auto it = channels.begin(); it != channels.end(); ++it)
+      if (it->second.address() == down.source) {
+        channels.erase(it);
+        return;
+      }
+  });
+  detail::send_text(self, protocol::render_hello(st.auth.self()));
   return {
       [=](text_atom, const std::string& text) {
         if (self->state.closing || !admit_frame(self, &text)) return;
@@ -134,8 +170,8 @@ class connection_listener : public net::frame_listener {
 
 connection_actor spawn_connection(caf::actor_system& system, protocol::auth_record auth,
                                   std::shared_ptr<net::frame_sink> sink,
-                                  user_directory_actor directory, connection_settings settings) {
-  return system.spawn(connection, std::move(auth), std::move(sink), std::move(directory), settings);
+                                  std::shared_ptr<const rtm_context> context) {
+  return system.spawn(connection, std::move(auth), std::move(sink), std::move(context));
 }
 
 std::unique_ptr<net::frame_listener> make_connection_listener(connection_actor actor) {

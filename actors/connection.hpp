@@ -7,8 +7,11 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "protocol/channel_hash.hpp"
 #include "protocol/rate_limit.hpp"
 
 namespace kwm::actors {
@@ -17,13 +20,24 @@ struct connection_settings {
   protocol::rate_limit_settings rate_limit;
 };
 
+// What every connection actor works with; shared and never modified.
+struct rtm_context {
+  user_directory_actor directory;
+  channel_registry_actor channels;
+  std::shared_ptr<const protocol::channel_hasher> hasher;
+  connection_settings settings;
+};
+
 struct connection_state {
   static inline const char* name = "connection";
 
   protocol::auth_record auth;
   std::shared_ptr<net::frame_sink> sink;
-  user_directory_actor directory;
+  std::shared_ptr<const rtm_context> context;
   std::optional<protocol::frame_rate_limiter> limiter;
+  // Channels this connection has used, so that signals need no registry lookup. Entries
+  // go when the channel ends (monitored).
+  std::unordered_map<std::string, channel_actor> channels;
   bool closing = false;
 };
 
@@ -32,7 +46,7 @@ using connection_impl = connection_actor::stateful_base<connection_state>;
 // Sends `hello` right away; the sink holds it until the WebSocket is open.
 connection_actor spawn_connection(caf::actor_system& system, protocol::auth_record auth,
                                   std::shared_ptr<net::frame_sink> sink,
-                                  user_directory_actor directory, connection_settings settings);
+                                  std::shared_ptr<const rtm_context> context);
 
 // Feeds a WebSocket's frames to its connection actor.
 std::unique_ptr<net::frame_listener> make_connection_listener(connection_actor actor);

@@ -91,11 +91,11 @@ void handle_websocket_open(const rtm_services& services,
         .then(
             [=](redeemed_key& redeemed) {
               if (!redeemed.found) return websocket->reject(net::http_response::not_found());
-              const std::string user = redeemed.auth.user_id;
               auto sink = websocket->sink();
+              connection_ref ref{redeemed.auth.user_id, redeemed.auth.display_name, {}, sink};
               auto connection = spawn_connection(*services.system, std::move(redeemed.auth), sink,
-                                                 services.directory, services.settings.connection);
-              connection_ref ref{user, connection, sink};
+                                                 services.context);
+              ref.actor = connection;
               self->request(services.directory, no_timeout, admit_atom::value, std::move(ref),
                             services.settings.max_connections_per_user)
                   .then(

@@ -25,6 +25,7 @@ struct rtm_services {
   caf::actor_system* system = nullptr;
   token_issuer_actor issuer;
   user_directory_actor directory;
+  std::shared_ptr<const rtm_context> context;  // handed to every connection actor
   rtm_settings settings;
 };
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/channel_registry.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -48,6 +49,7 @@ struct server_runtime::impl {
   caf::actor_system system;
   actors::token_issuer_actor issuer;
   actors::user_directory_actor directory;
+  actors::channel_registry_actor channels;
   boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
@@ -111,6 +113,7 @@ struct server_runtime::impl {
     if (actors_stopped) return;
     actors_stopped = true;
     caf::anon_send(directory, actors::shutdown_atom::value);
+    caf::anon_send(channels, actors::shutdown_atom::value);
     caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
   }
@@ -120,7 +123,17 @@ server_runtime::server_runtime(runtime_options options)
     : impl_(std::make_unique<impl>(std::move(options))) {
   impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
   impl_->directory = actors::spawn_user_directory(impl_->system);
-  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->options.rtm};
+  impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory,
+                                                   impl_->options.channels);
+  auto context = std::make_shared<actors::rtm_context>();
+  context->directory = impl_->directory;
+  context->channels = impl_->channels;
+  // The channel-hash key lives as long as the process (spec §3.8).
+  context->hasher = std::make_shared<const protocol::channel_hasher>(
+      protocol::channel_hasher::with_random_key());
+  context->settings = impl_->options.rtm.connection;
+  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, std::move(context),
+                                impl_->options.rtm};
   impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
                                                      build_routes(impl_->options, services));
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 
+#include "actors/channel.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "net/server_config.hpp"
@@ -18,6 +19,7 @@ struct runtime_options {
   bool enable_rtm_api = true;
   actors::rtm_settings rtm;
   actors::token_issuer_settings connect_keys;
+  actors::channel_settings channels;
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

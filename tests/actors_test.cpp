@@ -21,6 +21,15 @@ protocol::auth_record anonymous_user(std::string id) {
   return auth;
 }
 
+std::shared_ptr<const rtm_context> make_context(user_directory_actor directory,
+                                                connection_settings settings = {}) {
+  auto context = std::make_shared<rtm_context>();
+  context->directory = std::move(directory);
+  context->hasher = std::make_shared<const protocol::channel_hasher>(std::string(32, 'k'));
+  context->settings = settings;
+  return context;
+}
+
 }  // namespace
 
 TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key is single use") {
@@ -78,7 +87,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "the directory caps, lists and fo
   auto directory = spawn_user_directory(system);
   auto sink = std::make_shared<test::recording_sink>();
   auto spawn_for = [&](const std::string& user) {
-    auto c = spawn_connection(system, anonymous_user(user), sink, directory, {});
+    auto c = spawn_connection(system, anonymous_user(user), sink, make_context(directory));
     sched.run();
     return c;
   };
@@ -86,10 +95,10 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "the directory caps, lists and fo
   auto second = spawn_for("bob");
   auto third = spawn_for("bob");
   auto idless = spawn_for("");
-  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", first, sink}, uint32_t{2}) == true);
-  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", second, sink}, uint32_t{2}) == true);
-  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", third, sink}, uint32_t{2}) == false);
-  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"", idless, sink}, uint32_t{2}) == true);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", "", first, sink}, uint32_t{2}) == true);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", "", second, sink}, uint32_t{2}) == true);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"bob", "", third, sink}, uint32_t{2}) == false);
+  CHECK(ask<bool>(directory, admit_atom::value, connection_ref{"", "", idless, sink}, uint32_t{2}) == true);
   CHECK(ask<uint64_t>(directory, count_atom::value, std::string("bob")) == uint64_t{2});
   CHECK(ask<uint64_t>(directory, count_atom::value, std::string("")) == uint64_t{0});
 
@@ -115,7 +124,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "the directory caps, lists and fo
 TEST_CASE_FIXTURE(test::deterministic_fixture, "a connection says hello and answers pings in order") {
   auto directory = spawn_user_directory(system);
   auto sink = std::make_shared<test::recording_sink>();
-  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, {});
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, make_context(directory));
   sched.run();
   REQUIRE(sink->frames().size() == 1);
   CHECK(sink->take_frames()[0] == R"({"type":"hello","self":{"id":"alice","name":""},"server_status":{}})");
@@ -140,7 +149,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a connection says hello and answ
 TEST_CASE_FIXTURE(test::deterministic_fixture, "an id-less connection may ping but not call or chat") {
   auto directory = spawn_user_directory(system);
   auto sink = std::make_shared<test::recording_sink>();
-  auto connection = spawn_connection(system, anonymous_user(""), sink, directory, {});
+  auto connection = spawn_connection(system, anonymous_user(""), sink, make_context(directory));
   sched.run();
   sink->take_frames();
   caf::anon_send(connection, text_atom::value, std::string(R"({"type":"webrtc","subtype":"webrtc_call","id":5})"));
@@ -161,7 +170,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "an id-less connection may ping b
 TEST_CASE_FIXTURE(test::deterministic_fixture, "invalid JSON ends the connection with 1001") {
   auto directory = spawn_user_directory(system);
   auto sink = std::make_shared<test::recording_sink>();
-  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, {});
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, make_context(directory));
   sched.run();
   sink->take_frames();
   caf::anon_send(connection, text_atom::value, std::string("{not json"));
@@ -181,7 +190,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "rate limiting answers with error
   settings.rate_limit.tokens_per_second = 1;
   settings.rate_limit.burst = 2;
   settings.rate_limit.close_after_rejections = 3;
-  auto connection = spawn_connection(system, anonymous_user("alice"), sink, directory, settings);
+  auto connection = spawn_connection(system, anonymous_user("alice"), sink, make_context(directory, settings));
   sched.run();
   sink->take_frames();
   for (int id = 1; id <= 4; ++id)

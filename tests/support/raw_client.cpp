@@ -25,9 +25,11 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout) {
+tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (receive_buffer > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -196,8 +198,9 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin, bool mas
 }
 
 ws_client::ws_client(uint16_t port, const std::string& path,
-                     const std::vector<std::pair<std::string, std::string>>& extra_headers)
-    : socket(port) {
+                     const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                     int receive_buffer)
+    : socket(port, 5s, receive_buffer) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Upgrade", "websocket"},
       {"Connection", "Upgrade"},

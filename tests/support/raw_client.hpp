@@ -16,7 +16,9 @@ using namespace std::chrono_literals;
 class tcp_socket {
  public:
   tcp_socket() = default;
-  explicit tcp_socket(uint16_t port, std::chrono::milliseconds timeout = 5s);
+  // `receive_buffer` > 0 fixes SO_RCVBUF before connecting (and so disables the kernel's
+  // receive-window autotuning, which on loopback can absorb tens of megabytes).
+  explicit tcp_socket(uint16_t port, std::chrono::milliseconds timeout = 5s, int receive_buffer = 0);
   tcp_socket(tcp_socket&& other) noexcept;
   tcp_socket& operator=(tcp_socket&& other) noexcept;
   ~tcp_socket();
@@ -76,7 +78,8 @@ class ws_client {
   // Performs the opening handshake on `path`; `handshake` holds the server's answer.
   // `is_open()` is false when the answer was not 101.
   ws_client(uint16_t port, const std::string& path,
-            const std::vector<std::pair<std::string, std::string>>& extra_headers = {});
+            const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
+            int receive_buffer = 0);
 
   bool is_open() const { return handshake.status == 101; }
 

@@ -1,0 +1,46 @@
+#pragma once
+// The channel actor: the membership of one 1:1 call channel or group channel, the
+// join/leave notices, and its own removal once empty (spec §3.9).
+#include <caf/actor_clock.hpp>
+#include <caf/fwd.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "actors/actors.hpp"
+
+namespace kwm::actors {
+
+struct channel_settings {
+  // An empty channel is removed once it is older than this (the creation time counts).
+  std::chrono::milliseconds empty_lifetime{60'000};
+};
+
+struct channel_state {
+  static inline const char* name = "channel";
+
+  std::string id;
+  std::string group;  // empty for 1:1 channels
+  std::map<std::string, connection_ref> members;  // by user id, so lists come out sorted
+  caf::actor_clock::time_point created_at;
+  bool closed = false;
+  channel_settings settings;
+  user_directory_actor directory;
+  channel_registry_actor registry;
+
+  bool is_group() const { return !group.empty(); }
+};
+
+using channel_impl = channel_actor::stateful_base<channel_state>;
+
+// `group` empty: a 1:1 call channel; otherwise the group channel '@' + group.
+// `first`, when set, is a member from the start (the caller of a 1:1 call).
+channel_actor spawn_channel(caf::actor_system& system, std::string id, std::string group,
+                            std::optional<connection_ref> first, user_directory_actor directory,
+                            channel_registry_actor registry, channel_settings settings);
+
+}  // namespace kwm::actors

@@ -1,0 +1,78 @@
+#include "actors/channel_registry.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+#include <optional>
+
+#include "protocol/random.hpp"
+
+namespace kwm::actors {
+namespace {
+
+using self_pointer = channel_registry_actor::stateful_pointer<channel_registry_state>;
+
+void forget(channel_registry_state& st, const std::string& id, const caf::actor_addr& channel) {
+  auto it = st.channels.find(id);
+  if (it != st.channels.end() && it->second.address() == channel) st.channels.erase(it);
+}
+
+channel_registry_actor::behavior_type channel_registry(self_pointer self, user_directory_actor directory,
+                                                       channel_settings settings) {
+  self->state.directory = std::move(directory);
+  self->state.settings = settings;
+  // A channel that ends without retiring (it should not) is forgotten all the same.
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& channels = self->state.channels;
+    for (auto it = channels.begin(); it != channels.end(); ++it)
+      if (it->second.address() == down.source) {
+        channels.erase(it);
+        return;
+      }
+  });
+  auto spawn_new = [=](std::string id, std::string group, std::optional<connection_ref> first) {
+    auto& st = self->state;
+    auto actor = spawn_channel(self->system(), id, std::move(group), std::move(first), st.directory,
+                               caf::actor_cast<channel_registry_actor>(self), st.settings);
+    self->monitor(actor);
+    st.channels.emplace(std::move(id), actor);
+    return actor;
+  };
+  return {
+      [=](create_atom, connection_ref& caller) -> created_channel {
+        auto& channels = self->state.channels;
+        std::string id;
+        do {
+          id = "*" + protocol::random_string(protocol::call_channel_id_bytes);
+        } while (channels.count(id) != 0);
+        // The caller is the first member before anyone can learn the id.
+        auto actor = spawn_new(id, {}, std::move(caller));
+        return created_channel{std::move(id), std::move(actor)};
+      },
+      [=](lookup_atom, const std::string& id) -> channel_actor {
+        auto& channels = self->state.channels;
+        auto it = channels.find(id);
+        return it == channels.end() ? channel_actor{} : it->second;
+      },
+      [=](retire_atom, const std::string& id, const channel_actor& channel) {
+        self->demonitor(channel.address());
+        forget(self->state, id, channel.address());
+      },
+      [=](shutdown_atom) {
+        for (auto& entry : self->state.channels)
+          caf::anon_send_exit(entry.second, caf::exit_reason::user_shutdown);
+        self->quit(caf::exit_reason::user_shutdown);
+      },
+  };
+}
+
+}  // namespace
+
+channel_registry_actor spawn_channel_registry(caf::actor_system& system, user_directory_actor directory,
+                                              channel_settings settings) {
+  return system.spawn(channel_registry, std::move(directory), settings);
+}
+
+}  // namespace kwm::actors

@@ -1,0 +1,145 @@
+// The connection actor's `webrtc` messages: starting, answering and ending 1:1 calls and
+// relaying signals (spec §3.10–§3.13). Each step that needs another actor's answer
+// awaits it, so the connection's frames are handled strictly in order.
+#include <caf/event_based_actor.hpp>
+
+#include <memory>
+
+#include "actors/connection_detail.hpp"
+#include "protocol/webrtc_output.hpp"
+#include "protocol/webrtc_rules.hpp"
+
+namespace kwm::actors::detail {
+namespace {
+
+using message_ptr = std::shared_ptr<protocol::webrtc_message>;
+
+const protocol::channel_hasher& hasher(connection_self self) { return *self->state.context->hasher; }
+
+void remember_channel(connection_self self, const std::string& id, const channel_actor& channel) {
+  if (self->state.channels.emplace(id, channel).second) self->monitor(channel);
+}
+
+void send_to_all(const connection_list& connections, const net::frame& frame) {
+  for (const auto& connection : connections) connection.sink->send(frame);
+}
+
+// webrtc_call with initiator: a new 1:1 channel, the reply to the caller, and the call
+// to every live connection of the callee.
+void start_call(connection_self self, protocol::webrtc_message& message) {
+  const auto& auth = self->state.auth;
+  if (auto error = protocol::check_call_request(message, auth.user_id))
+    return send_bad_message(self, message.id, *error);
+  if (!auth.can_create_channels)
+    return send_error(self, message.id,
+                      {protocol::error_code::create_restricted, protocol::error_text::access_denied});
+  auto call = std::make_shared<protocol::webrtc_message>(std::move(message));
+  self->request(self->state.context->channels, caf::infinite, create_atom::value, self_ref(self))
+      .await([=](const created_channel& created) {
+        const auto& me = self->state.auth;
+        remember_channel(self, created.id, created.actor);
+        const auto hash = hasher(self).hash(me.user_id, call->target, created.id);
+        send_text(self, protocol::render_channel_message(call->id, created.id, hash, {}));
+        call->channel = created.id;
+        auto frame = net::make_frame(protocol::render_forwarded(
+            *call, {me.user_id, std::string_view(me.display_name), std::string_view(hash)}));
+        self->request(self->state.context->directory, caf::infinite, lookup_atom::value, call->target)
+            .await([frame](const connection_list& callee) { send_to_all(callee, frame); });
+      });
+}
+
+// After the channel side of an answer: the busy rule, the "taken elsewhere" notices to
+// the callee's other connections, and the answer to the caller's connection.
+void deliver_answer(connection_self self, const channel_actor& channel, const message_ptr& answer) {
+  self->request(self->state.context->directory, caf::infinite, lookup_atom::value,
+                self->state.auth.user_id)
+      .await([=](const connection_list& mine) {
+        const auto& data = *answer->answer;
+        // Another device of a busy callee may still pick up.
+        if (!data.accept && data.reason == "reject_busy" && mine.size() > 1) return;
+        const auto me = caf::actor_cast<connection_actor>(self);
+        auto notice = net::make_frame(protocol::render_taken_elsewhere(answer->target, answer->channel));
+        for (const auto& connection : mine)
+          if (connection.actor != me) connection.sink->send(notice);
+        const auto& auth = self->state.auth;
+        self->send(channel, forward_atom::value, answer->target,
+                   net::make_frame(protocol::render_forwarded(
+                       *answer, {auth.user_id, std::string_view(auth.display_name), std::nullopt})));
+      });
+}
+
+void answer_in_group(connection_self self, const channel_actor& channel, const message_ptr& answer) {
+  if (!answer->answer->accept)
+    return send_bad_message(self, answer->id, protocol::error_text::accept_required);
+  // Both ends of a mesh pair get the same pairwise hash (spec §3.8).
+  const auto& auth = self->state.auth;
+  const auto pairwise = hasher(self).hash(auth.user_id, answer->target, answer->channel);
+  self->send(channel, forward_atom::value, answer->target,
+             net::make_frame(protocol::render_forwarded(
+                 *answer, {auth.user_id, std::string_view(auth.display_name), std::string_view(pairwise)})));
+}
+
+// webrtc_call without initiator: accept or reject a call (or a mesh pair in a group).
+void answer_call(connection_self self, protocol::webrtc_message& message) {
+  if (auto error = protocol::check_answer(message, self->state.auth.user_id))
+    return send_bad_message(self, message.id, *error);
+  auto answer = std::make_shared<protocol::webrtc_message>(std::move(message));
+  with_channel(self, answer->channel, [=](const channel_actor& channel) {
+    if (!channel) return send_bad_message(self, answer->id, protocol::error_text::channel_not_found);
+    if (auto error = protocol::check_channel_hash(hasher(self), *answer, self->state.auth.user_id, false))
+      return send_bad_message(self, answer->id, *error);
+    if (auto error = protocol::check_answer_data(*answer)) return send_bad_message(self, answer->id, *error);
+    if (!answer->group.empty()) return answer_in_group(self, channel, answer);
+    if (!answer->answer->accept) return deliver_answer(self, channel, answer);
+    self->request(channel, caf::infinite, join_atom::value, self_ref(self))
+        .await(
+            [=](const join_result& joined) {
+              switch (joined.outcome) {
+                case join_outcome::closed:
+                  return send_bad_message(self, answer->id, protocol::error_text::channel_is_closed);
+                case join_outcome::id_exists:
+                  return send_bad_message(self, answer->id, protocol::error_text::id_already_exists);
+                default:
+                  return deliver_answer(self, channel, answer);
+              }
+            },
+            [=](const caf::error&) {
+              send_bad_message(self, answer->id, protocol::error_text::channel_is_closed);
+            });
+  });
+}
+
+// webrtc_signal and webrtc_hangup share their validation (spec §3.12, §3.13).
+void relay(connection_self self, protocol::webrtc_message& message, bool hangup) {
+  if (auto error = protocol::check_signal(message)) return send_bad_message(self, message.id, *error);
+  auto relayed = std::make_shared<protocol::webrtc_message>(std::move(message));
+  with_channel(self, relayed->channel, [=](const channel_actor& channel) {
+    if (!channel) return send_bad_message(self, relayed->id, protocol::error_text::channel_not_found);
+    const auto& me = self->state.auth.user_id;
+    if (auto error = protocol::check_channel_hash(hasher(self), *relayed, me, false))
+      return send_bad_message(self, relayed->id, *error);
+    auto frame = net::make_frame(protocol::render_forwarded(*relayed, {me, std::nullopt, std::nullopt}));
+    if (hangup)
+      return self->send(channel, hangup_atom::value, caf::actor_cast<connection_actor>(self),
+                        relayed->target, std::move(frame));
+    // A signal to the group itself only goes to an MCU pipeline; without one it is dropped.
+    if (!relayed->group.empty() && relayed->target == relayed->group) return;
+    self->send(channel, forward_atom::value, relayed->target, std::move(frame));
+  });
+}
+
+}  // namespace
+
+void handle_webrtc(connection_self self, protocol::webrtc_message& message) {
+  if (auto error = protocol::check_webrtc_envelope(message, self->state.auth))
+    return send_error(self, message.id, *error);
+  if (message.subtype == "webrtc_call") {
+    if (message.initiator) return start_call(self, message);
+    return answer_call(self, message);
+  }
+  if (message.subtype == "webrtc_signal") return relay(self, message, false);
+  if (message.subtype == "webrtc_hangup") return relay(self, message, true);
+  send_bad_message(self, message.id, protocol::error_text::unknown_subtype);
+}
+
+}  // namespace kwm::actors::detail

@@ -1,0 +1,120 @@
+#include "protocol/chats_output.hpp"
+
+#include <chrono>
+
+#include "protocol/json.hpp"
+#include "protocol/random.hpp"
+
+namespace kwm::protocol {
+namespace {
+
+void write_chat_data(json_writer& out, const chat_data& data) {
+  out.StartObject();
+  write_key(out, "kind");
+  write_string(out, data.kind);
+  write_key(out, "sender");
+  write_string(out, data.sender);
+  write_key(out, "target");
+  write_string(out, data.target);
+  write_key(out, "ts");
+  out.Int64(data.ts);
+  write_key(out, "text");
+  write_string(out, data.text);
+  if (!data.rich_text.empty()) {
+    write_key(out, "richText");
+    write_string(out, data.rich_text);
+  }
+  write_key(out, "id");
+  write_string(out, data.id);
+  if (data.extra.presence == json_presence::value) {
+    write_key(out, "extra");
+    write_raw(out, data.extra.text, data.extra.type);
+  }
+  out.EndObject();
+}
+
+}  // namespace
+
+std::string render_chats(std::string_view subtype, std::string_view channel,
+                         std::optional<std::string_view> profile, const chat_data& data) {
+  rapidjson::StringBuffer buffer;
+  json_writer out(buffer);
+  out.StartObject();
+  write_key(out, "type");
+  write_string(out, "chats");
+  write_key(out, "subtype");
+  write_string(out, subtype);
+  write_key(out, "channel");
+  write_string(out, channel);
+  if (profile) {
+    write_key(out, "profile");
+    out.StartObject();
+    if (!profile->empty()) {
+      write_key(out, "name");
+      write_string(out, *profile);
+    }
+    out.EndObject();
+  }
+  write_key(out, "v");
+  out.Uint64(chats_payload_version);
+  write_key(out, "data");
+  write_chat_data(out, data);
+  out.EndObject();
+  return take_string(buffer);
+}
+
+std::string render_chats_reply(uint64_t reply_to, std::string_view subtype, std::string_view channel,
+                               const chat_data& data) {
+  rapidjson::StringBuffer buffer;
+  json_writer out(buffer);
+  out.StartObject();
+  write_key(out, "type");
+  write_string(out, "chats");
+  write_key(out, "subtype");
+  write_string(out, subtype);
+  if (reply_to != 0) {
+    write_key(out, "reply_to");
+    out.Uint64(reply_to);
+  }
+  if (!channel.empty()) {
+    write_key(out, "channel");
+    write_string(out, channel);
+  }
+  write_key(out, "v");
+  out.Uint64(chats_payload_version);
+  write_key(out, "data");
+  write_chat_data(out, data);
+  out.EndObject();
+  return take_string(buffer);
+}
+
+chat_data membership_notice(std::string_view user_id, std::string_view display_name, bool joined,
+                            int64_t now_seconds) {
+  chat_data data;
+  data.kind = "system";
+  data.sender = std::string(user_id);
+  data.ts = now_seconds;
+  std::string who(display_name.empty() ? user_id : display_name);
+  if (who.empty()) who = "Unknown user";
+  data.text = who + (joined ? " has joined the meeting." : " has left the meeting.");
+  data.id = random_string(message_id_bytes);
+  data.extra.presence = json_presence::value;
+  data.extra.type = rapidjson::kObjectType;
+  data.extra.text = joined ? R"({"id":"joined"})" : R"({"id":"left"})";
+  return data;
+}
+
+chat_data delivery_notice(std::string_view message_id) {
+  chat_data data;
+  data.kind = "delivery_queued";
+  data.id = std::string(message_id);
+  return data;
+}
+
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace kwm::protocol
