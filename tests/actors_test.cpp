@@ -3,6 +3,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "actors/channel_registry.hpp"
 #include "actors/connection.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -209,4 +210,75 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "rate limiting answers with error
   CHECK(closes.front().first == net::close_code::policy_violation);
   CHECK(closes.front().second == "rate limit exceeded");
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+struct member {
+  std::shared_ptr<test::recording_sink> sink = std::make_shared<test::recording_sink>();
+  connection_actor actor;
+  connection_ref ref;
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dying members and the sweep") {
+  auto directory = spawn_user_directory(system);
+  auto registry = spawn_channel_registry(system, directory);
+  sched.run();
+  auto context = make_context(directory);
+  auto make_member = [&](const std::string& user) {
+    member m;
+    m.actor = spawn_connection(system, anonymous_user(user), m.sink, context);
+    m.ref = connection_ref{user, "", m.actor, m.sink};
+    sched.run();
+    m.sink->take_frames();  // hello
+    return m;
+  };
+  auto alice = make_member("alice");
+  auto bob = make_member("bob");
+  auto bob_laptop = make_member("bob");
+
+  auto created = ask<created_channel>(registry, create_atom::value, alice.ref);
+  REQUIRE(created);
+  CHECK(created->id.size() == 33);
+  CHECK(ask<channel_actor>(registry, lookup_atom::value, created->id) == created->actor);
+  const auto channel = created->actor;
+  CHECK(deref<channel_impl>(channel).state.members.size() == 1);
+
+  auto joined = ask<join_result>(channel, join_atom::value, bob.ref);
+  REQUIRE(joined);
+  CHECK(joined->outcome == join_outcome::joined);
+  CHECK(joined->members == std::vector<std::string>{"alice", "bob"});
+  auto notices = alice.sink->take_frames();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].find("bob has joined the meeting.") != std::string::npos);
+  CHECK(bob.sink->take_frames().empty());  // the joiner is not told about itself
+
+  CHECK(ask<join_result>(channel, join_atom::value, bob.ref)->outcome == join_outcome::already_member);
+  CHECK(ask<join_result>(channel, join_atom::value, bob_laptop.ref)->outcome == join_outcome::id_exists);
+  CHECK(alice.sink->take_frames().empty());
+
+  // A member's connection dies mid-call: it leaves, the other member hears of it.
+  caf::anon_send(bob.actor, closed_atom::value);
+  sched.run();
+  notices = alice.sink->take_frames();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].find("bob has left the meeting.") != std::string::npos);
+  CHECK(deref<channel_impl>(channel).state.members.size() == 1);
+
+  // Empty, but younger than 60 s: kept. Then removed, and the registry forgets it.
+  caf::anon_send(alice.actor, closed_atom::value);
+  sched.run();
+  CHECK(deref<channel_impl>(channel).state.members.empty());
+  sched.advance_time(std::chrono::seconds(30));
+  sched.run();
+  CHECK(ask<channel_actor>(registry, lookup_atom::value, created->id) == channel);
+  sched.advance_time(std::chrono::seconds(31));
+  sched.run();
+  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, created->id));
+
+  caf::anon_send_exit(bob_laptop.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send(registry, shutdown_atom::value);
+  caf::anon_send(directory, shutdown_atom::value);
 }

@@ -1,0 +1,26 @@
+#include "support/rtm_peer.hpp"
+
+#include <doctest/doctest.h>
+
+namespace kwm::test {
+
+std::string rtm_peer::next() {
+  auto text = ws->next_text();
+  REQUIRE_MESSAGE(text.has_value(), user << " expected a frame");
+  return *text;
+}
+
+std::vector<std::string> rtm_peer::until_pong() {
+  const auto id = ++ping_id_;
+  const std::string pong = R"({"id":)" + std::to_string(id) + R"(,"type":"pong"})";
+  send(R"({"type":"ping","id":)" + std::to_string(id) + "}");
+  std::vector<std::string> before;
+  while (true) {
+    auto text = ws->next_text();
+    REQUIRE_MESSAGE(text.has_value(), user << " expected a pong");
+    if (*text == pong) return before;
+    before.push_back(std::move(*text));
+  }
+}
+
+}  // namespace kwm::test
