@@ -19,6 +19,7 @@
 
 #include "net/websocket_link.hpp"
 #include "protocol/auth_record.hpp"
+#include "protocol/rtm_messages.hpp"
 
 namespace kwm::actors {
 
@@ -39,6 +40,8 @@ using join_atom = caf::atom_constant<caf::atom("join")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using hangup_atom = caf::atom_constant<caf::atom("hangup")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using chat_atom = caf::atom_constant<caf::atom("chat")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -100,8 +103,9 @@ enum class join_outcome : uint8_t {
   joined,          // a new member; the others got a "joined" notice
   already_member,  // this connection already was the member: nothing changed
   replaced,        // group: another connection of the user was replaced
-  id_exists,       // 1:1: another connection of the user is the member (D4)
-  closed,          // the channel is being removed
+  id_exists,          // 1:1: another connection of the user is the member (D4)
+  closed,             // the channel is being removed
+  create_restricted,  // the channel is empty and the joiner may not create channels
 };
 
 struct join_result {
@@ -111,8 +115,16 @@ struct join_result {
 
 using channel_actor = caf::typed_actor<
     // From a connection: make it its user's member connection. 1:1 channels refuse a
-    // second connection of a member (D4); group channels replace it (spec §3.14).
-    caf::replies_to<join_atom, connection_ref>::with<join_result>,
+    // second connection of a member (D4); group channels replace it (spec §3.14), telling
+    // the old connection it was replaced. The flag says whether the joiner may create
+    // channels (joining an empty channel counts as creating it). Other members get the
+    // "joined" notice and, in groups, the new member list.
+    caf::replies_to<join_atom, connection_ref, bool>::with<join_result>,
+    // From a connection: a chat message (spec §3.16). The channel is the sequencer: it
+    // checks that the sender is the member connection, assigns id, ts and sender, echoes
+    // to the sender, delivers to the others, then confirms delivery to the sender.
+    // Replies with the error text, or "" when the message was delivered.
+    caf::replies_to<chat_atom, connection_actor, protocol::chats_message>::with<std::string>,
     // From a connection: deliver a frame to the member connection of the user `target`.
     // Silently dropped when the target is not a member (no_session_for_user is never
     // revealed to clients).
@@ -134,6 +146,8 @@ struct created_channel {
 using channel_registry_actor = caf::typed_actor<
     // From a connection starting a call: a new 1:1 channel whose first member is the caller.
     caf::replies_to<create_atom, connection_ref>::with<created_channel>,
+    // From a connection joining a group: the group's channel, created when it is missing.
+    caf::replies_to<group_atom, std::string>::with<channel_actor>,
     // From connections: the channel with this id, or an invalid handle when there is none.
     caf::replies_to<lookup_atom, std::string>::with<channel_actor>,
     // From a channel that is being removed: forget it, so that no lookup returns it again.
@@ -151,3 +165,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)

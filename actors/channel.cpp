@@ -6,11 +6,16 @@
 #include <algorithm>
 
 #include "protocol/chats_output.hpp"
+#include "protocol/chats_rules.hpp"
+#include "protocol/random.hpp"
+#include "protocol/rtm_errors.hpp"
+#include "protocol/webrtc_output.hpp"
 
 namespace kwm::actors {
 namespace {
 
 using self_pointer = channel_actor::stateful_pointer<channel_state>;
+using member_map = std::map<std::string, connection_ref>;
 
 std::vector<std::string> member_ids(const channel_state& st) {
   std::vector<std::string> ids;
@@ -25,13 +30,20 @@ void send_to_others(const channel_state& st, const std::string& except_user, con
 }
 
 // "X has joined/left the meeting." to every other member (spec §3.16, D15).
-void announce(self_pointer self, const connection_ref& who, bool joined) {
-  auto& st = self->state;
+void announce(const channel_state& st, const connection_ref& who, bool joined) {
   if (st.members.size() <= (joined ? 1u : 0u)) return;
   const auto notice = protocol::membership_notice(who.user_id, who.display_name, joined,
                                                   protocol::unix_seconds_now());
   send_to_others(st, who.user_id,
                  net::make_frame(protocol::render_chats("chats_system", st.id, who.display_name, notice)));
+}
+
+// Groups: the new member list to everyone but the user whose membership changed (§3.14).
+void send_member_list(const channel_state& st, const std::string& changed_user) {
+  if (!st.is_group() || st.members.empty()) return;
+  protocol::channel_extra extra;
+  extra.group = protocol::group_extra{st.group, member_ids(st), false};
+  send_to_others(st, changed_user, net::make_frame(protocol::render_channel_message(0, st.id, "", extra)));
 }
 
 void schedule_sweep(self_pointer self) {
@@ -42,18 +54,64 @@ void schedule_sweep(self_pointer self) {
                      sweep_atom::value);
 }
 
-void remove_member(self_pointer self, std::map<std::string, connection_ref>::iterator it) {
+void remove_member(self_pointer self, member_map::iterator it) {
   auto& st = self->state;
   const connection_ref gone = std::move(it->second);
   st.members.erase(it);
   self->demonitor(gone.actor.address());
-  announce(self, gone, false);
+  announce(st, gone, false);
+  send_member_list(st, gone.user_id);
   if (st.members.empty()) schedule_sweep(self);
 }
 
-auto find_member_connection(channel_state& st, const caf::actor_addr& address) {
+member_map::iterator find_member_connection(channel_state& st, const caf::actor_addr& address) {
   return std::find_if(st.members.begin(), st.members.end(),
                       [&](const auto& entry) { return entry.second.actor.address() == address; });
+}
+
+join_result join(self_pointer self, connection_ref& joiner, bool may_create) {
+  auto& st = self->state;
+  if (st.closed) return {join_outcome::closed, {}};
+  auto it = st.members.find(joiner.user_id);
+  if (it == st.members.end()) {
+    if (!may_create && st.members.empty()) return {join_outcome::create_restricted, {}};
+    self->monitor(joiner.actor);
+    const auto user = joiner.user_id;
+    const auto added = st.members.emplace(user, std::move(joiner)).first->second;
+    announce(st, added, true);
+    send_member_list(st, user);
+    return {join_outcome::joined, member_ids(st)};
+  }
+  if (it->second.actor == joiner.actor) return {join_outcome::already_member, member_ids(st)};
+  if (!st.is_group()) return {join_outcome::id_exists, {}};
+  // A group keeps one connection per user: the newest replaces the old one.
+  protocol::channel_extra replaced;
+  replaced.replaced = true;
+  it->second.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
+  self->demonitor(it->second.actor.address());
+  self->monitor(joiner.actor);
+  it->second = std::move(joiner);
+  send_member_list(st, it->first);
+  return {join_outcome::replaced, member_ids(st)};
+}
+
+std::string chat(self_pointer self, const connection_actor& sender, protocol::chats_message& message) {
+  auto& st = self->state;
+  // The sending connection itself must be its user's member connection.
+  auto it = find_member_connection(st, sender.address());
+  if (it == st.members.end()) return std::string(protocol::error_text::connection_not_in_channel);
+  protocol::chat_data data;
+  if (auto error = protocol::check_chat_data(message, data)) return std::string(*error);
+  const connection_ref& from = it->second;
+  data.id = protocol::random_string(protocol::message_id_bytes);
+  data.ts = protocol::unix_seconds_now();
+  data.sender = from.user_id;
+  from.sink->send(net::make_frame(protocol::render_chats_reply(message.id, "chats_message", st.id, data)));
+  send_to_others(st, from.user_id,
+                 net::make_frame(protocol::render_chats("chats_message", st.id, from.display_name, data)));
+  from.sink->send(net::make_frame(
+      protocol::render_chats("chats_system", st.id, std::nullopt, protocol::delivery_notice(data.id))));
+  return {};
 }
 
 channel_actor::behavior_type channel(self_pointer self, std::string id, std::string group,
@@ -78,21 +136,11 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       remove_member(self, it);
   });
   return {
-      [=](join_atom, connection_ref& joiner) -> join_result {
-        auto& st = self->state;
-        if (st.closed) return {join_outcome::closed, {}};
-        auto it = st.members.find(joiner.user_id);
-        if (it != st.members.end()) {
-          if (it->second.actor == joiner.actor) return {join_outcome::already_member, member_ids(st)};
-          if (!st.is_group()) return {join_outcome::id_exists, {}};
-          // Group replacement is completed by the group logic (issue 4).
-          return {join_outcome::id_exists, {}};
-        }
-        self->monitor(joiner.actor);
-        const connection_ref added = joiner;
-        st.members.emplace(joiner.user_id, std::move(joiner));
-        announce(self, added, true);
-        return {join_outcome::joined, member_ids(st)};
+      [=](join_atom, connection_ref& joiner, bool may_create) -> join_result {
+        return join(self, joiner, may_create);
+      },
+      [=](chat_atom, const connection_actor& sender, protocol::chats_message& message) -> std::string {
+        return chat(self, sender, message);
       },
       [=](forward_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;

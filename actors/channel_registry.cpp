@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "protocol/random.hpp"
+#include "protocol/webrtc_rules.hpp"
 
 namespace kwm::actors {
 namespace {
@@ -50,6 +51,12 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
         // The caller is the first member before anyone can learn the id.
         auto actor = spawn_new(id, {}, std::move(caller));
         return created_channel{std::move(id), std::move(actor)};
+      },
+      [=](group_atom, const std::string& group) -> channel_actor {
+        auto& channels = self->state.channels;
+        std::string id = protocol::group_channel_id(group);
+        if (auto it = channels.find(id); it != channels.end()) return it->second;
+        return spawn_new(std::move(id), group, std::nullopt);
       },
       [=](lookup_atom, const std::string& id) -> channel_actor {
         auto& channels = self->state.channels;

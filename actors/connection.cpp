@@ -87,10 +87,6 @@ bool admit_frame(connection_self self, const std::string* text) {
   return false;
 }
 
-void handle_chats(connection_self self, protocol::chats_message& message) {
-  detail::send_bad_message(self, message.id, protocol::error_text::unknown_subtype);
-}
-
 void on_text(connection_self self, const std::string& text) {
   auto frame = protocol::parse_client_frame(text);
   std::visit(
@@ -108,7 +104,7 @@ void on_text(connection_self self, const std::string& text) {
           if constexpr (std::is_same_v<type, protocol::webrtc_message>)
             detail::handle_webrtc(self, message);
           else
-            handle_chats(self, message);
+            detail::handle_chats(self, message);
         }
       },
       frame);

@@ -28,5 +28,6 @@ void with_channel(connection_self self, const std::string& id,
                   std::function<void(const channel_actor&)> next);
 
 void handle_webrtc(connection_self self, protocol::webrtc_message& message);
+void handle_chats(connection_self self, protocol::chats_message& message);
 
 }  // namespace kwm::actors::detail

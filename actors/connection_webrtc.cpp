@@ -91,7 +91,7 @@ void answer_call(connection_self self, protocol::webrtc_message& message) {
     if (auto error = protocol::check_answer_data(*answer)) return send_bad_message(self, answer->id, *error);
     if (!answer->group.empty()) return answer_in_group(self, channel, answer);
     if (!answer->answer->accept) return deliver_answer(self, channel, answer);
-    self->request(channel, caf::infinite, join_atom::value, self_ref(self))
+    self->request(channel, caf::infinite, join_atom::value, self_ref(self), true)
         .await(
             [=](const join_result& joined) {
               switch (joined.outcome) {
@@ -128,6 +128,53 @@ void relay(connection_self self, protocol::webrtc_message& message, bool hangup)
   });
 }
 
+void reply_to_group_join(connection_self self, const protocol::webrtc_message& request,
+                         const std::vector<std::string>& members) {
+  const auto channel = protocol::group_channel_id(request.group);
+  protocol::channel_extra extra;
+  extra.group = protocol::group_extra{request.group, members, true};
+  send_text(self, protocol::render_channel_message(
+                      request.id, channel, hasher(self).hash(self->state.auth.user_id, request.group, channel),
+                      extra));
+}
+
+// Gets (or creates) the group's channel and joins it. A channel that is being removed
+// answers `closed`; by then the registry has forgotten it, so one retry gets a new one.
+void join_group_channel(connection_self self, const message_ptr& request, bool may_retry) {
+  auto retry_or_fail = [=] {
+    if (may_retry) return join_group_channel(self, request, false);
+    send_bad_message(self, request->id, protocol::error_text::channel_is_closed);
+  };
+  self->request(self->state.context->channels, caf::infinite, group_atom::value, request->group)
+      .await([=](const channel_actor& channel) {
+        self->request(channel, caf::infinite, join_atom::value, self_ref(self),
+                      self->state.auth.can_create_channels)
+            .await(
+                [=](const join_result& joined) {
+                  switch (joined.outcome) {
+                    case join_outcome::closed:
+                      return retry_or_fail();
+                    case join_outcome::create_restricted:
+                      return send_error(self, request->id,
+                                        {protocol::error_code::create_restricted,
+                                         protocol::error_text::access_denied});
+                    case join_outcome::id_exists:
+                      return send_bad_message(self, request->id, protocol::error_text::id_already_exists);
+                    default:
+                      remember_channel(self, protocol::group_channel_id(request->group), channel);
+                      return reply_to_group_join(self, *request, joined.members);
+                  }
+                },
+                [=](const caf::error&) { retry_or_fail(); });
+      });
+}
+
+// webrtc_group: join (or rejoin) a group channel (spec §3.14). `data` is ignored.
+void join_group(connection_self self, protocol::webrtc_message& message) {
+  if (auto error = protocol::check_group_join(message)) return send_bad_message(self, message.id, *error);
+  join_group_channel(self, std::make_shared<protocol::webrtc_message>(std::move(message)), true);
+}
+
 }  // namespace
 
 void handle_webrtc(connection_self self, protocol::webrtc_message& message) {
@@ -139,6 +186,7 @@ void handle_webrtc(connection_self self, protocol::webrtc_message& message) {
   }
   if (message.subtype == "webrtc_signal") return relay(self, message, false);
   if (message.subtype == "webrtc_hangup") return relay(self, message, true);
+  if (message.subtype == "webrtc_group") return join_group(self, message);
   send_bad_message(self, message.id, protocol::error_text::unknown_subtype);
 }
 

@@ -246,7 +246,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   const auto channel = created->actor;
   CHECK(deref<channel_impl>(channel).state.members.size() == 1);
 
-  auto joined = ask<join_result>(channel, join_atom::value, bob.ref);
+  auto joined = ask<join_result>(channel, join_atom::value, bob.ref, true);
   REQUIRE(joined);
   CHECK(joined->outcome == join_outcome::joined);
   CHECK(joined->members == std::vector<std::string>{"alice", "bob"});
@@ -255,8 +255,8 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   CHECK(notices[0].find("bob has joined the meeting.") != std::string::npos);
   CHECK(bob.sink->take_frames().empty());  // the joiner is not told about itself
 
-  CHECK(ask<join_result>(channel, join_atom::value, bob.ref)->outcome == join_outcome::already_member);
-  CHECK(ask<join_result>(channel, join_atom::value, bob_laptop.ref)->outcome == join_outcome::id_exists);
+  CHECK(ask<join_result>(channel, join_atom::value, bob.ref, true)->outcome == join_outcome::already_member);
+  CHECK(ask<join_result>(channel, join_atom::value, bob_laptop.ref, true)->outcome == join_outcome::id_exists);
   CHECK(alice.sink->take_frames().empty());
 
   // A member's connection dies mid-call: it leaves, the other member hears of it.
@@ -279,6 +279,81 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, created->id));
 
   caf::anon_send_exit(bob_laptop.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send(registry, shutdown_atom::value);
+  caf::anon_send(directory, shutdown_atom::value);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and one chat order for every member") {
+  auto directory = spawn_user_directory(system);
+  auto registry = spawn_channel_registry(system, directory);
+  sched.run();
+  auto context = make_context(directory);
+  auto make_member = [&](const std::string& user) {
+    member m;
+    m.actor = spawn_connection(system, anonymous_user(user), m.sink, context);
+    m.ref = connection_ref{user, "", m.actor, m.sink};
+    sched.run();
+    m.sink->take_frames();
+    return m;
+  };
+  std::vector<member> members;
+  for (const char* user : {"ann", "ben", "cat"}) members.push_back(make_member(user));
+  auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"));
+  REQUIRE(group);
+  CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room")) == *group);
+  for (auto& m : members) REQUIRE(ask<join_result>(*group, join_atom::value, m.ref, true)->outcome == join_outcome::joined);
+  // ann saw ben and cat join (notice + list each), ben saw cat, cat saw nobody.
+  CHECK(members[0].sink->take_frames().size() == 4);
+  CHECK(members[1].sink->take_frames().size() == 2);
+  CHECK(members[2].sink->take_frames().empty());
+
+  // A second connection of ben replaces the first.
+  auto ben_laptop = make_member("ben");
+  auto replaced = ask<join_result>(*group, join_atom::value, ben_laptop.ref, true);
+  REQUIRE(replaced);
+  CHECK(replaced->outcome == join_outcome::replaced);
+  CHECK(replaced->members == std::vector<std::string>{"ann", "ben", "cat"});
+  const auto old_frames = members[1].sink->take_frames();
+  REQUIRE(old_frames.size() == 1);
+  CHECK(old_frames[0].find(R"("replaced":true)") != std::string::npos);
+  CHECK(members[0].sink->take_frames().size() == 1);  // the list, no "joined"
+  CHECK(members[2].sink->take_frames().size() == 1);
+  CHECK(ben_laptop.sink->take_frames().empty());
+  members[1] = ben_laptop;
+
+  // Chats from all three, interleaved: every member sees the same order.
+  for (int round = 0; round < 5; ++round)
+    for (auto& m : members) {
+      protocol::chats_message chat;
+      chat.subtype = "chats_message";
+      chat.channel = "@room";
+      chat.data.presence = protocol::json_presence::value;
+      chat.message = protocol::chat_data{};
+      chat.message->text = m.ref.user_id + std::to_string(round);
+      self->send(*group, chat_atom::value, m.actor, chat);
+    }
+  sched.run();
+  auto texts_seen_by = [](member& m) {
+    std::vector<std::string> texts;
+    for (const auto& frame : m.sink->take_frames()) {
+      const auto at = frame.find(R"("text":")");
+      if (frame.find(R"("subtype":"chats_message")") != std::string::npos && at != std::string::npos)
+        texts.push_back(frame.substr(at + 8, frame.find('"', at + 8) - at - 8));
+    }
+    return texts;
+  };
+  const auto order = texts_seen_by(members[0]);
+  CHECK(order.size() == 15);  // the echoes of its own and the others' messages
+  CHECK(texts_seen_by(members[1]) == order);
+  CHECK(texts_seen_by(members[2]) == order);
+
+  // create_restricted: an empty group cannot be joined by someone who may not create.
+  auto empty = ask<channel_actor>(registry, group_atom::value, std::string("empty"));
+  CHECK(ask<join_result>(*empty, join_atom::value, members[0].ref, false)->outcome ==
+        join_outcome::create_restricted);
+
+  for (auto& m : members) caf::anon_send_exit(m.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(members[1].actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);
   caf::anon_send(directory, shutdown_atom::value);
 }

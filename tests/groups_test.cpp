@@ -1,0 +1,264 @@
+// End-to-end group meetings and chats (spec §3.14, §3.16, checklist §12.9–§12.10).
+#include <doctest/doctest.h>
+
+#include "support/rtm_peer.hpp"
+
+using namespace kwm::test;
+
+namespace {
+
+std::string str(const rapidjson::Value& value, const char* key) {
+  REQUIRE(value.HasMember(key));
+  return value[key].GetString();
+}
+
+std::vector<std::string> members_of(const rapidjson::Value& message) {
+  std::vector<std::string> members;
+  for (const auto& m : message["data"]["group"]["members"].GetArray()) members.push_back(m.GetString());
+  return members;
+}
+
+std::string join_request(const std::string& group, uint64_t id = 1, const std::string& state = "gs") {
+  return R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) + R"(,"target":")" + group +
+         R"(","group":")" + group + R"(","initiator":false,"state":")" + state +
+         R"(","channel":"","hash":"","transaction":"","v":20180703})";
+}
+
+// Joins and returns the reply (checked to be a join reply with reset:true).
+rapidjson::Document join(rtm_peer& peer, const std::string& group, uint64_t id = 1) {
+  peer.send(join_request(group, id));
+  auto reply = peer.next_json();
+  REQUIRE(reply.IsObject());
+  CHECK(str(reply, "subtype") == "webrtc_channel");
+  CHECK(reply["reply_to"].GetUint64() == id);
+  CHECK(str(reply, "channel") == "@" + group);
+  CHECK(str(reply, "hash").size() == 44);
+  CHECK(reply["data"]["group"]["reset"].GetBool());
+  return reply;
+}
+
+// The "joined"/"left" notice, then the member list update, as another member sees them.
+void expect_change(rtm_peer& peer, const std::string& notice, const std::vector<std::string>& members) {
+  if (!notice.empty()) {
+    const auto chat = peer.next_json();
+    CHECK(str(chat, "subtype") == "chats_system");
+    CHECK(str(chat["data"], "text") == notice);
+  }
+  const auto update = peer.next_json();
+  CHECK(str(update, "subtype") == "webrtc_channel");
+  CHECK_FALSE(update.HasMember("reply_to"));
+  CHECK_FALSE(update.HasMember("hash"));
+  CHECK_FALSE(update["data"]["group"]["reset"].GetBool());
+  CHECK(members_of(update) == members);
+}
+
+std::string mesh_answer(const std::string& group, const std::string& target, const std::string& hash,
+                        bool accept = true, uint64_t id = 5, const std::string& channel_group = "") {
+  const auto g = channel_group.empty() ? group : channel_group;
+  return R"({"type":"webrtc","subtype":"webrtc_call","id":)" + std::to_string(id) + R"(,"target":")" + target +
+         R"(","group":")" + g + R"(","state":")" + group + R"(","channel":"@)" + group + R"(","hash":")" + hash +
+         R"(","initiator":false,"transaction":"","v":20180703,"data":{"accept":)" + (accept ? "true" : "false") +
+         R"(,"state":")" + group + R"("}})";
+}
+
+std::string group_signal(const std::string& group, const std::string& target, const std::string& hash,
+                         const std::string& subtype = "webrtc_signal") {
+  return R"({"type":"webrtc","subtype":")" + subtype + R"(","id":9,"target":")" + target + R"(","group":")" +
+         group + R"(","state":")" + group + R"(","channel":"@)" + group + R"(","hash":")" + hash +
+         R"(","v":20180703,"data":{"type":"offer"}})";
+}
+
+std::string error_frame(uint64_t reply_to, const std::string& message) {
+  return R"({"type":"error","reply_to":)" + std::to_string(reply_to) +
+         R"(,"error":{"code":"bad_message","msg":")" + message + R"("}})";
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(server_fixture, "three members: join, mesh, leave, replace, rejoin") {
+  rtm_peer alice(*this, "alice");
+  rtm_peer bob(*this, "bob");
+  rtm_peer carol(*this, "carol");
+
+  const auto alice_join = join(alice, "mygroup");
+  CHECK(members_of(alice_join) == std::vector<std::string>{"alice"});
+  const auto alice_hash = str(alice_join, "hash");
+  const auto bob_join = join(bob, "mygroup");
+  CHECK(members_of(bob_join) == std::vector<std::string>{"alice", "bob"});
+  const auto bob_hash = str(bob_join, "hash");
+  CHECK(bob_hash != alice_hash);
+  expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
+  CHECK(members_of(join(carol, "mygroup")) == std::vector<std::string>{"alice", "bob", "carol"});
+  expect_change(alice, "carol has joined the meeting.", {"alice", "bob", "carol"});
+  expect_change(bob, "carol has joined the meeting.", {"alice", "bob", "carol"});
+
+  // Mesh: both ends answer with their group hash and receive the same pairwise hash.
+  alice.send(mesh_answer("mygroup", "bob", alice_hash));
+  const auto at_bob = bob.next_json();
+  CHECK(str(at_bob, "source") == "alice");
+  CHECK(str(at_bob, "group") == "mygroup");
+  CHECK(at_bob["profile"].IsObject());
+  const auto pairwise = str(at_bob, "hash");
+  CHECK(pairwise != alice_hash);
+  bob.send(mesh_answer("mygroup", "alice", bob_hash));
+  const auto at_alice = alice.next_json();
+  CHECK(str(at_alice, "hash") == pairwise);
+  CHECK(str(at_alice, "source") == "bob");
+
+  // Signals pass with the pairwise hash and with the sender's group hash.
+  alice.send(group_signal("mygroup", "bob", pairwise));
+  CHECK(str(bob.next_json(), "subtype") == "webrtc_signal");
+  alice.send(group_signal("mygroup", "bob", alice_hash));
+  CHECK(str(bob.next_json(), "subtype") == "webrtc_signal");
+  alice.send(group_signal("mygroup", "bob", bob_hash));
+  CHECK(alice.next() == error_frame(9, "invalid hash"));
+  // A signal to the group itself has no pipeline here: dropped.
+  alice.send(group_signal("mygroup", "mygroup", alice_hash));
+  CHECK(alice.until_pong().empty());
+
+  alice.send(mesh_answer("mygroup", "bob", alice_hash, false, 6));
+  CHECK(alice.next() == error_frame(6, "accept required for group call"));
+  alice.send(mesh_answer("mygroup", "bob", alice_hash, true, 7, "othergroup"));
+  CHECK(alice.next() == error_frame(7, "invalid channel for group"));
+
+  // carol leaves by hanging up to the group.
+  carol.send(group_signal("mygroup", "mygroup", str(join(carol, "mygroup", 3), "hash"), "webrtc_hangup"));
+  expect_change(alice, "carol has left the meeting.", {"alice", "bob"});
+  expect_change(bob, "carol has left the meeting.", {"alice", "bob"});
+  CHECK(carol.until_pong().empty());
+
+  // bob joins from a second connection: the first is replaced, no "joined" notice.
+  rtm_peer bob_laptop(*this, "bob");
+  CHECK(members_of(join(bob_laptop, "mygroup")) == std::vector<std::string>{"alice", "bob"});
+  CHECK(bob.next() == R"({"type":"webrtc","subtype":"webrtc_channel","channel":"@mygroup","v":20180703,"data":{"replaced":true}})");
+  expect_change(alice, "", {"alice", "bob"});
+
+  // Rejoining on the same connection: a fresh reply and no broadcast.
+  CHECK(members_of(join(alice, "mygroup", 8)) == std::vector<std::string>{"alice", "bob"});
+  CHECK(bob_laptop.until_pong().empty());
+
+  // The old connection of bob is no member any more; the new one leaves by closing.
+  bob.ws->socket.reset();
+  CHECK(alice.until_pong().empty());
+  bob_laptop.ws->send_close(1000);
+  bob_laptop.ws->wait_close();
+  expect_change(alice, "bob has left the meeting.", {"alice"});
+}
+
+TEST_CASE_FIXTURE(server_fixture, "group join errors") {
+  rtm_peer alice(*this, "alice");
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_group","id":1,"group":"g","state":"s"})");
+  CHECK(alice.next() == error_frame(1, "target is empty"));
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_group","id":2,"target":"g","group":"h","state":"s"})");
+  CHECK(alice.next() == error_frame(2, "target and group mismatch"));
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_group","id":3,"target":"g","group":"g"})");
+  CHECK(alice.next() == error_frame(3, "state is empty"));
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_group","id":4,"target":"g","group":"g","state":"s","source":"x"})");
+  CHECK(alice.next() == error_frame(4, "source must be empty"));
+  // `data` is ignored on joins.
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_group","id":5,"target":"g","group":"g","state":"s","data":null})");
+  CHECK(str(alice.next_json(), "channel") == "@g");
+}
+
+TEST_CASE("a group emptied and removed is re-created with the same hashes") {
+  auto options = test_options();
+  options.channels.empty_lifetime = std::chrono::milliseconds(0);
+  server_fixture server(options);
+  rtm_peer alice(server, "alice");
+  const auto first = str(join(alice, "room"), "hash");
+  alice.send(group_signal("room", "room", first, "webrtc_hangup"));  // leave: the channel goes
+  CHECK(alice.until_pong().empty());
+  for (uint64_t id = 2; id < 6; ++id) {
+    const auto again = join(alice, "room", id);
+    CHECK(str(again, "hash") == first);
+    CHECK(members_of(again) == std::vector<std::string>{"alice"});
+    alice.send(group_signal("room", "room", first, "webrtc_hangup"));
+  }
+}
+
+TEST_CASE_FIXTURE(server_fixture, "chat messages: echo, delivery, notice, and every error") {
+  rtm_peer alice(*this, "alice");
+  rtm_peer bob(*this, "bob");
+  rtm_peer carol(*this, "carol");
+  join(alice, "mygroup");
+  join(bob, "mygroup");
+  expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
+
+  auto chat = [](uint64_t id, const std::string& data, const std::string& channel = "@mygroup") {
+    return R"({"type":"chats","subtype":"chats_message","id":)" + std::to_string(id) + R"(,"channel":")" +
+           channel + R"(","transaction":"","v":20201201,"data":)" + data + "}";
+  };
+  bob.send(chat(11, R"({"kind":"","sender":"","target":"","text":" hi all ","richText":"<b>hi</b>","id":"client-id","ts":5})"));
+  const auto echo = bob.next_json();
+  CHECK(str(echo, "subtype") == "chats_message");
+  CHECK(echo["reply_to"].GetUint64() == 11);
+  CHECK_FALSE(echo.HasMember("profile"));
+  CHECK(echo["v"].GetUint64() == 20201201);
+  const auto id = str(echo["data"], "id");
+  CHECK(id.size() == 16);
+  CHECK(id != "client-id");
+  CHECK(echo["data"]["ts"].GetInt64() > 1700000000);
+  CHECK(str(echo["data"], "sender") == "bob");
+  CHECK(str(echo["data"], "text") == "hi all");
+  const auto queued = bob.next_json();
+  CHECK(str(queued, "subtype") == "chats_system");
+  CHECK(str(queued["data"], "kind") == "delivery_queued");
+  CHECK(str(queued["data"], "id") == id);
+  const auto delivered = alice.next_json();
+  CHECK(str(delivered, "subtype") == "chats_message");
+  CHECK(delivered["profile"].IsObject());
+  CHECK(str(delivered["data"], "id") == id);
+  CHECK(str(delivered["data"], "richText") == "<b>hi</b>");
+  CHECK(carol.until_pong().empty());
+
+  bob.send(chat(12, R"({"text":")" + std::string(16384, 'a') + R"("})"));
+  CHECK(bob.next_json()["reply_to"].GetUint64() == 12);
+
+  struct failure {
+    std::string frame;
+    std::string error;
+  };
+  const std::vector<failure> failures = {
+      {R"({"type":"chats","subtype":"chats_other","id":20,"channel":"@mygroup","data":{}})", "unknown subtype"},
+      {R"({"type":"chats","subtype":"chats_message","id":20,"channel":"@mygroup"})", "channel or data is empty"},
+      {chat(20, "null"), "channel or data is empty"},
+      {chat(20, R"({"text":"x"})", "@nowhere"), "channel not found"},
+      {chat(20, R"("x")"), "message data parse error"},
+      {chat(20, R"({"text":5})"), "message data parse error"},
+      {chat(20, R"({"text":"x","sender":"bob"})"), "message sender must be empty"},
+      {chat(20, R"({"text":"x","target":"alice"})"), "message target must be empty"},
+      {chat(20, R"({"text":")" + std::string(16385, 'a') + R"("})"), "message text size limit exceeded"},
+      {chat(20, R"({"text":"x","richText":")" + std::string(18023, 'a') + R"("})"),
+       "message rich text size limit exceeded"},
+      {chat(20, R"({"text":"  "})"), "message text is empty"},
+      {chat(20, R"({"text":"x","extra":{"a":1}})"), "message contains unexpected extra data"},
+      {chat(20, R"({"text":"x","kind":"poll"})"), "unknown message kind"},
+  };
+  bob.until_pong();  // the delivery notice of message 12
+  for (const auto& f : failures) {
+    CAPTURE(f.error);
+    bob.send(f.frame);
+    CHECK(bob.next() == error_frame(20, f.error));
+  }
+  carol.send(chat(21, R"({"text":"let me in"})"));
+  CHECK(carol.next() == error_frame(21, "connection not in channel"));
+  alice.until_pong();  // message 12
+  CHECK(alice.until_pong().empty());
+}
+
+TEST_CASE_FIXTURE(server_fixture, "chat works in a 1:1 call channel too") {
+  rtm_peer alice(*this, "alice");
+  rtm_peer bob(*this, "bob");
+  alice.send(R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"bob","initiator":true,"state":"a","v":20180703})");
+  const auto reply = alice.next_json();
+  const auto channel = str(reply, "channel");
+  bob.next();
+  bob.send(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","state":"b","channel":")" + channel +
+           R"(","hash":")" + str(reply, "hash") + R"(","v":20180703,"data":{"accept":true,"state":"a"}})");
+  alice.next();  // joined
+  alice.next();  // answer
+  alice.send(R"({"type":"chats","subtype":"chats_message","id":3,"channel":")" + channel +
+             R"(","v":20201201,"data":{"text":"hello bob"}})");
+  CHECK(str(alice.next_json(), "subtype") == "chats_message");
+  CHECK(str(bob.next_json()["data"], "text") == "hello bob");
+}
