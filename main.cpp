@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -10,6 +12,7 @@
 #include "app/logging.hpp"
 #include "app/runtime.hpp"
 #include "net/http_client.hpp"
+#include "protocol/admin_token.hpp"
 
 #ifndef KWM_VERSION
 #define KWM_VERSION "0.0.0-dev"
@@ -66,7 +69,58 @@ struct serve_flags {
   unsigned http_read_header_timeout = 10;
   unsigned http_read_timeout = 30;
   unsigned http_idle_timeout = 60;
+  std::string admin_tokens_key;
+  bool enable_auth_basic = false;
+  std::string auth_basic_values;
+  bool insecure_auth = false;
+  std::vector<std::string> turn_uris;
+  std::string turn_shared_secret;
 };
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return content.str();
+}
+
+std::string trimmed(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n\v\f");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n\v\f") - first + 1);
+}
+
+// Auth backends and TURN from their files; a configuration that cannot work is a startup
+// error, never a silent fallback to anonymous mode (D1). Returns an error message.
+std::optional<std::string> configure_auth(serve_flags& flags) {
+  auto& rt = flags.runtime;
+  if (!flags.admin_tokens_key.empty()) {
+    auto key = read_file(flags.admin_tokens_key);
+    if (!key) return "failed to read admin tokens key file " + flags.admin_tokens_key;
+    if (key->size() < kwm::protocol::admin_token_min_key_bytes)
+      return "admin tokens key file " + flags.admin_tokens_key + " must hold at least 32 bytes";
+    rt.admin_tokens.emplace();
+    rt.admin_tokens->key = std::move(*key);
+  }
+  if (flags.enable_auth_basic) {
+    if (flags.auth_basic_values.empty()) return "--enable-auth-basic requires --auth-basic-values";
+    auto values = read_file(flags.auth_basic_values);
+    if (!values) return "failed to read auth basic values file " + flags.auth_basic_values;
+    rt.rtm.auth.basic = kwm::protocol::basic_values::parse(*values);
+  }
+  rt.rtm.auth.insecure_auth = flags.insecure_auth;
+  if (!flags.turn_shared_secret.empty()) {
+    auto secret = read_file(flags.turn_shared_secret);
+    if (!secret) return "failed to read TURN shared secret file " + flags.turn_shared_secret;
+    if (flags.turn_uris.empty()) return "at least one turn-uri is required but none given";
+    rt.rtm.turn.shared_secret = trimmed(std::move(*secret));
+    rt.rtm.turn.uris = flags.turn_uris;
+    if (rt.rtm.turn.shared_secret.empty()) return "TURN shared secret file " + flags.turn_shared_secret + " is empty";
+  }
+  return std::nullopt;
+}
 
 void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   auto& rt = flags.runtime;
@@ -108,6 +162,17 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("http-read-header-timeout", flags.http_read_header_timeout, "seconds for the request head");
   flag("http-read-timeout", flags.http_read_timeout, "seconds for the complete request");
   flag("http-idle-timeout", flags.http_idle_timeout, "seconds an idle keep-alive connection stays");
+  flag("admin-tokens-key", flags.admin_tokens_key,
+       "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
+  flag("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
+  flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
+  flag("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
+  serve.add_option("--turn-uri", flags.turn_uris, "TURN URI handed to clients (repeatable)")
+      ->envname("KWMSERVERD_TURN_URIS")
+      ->delimiter(' ');
+  serve.add_option("--turn-server-shared-secret", flags.turn_shared_secret,
+                   "file with the TURN REST API shared secret")
+      ->envname("KWMSERVERD_TURN_SERVER_SHARED_SECRET");
 }
 
 int run_serve(serve_flags& flags) {
@@ -136,7 +201,12 @@ int run_serve(serve_flags& flags) {
     rt.server.trusted_networks = kwm::net::address_filter(std::move(networks));
   }
 
-  spdlog::warn("no authentication backend configured, running in anonymous mode without authentication");
+  if (auto problem = configure_auth(flags)) {
+    std::cerr << "Error: " << *problem << '\n';
+    return exit_failure;
+  }
+  if (!rt.admin_tokens && !rt.rtm.auth.basic)
+    spdlog::warn("no authentication backend configured, running in anonymous mode without authentication");
   kwm::app::server_runtime runtime(rt);
   try {
     runtime.handle_signals();

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "net/websocket_link.hpp"
+#include "protocol/admin_api.hpp"
+#include "protocol/admin_token.hpp"
 #include "protocol/auth_record.hpp"
 #include "protocol/rtm_messages.hpp"
 
@@ -42,6 +44,12 @@ using hangup_atom = caf::atom_constant<caf::atom("hangup")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using group_atom = caf::atom_constant<caf::atom("group")>;
 using chat_atom = caf::atom_constant<caf::atom("chat")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+using touch_atom = caf::atom_constant<caf::atom("touch")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -155,6 +163,39 @@ using channel_registry_actor = caf::typed_actor<
     // From the runtime at shutdown: end every channel, then quit.
     caf::reacts_to<shutdown_atom>>;
 
+// -- admin_tokens: admin-issued tokens, their records and revocations (spec §1.6, §5.2) -----
+
+// The outcome of verifying a presented token: `valid` is false for any failure of
+// spec §5.2 rules 1–5.
+struct token_verdict {
+  bool valid = false;
+  protocol::token_claims claims;
+  std::string token;  // set by renewals
+};
+
+using admin_tokens_actor = caf::typed_actor<
+    // From the admin API (POST): sign a token for `sub` (random when empty) with the
+    // request's claims object (stored and echoed only); replies with the token object.
+    caf::replies_to<issue_atom, protocol::admin_token_object>::with<protocol::admin_token_object>,
+    // From the admin API (GET): every record, at most 5000.
+    caf::replies_to<list_atom>::with<std::vector<protocol::admin_token_object>>,
+    // From the admin API (DELETE type, sub): revoke (Token) and remove the record;
+    // replies whether a record existed.
+    caf::replies_to<delete_atom, std::string, std::string>::with<bool>,
+    // From connect and turn requests: check a presented token (rules 1–5); refreshes its
+    // record when valid.
+    caf::replies_to<verify_atom, std::string>::with<token_verdict>,
+    // From a WebSocket open: is the token of (sub, iat, exp) still unexpired and unrevoked?
+    caf::replies_to<recheck_atom, std::string, int64_t, int64_t>::with<bool>,
+    // From connections on ping (Token) and from Basic connects: refresh the record
+    // admin-<type>-<sub> (never for a revoked token).
+    caf::reacts_to<touch_atom, std::string, std::string, int64_t, int64_t>,
+    // From a connection whose token nears expiry: a new token for (sub, iat) with a fresh
+    // expiry, or an invalid verdict when the token was revoked (D8).
+    caf::replies_to<renew_atom, std::string, int64_t>::with<token_verdict>,
+    // From itself every 30 s: drop idle records and old revocations.
+    caf::reacts_to<sweep_atom>>;
+
 }  // namespace kwm::actors
 
 // Local-only message types holding pointers; they never cross a process boundary.
@@ -166,3 +207,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::admin_token_object)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kwm::protocol::admin_token_object>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::token_verdict)

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "actors/connection_detail.hpp"
+#include "protocol/chats_output.hpp"
 #include "protocol/rtm_output.hpp"
 #include "protocol/rtm_parse.hpp"
 #include "protocol/webrtc_rules.hpp"
@@ -87,6 +88,29 @@ bool admit_frame(connection_self self, const std::string* text) {
   return false;
 }
 
+// Token connections refresh their record on every ping and get a renewed token in the
+// pong when theirs expires within 15 minutes (spec §3.5, D8).
+void on_ping(connection_self self, const std::string& text, protocol::ping_message& ping) {
+  auto& auth = self->state.auth;
+  const auto& admin = self->state.context->admin;
+  if (auth.kind != protocol::auth_kind::token || !admin) return detail::send_text(self, std::move(ping.pong));
+  caf::anon_send(admin, touch_atom::value, std::string("Token"), auth.subject, auth.issued_at, auth.expires_at);
+  constexpr int64_t renewal_window = 15 * 60;
+  if (auth.expires_at >= protocol::unix_seconds_now() + renewal_window)
+    return detail::send_text(self, std::move(ping.pong));
+  self->request(admin, caf::infinite, renew_atom::value, auth.subject, auth.issued_at)
+      .await(
+          [=, pong = std::move(ping.pong)](const token_verdict& renewed) mutable {
+            if (!renewed.valid) return detail::send_text(self, std::move(pong));
+            auto& current = self->state.auth;
+            current.credential = renewed.token;
+            current.issued_at = renewed.claims.issued_at;
+            current.expires_at = renewed.claims.expires_at;
+            detail::send_text(self, protocol::render_pong(text, renewed.token));
+          },
+          [=](const caf::error&) { detail::send_text(self, protocol::render_pong(text, {})); });
+}
+
 void on_text(connection_self self, const std::string& text) {
   auto frame = protocol::parse_client_frame(text);
   std::visit(
@@ -95,7 +119,7 @@ void on_text(connection_self self, const std::string& text) {
         if constexpr (std::is_same_v<type, protocol::fatal_frame>) {
           close_connection(self, net::close_code::going_away);
         } else if constexpr (std::is_same_v<type, protocol::ping_message>) {
-          detail::send_text(self, std::move(message.pong));
+          on_ping(self, text, message);
         } else if constexpr (std::is_same_v<type, protocol::invalid_field>) {
           detail::send_bad_message(self, message.reply_to, "invalid type for field " + message.field);
         } else {

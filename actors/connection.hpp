@@ -24,6 +24,7 @@ struct connection_settings {
 struct rtm_context {
   user_directory_actor directory;
   channel_registry_actor channels;
+  admin_tokens_actor admin;  // invalid without an admin tokens key
   std::shared_ptr<const protocol::channel_hasher> hasher;
   connection_settings settings;
 };

@@ -5,10 +5,15 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include <functional>
+
+#include "protocol/admin_token.hpp"
 #include "protocol/api_output.hpp"
+#include "protocol/chats_output.hpp"
 #include "protocol/connect_key.hpp"
 #include "protocol/http_form.hpp"
 #include "protocol/rtm_output.hpp"
+#include "protocol/turn.hpp"
 
 namespace kwm::actors {
 namespace {
@@ -17,6 +22,8 @@ namespace {
 // carry no timeout: CAF 0.17 keeps a requester alive until its timeout fires (stack
 // notes P3), which would pin every finished request actor for seconds.
 constexpr auto no_timeout = caf::infinite;
+
+using text_error = net::http_response;
 
 bool form_body_applies(const net::http_request& request) {
   return (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
@@ -38,7 +45,65 @@ const net::frame& goodbye_frame() {
   return frame;
 }
 
-net::http_response request_failed() { return net::http_response::text_error(500, "request failed"); }
+net::http_response request_failed() { return text_error::text_error(500, "request failed"); }
+
+// The auth record of a request, or nullopt when authentication fails (check 1 of
+// spec §1.3). Runs inside a request actor; `done` is called exactly once.
+void authenticate(caf::event_based_actor* self, const rtm_services& services,
+                  const net::http_request& request, const protocol::form_values& form,
+                  std::function<void(std::optional<protocol::auth_record>)> done) {
+  const auto& auth = services.settings.auth;
+  protocol::auth_record record;
+  record.user_id = std::string(form.get("user"));
+  if (auth.anonymous()) return done(record);  // D1: any Authorization header is ignored
+  const auto header = protocol::parse_authorization(request.header("authorization"));
+  if (!header) return done(std::nullopt);
+  if (header->type == "Token" && auth.admin_tokens) {
+    self->request(services.admin, no_timeout, verify_atom::value, header->value)
+        .then(
+            [=](const token_verdict& verdict) mutable {
+              if (!verdict.valid) return done(std::nullopt);
+              record.kind = protocol::auth_kind::token;
+              record.subject = verdict.claims.subject;
+              record.credential = header->value;
+              record.issued_at = verdict.claims.issued_at;
+              record.expires_at = verdict.claims.expires_at;
+              done(std::move(record));
+            },
+            [=](const caf::error&) { done(std::nullopt); });
+    return;
+  }
+  if (header->type == "Basic" && auth.basic) {
+    // The subject is the form's user; without one, Basic fails (spec §5.4).
+    if (!auth.basic->allows(header->value) || record.user_id.empty()) return done(std::nullopt);
+    record.kind = protocol::auth_kind::basic;
+    record.subject = record.user_id;
+    if (services.admin)
+      caf::anon_send(services.admin, touch_atom::value, std::string("Basic"), record.subject, int64_t{0},
+                     int64_t{0});
+    return done(std::move(record));
+  }
+  done(std::nullopt);  // missing, unsupported or unconfigured type
+}
+
+// Checks 2 and 3 of spec §1.3 for authenticated modes; nullopt when they pass.
+std::optional<net::http_response> check_user(const rtm_services& services,
+                                             const protocol::auth_record& auth, bool turn) {
+  if (auth.kind == protocol::auth_kind::anonymous) {
+    if (turn && auth.user_id.empty()) return text_error::text_error(400, "missing user parameter");
+    return std::nullopt;
+  }
+  if (auth.user_id.empty()) return text_error::text_error(400, "missing user parameter");
+  if (auth.user_id != auth.subject && !services.settings.auth.insecure_auth)
+    return text_error::text_error(403, "user does not match auth");
+  return std::nullopt;
+}
+
+std::optional<protocol::turn_credentials> turn_for(const rtm_services& services, const std::string& user) {
+  const auto& turn = services.settings.turn;
+  if (!turn.configured()) return std::nullopt;
+  return protocol::shared_secret_credentials(turn.shared_secret, user, turn.uris, protocol::unix_seconds_now());
+}
 
 }  // namespace
 
@@ -48,37 +113,48 @@ std::string_view websocket_path_prefix(api_version version) {
 
 void handle_connect(const rtm_services& services, api_version version,
                     std::shared_ptr<net::http_exchange> exchange) {
-  const auto form = read_form(exchange->request());
-  if (!form) return exchange->respond(net::http_response::text_error(400, "invalid URL escape"));
-
-  // Anonymous mode (D1): the user id is optional and no Authorization is checked.
-  protocol::auth_record auth;
-  auth.kind = protocol::auth_kind::anonymous;
-  auth.user_id = std::string(form->get("user"));
-
-  const uint32_t limit = services.settings.max_connections_per_user;
-  services.system->spawn([services, version, exchange, auth = std::move(auth),
-                          limit](caf::event_based_actor* self) mutable {
-    auto issue = [=] {
-      self->request(services.issuer, no_timeout, issue_atom::value, auth)
+  auto form = read_form(exchange->request());
+  if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
+  services.system->spawn([services, version, exchange, form = std::move(*form)](caf::event_based_actor* self) {
+    authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
+      if (!auth) return exchange->respond(text_error::text_error(403, "auth failed"));
+      if (auto problem = check_user(services, *auth, false)) return exchange->respond(std::move(*problem));
+      auto issue = [=] {
+        self->request(services.issuer, no_timeout, issue_atom::value, *auth)
+            .then(
+                [=](const std::string& key) {
+                  std::string url(websocket_path_prefix(version));
+                  url += key;
+                  exchange->respond(net::http_response::json(
+                      protocol::render_connect_response(url, auth->self(), turn_for(services, auth->user_id))));
+                },
+                [=](const caf::error&) { exchange->respond(request_failed()); });
+      };
+      const uint32_t limit = services.settings.max_connections_per_user;
+      if (auth->user_id.empty() || limit == 0) return issue();
+      self->request(services.directory, no_timeout, count_atom::value, auth->user_id)
           .then(
-              [=](const std::string& key) {
-                std::string url(websocket_path_prefix(version));
-                url += key;
-                exchange->respond(net::http_response::json(
-                    protocol::render_connect_response(url, auth.self(), std::nullopt)));
+              [=](uint64_t live) {
+                if (live >= limit) return exchange->respond(text_error::text_error(429, "too many connections"));
+                issue();
               },
               [=](const caf::error&) { exchange->respond(request_failed()); });
-    };
-    if (auth.user_id.empty() || limit == 0) return issue();
-    self->request(services.directory, no_timeout, count_atom::value, auth.user_id)
-        .then(
-            [=](uint64_t live) {
-              if (live >= limit)
-                return exchange->respond(net::http_response::text_error(429, "too many connections"));
-              issue();
-            },
-            [=](const caf::error&) { exchange->respond(request_failed()); });
+    });
+  });
+}
+
+void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchange> exchange) {
+  auto form = read_form(exchange->request());
+  if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
+  services.system->spawn([services, exchange, form = std::move(*form)](caf::event_based_actor* self) {
+    authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
+      // The original's turn endpoint answers a failed authentication with an empty body.
+      if (!auth) return exchange->respond(text_error::text_error(403, ""));
+      if (auto problem = check_user(services, *auth, true)) return exchange->respond(std::move(*problem));
+      const auto turn = turn_for(services, auth->user_id);
+      if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
+      exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
+    });
   });
 }
 
@@ -87,32 +163,44 @@ void handle_websocket_open(const rtm_services& services,
   if (!protocol::is_well_formed_connect_key(key))
     return websocket->reject(net::http_response::not_found());
   services.system->spawn([services, websocket, key = std::move(key)](caf::event_based_actor* self) {
+    auto open = [=](protocol::auth_record auth) {
+      auto sink = websocket->sink();
+      connection_ref ref{auth.user_id, auth.display_name, {}, sink};
+      auto connection = spawn_connection(*services.system, std::move(auth), sink, services.context);
+      ref.actor = connection;
+      self->request(services.directory, no_timeout, admit_atom::value, std::move(ref),
+                    services.settings.max_connections_per_user)
+          .then(
+              [=](bool admitted) {
+                if (!admitted) {
+                  caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
+                  return websocket->reject(text_error::text_error(429, "too many connections"));
+                }
+                net::websocket_options options;
+                options.farewell = goodbye_frame();
+                websocket->accept(make_connection_listener(connection), std::move(options));
+              },
+              [=](const caf::error&) {
+                caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
+                websocket->reject(request_failed());
+              });
+    };
     self->request(services.issuer, no_timeout, redeem_atom::value, key)
         .then(
             [=](redeemed_key& redeemed) {
               if (!redeemed.found) return websocket->reject(net::http_response::not_found());
-              auto sink = websocket->sink();
-              connection_ref ref{redeemed.auth.user_id, redeemed.auth.display_name, {}, sink};
-              auto connection = spawn_connection(*services.system, std::move(redeemed.auth), sink,
-                                                 services.context);
-              ref.actor = connection;
-              self->request(services.directory, no_timeout, admit_atom::value, std::move(ref),
-                            services.settings.max_connections_per_user)
+              auto auth = std::move(redeemed.auth);
+              if (auth.kind != protocol::auth_kind::token) return open(std::move(auth));
+              // A Token must still be unexpired and unrevoked (spec §1.5 step 3).
+              self->request(services.admin, no_timeout, recheck_atom::value, auth.subject, auth.issued_at,
+                            auth.expires_at)
                   .then(
-                      [=](bool admitted) {
-                        if (!admitted) {
-                          caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
-                          return websocket->reject(
-                              net::http_response::text_error(429, "too many connections"));
-                        }
-                        net::websocket_options options;
-                        options.farewell = goodbye_frame();
-                        websocket->accept(make_connection_listener(connection), std::move(options));
+                      [=](bool valid) {
+                        if (!valid)
+                          return websocket->reject(text_error::text_error(403, "invalid or expired token"));
+                        open(auth);
                       },
-                      [=](const caf::error&) {
-                        caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
-                        websocket->reject(request_failed());
-                      });
+                      [=](const caf::error&) { websocket->reject(request_failed()); });
             },
             [=](const caf::error&) { websocket->reject(request_failed()); });
   });

@@ -1,30 +1,54 @@
 #pragma once
-// The RTM HTTP API (spec §1.3, §1.5): each request is handled by a short-lived actor
-// that asks the token issuer and the user directory and then answers through net.
+// The RTM HTTP API (spec §1.3–§1.5): connect, turn and WebSocket open. Each request is
+// handled by a short-lived actor that asks the admin token store, the user directory and
+// the token issuer, then answers through net.
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "actors/actors.hpp"
 #include "actors/connection.hpp"
 #include "net/http_types.hpp"
+#include "protocol/basic_values.hpp"
 
 namespace kwm::actors {
 
 enum class api_version { v1, v2 };
 
+// Which auth backends are configured (spec §5.0); none = anonymous mode (D1).
+struct auth_settings {
+  bool admin_tokens = false;                  // `Token`
+  std::optional<protocol::basic_values> basic;  // `Basic`
+  bool insecure_auth = false;                 // user need not equal the subject
+
+  bool anonymous() const { return !admin_tokens && !basic; }
+};
+
+// TURN credentials by shared secret (spec §6).
+struct turn_settings {
+  std::string shared_secret;
+  std::vector<std::string> uris;
+
+  bool configured() const { return !shared_secret.empty(); }
+};
+
 struct rtm_settings {
   uint32_t max_connections_per_user = 16;  // 0 = unlimited (D17)
   connection_settings connection;
+  auth_settings auth;
+  turn_settings turn;
 };
 
 struct rtm_services {
   caf::actor_system* system = nullptr;
   token_issuer_actor issuer;
   user_directory_actor directory;
+  admin_tokens_actor admin;                    // invalid without an admin tokens key
   std::shared_ptr<const rtm_context> context;  // handed to every connection actor
   rtm_settings settings;
 };
@@ -34,6 +58,8 @@ std::string_view websocket_path_prefix(api_version version);
 
 void handle_connect(const rtm_services& services, api_version version,
                     std::shared_ptr<net::http_exchange> exchange);
+
+void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchange> exchange);
 
 void handle_websocket_open(const rtm_services& services,
                            std::shared_ptr<net::pending_websocket> websocket, std::string key);

@@ -1,5 +1,8 @@
 #include "app/routes.hpp"
 
+#include "actors/admin_api.hpp"
+#include "protocol/admin_api.hpp"
+
 namespace kwm::app {
 namespace {
 
@@ -36,13 +39,35 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
     }
   }
 
-  // Disabled admin and MCU routes still answer untrusted peers with 403 before the 404
-  // (the address check comes first, spec §1.1).
+  if (options.enable_rtm_api && options.rtm.turn.configured()) {
+    net::route_options cors;
+    cors.cors = true;
+    for (const char* path : {"/api/v1/rtm.turn", "/api/kwm/v2/rtm/turn"})
+      routes.add(
+          path, [services](std::shared_ptr<net::http_exchange> exchange) { actors::handle_turn(services, std::move(exchange)); },
+          cors);
+  }
+
+  // Admin and MCU routes answer untrusted peers with 403 before anything else, also when
+  // the feature is off (the address check comes first, spec §1.1).
   net::route_options trusted;
   trusted.trusted_only = true;
-  for (const char* path : {"/api/v1/admin/auth/tokens", "/api/kwm/v2/admin/auth/tokens",
-                           "/api/v1/mcu/websocket", "/api/kwm/v2/mcu/websocket",
-                           "/api/v1/mcu/websocket/", "/api/kwm/v2/mcu/websocket/"})
+  net::route_options admin_body = trusted;
+  admin_body.max_body_bytes = protocol::admin_body_limit;
+  admin_body.oversized_body = net::body_policy::truncate_oversized;
+  for (const char* path : {"/api/v1/admin/auth/tokens", "/api/kwm/v2/admin/auth/tokens"}) {
+    if (services.admin)
+      routes.add(
+          path,
+          [system = services.system, admin = services.admin](std::shared_ptr<net::http_exchange> exchange) {
+            actors::handle_admin_tokens(*system, admin, std::move(exchange));
+          },
+          admin_body);
+    else
+      routes.add(path, answer_not_found, trusted);
+  }
+  for (const char* path : {"/api/v1/mcu/websocket", "/api/kwm/v2/mcu/websocket", "/api/v1/mcu/websocket/",
+                           "/api/kwm/v2/mcu/websocket/"})
     routes.add(path, answer_not_found, trusted);
   return routes;
 }

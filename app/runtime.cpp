@@ -50,6 +50,7 @@ struct server_runtime::impl {
   actors::token_issuer_actor issuer;
   actors::user_directory_actor directory;
   actors::channel_registry_actor channels;
+  actors::admin_tokens_actor admin;
   boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
@@ -115,6 +116,7 @@ struct server_runtime::impl {
     caf::anon_send(directory, actors::shutdown_atom::value);
     caf::anon_send(channels, actors::shutdown_atom::value);
     caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+    if (admin) caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
   }
 };
@@ -125,15 +127,20 @@ server_runtime::server_runtime(runtime_options options)
   impl_->directory = actors::spawn_user_directory(impl_->system);
   impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory,
                                                    impl_->options.channels);
+  if (impl_->options.admin_tokens) {
+    impl_->options.rtm.auth.admin_tokens = true;
+    impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
+  }
   auto context = std::make_shared<actors::rtm_context>();
   context->directory = impl_->directory;
+  context->admin = impl_->admin;
   context->channels = impl_->channels;
   // The channel-hash key lives as long as the process (spec §3.8).
   context->hasher = std::make_shared<const protocol::channel_hasher>(
       protocol::channel_hasher::with_random_key());
   context->settings = impl_->options.rtm.connection;
-  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, std::move(context),
-                                impl_->options.rtm};
+  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin,
+                                std::move(context), impl_->options.rtm};
   impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
                                                      build_routes(impl_->options, services));
 }

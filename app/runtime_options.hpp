@@ -2,8 +2,10 @@
 // Everything `kwmserverd serve` can be told, after the command line has been read.
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
+#include "actors/admin_tokens.hpp"
 #include "actors/channel.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
@@ -20,6 +22,7 @@ struct runtime_options {
   actors::rtm_settings rtm;
   actors::token_issuer_settings connect_keys;
   actors::channel_settings channels;
+  std::optional<actors::admin_token_settings> admin_tokens;  // set when a key is configured
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

@@ -15,6 +15,7 @@ enum class auth_kind : uint8_t { anonymous, token, basic, bearer };
 struct auth_record {
   auth_kind kind = auth_kind::anonymous;
   std::string user_id;       // the RTM identity; empty only in anonymous mode
+  std::string subject;       // the authenticated subject (differs from user_id only with --insecure-auth)
   std::string display_name;  // `name` claim of a Bearer id_token, otherwise ""
   std::string auth_mode;     // the connect call's `auth` form value (Bearer only)
   std::string credential;    // the token presented (Token, Bearer), for re-checks and renewal
