@@ -130,6 +130,10 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   auto flag = [&](const std::string& name, auto& target, const std::string& help) {
     return serve.add_option("--" + name, target, help)->envname(env_name(name))->capture_default_str();
   };
+  // Booleans work as in the original: `--name`, `--name=true`, `--name=false`.
+  auto toggle = [&](const std::string& name, bool& target, const std::string& help) {
+    return serve.add_flag("--" + name, target, help)->envname(env_name(name))->capture_default_str();
+  };
   flag("listen", flags.listen, "TCP listen address (host:port)")
       ->check([](const std::string& value) {
         return parse_listen(value) ? std::string() : "expected host:port, got '" + value + "'";
@@ -138,8 +142,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
       ->check([](const std::string& value) {
         return kwm::app::is_log_level(value) ? std::string() : "unknown log level '" + value + "'";
       });
-  flag("log-timestamp", flags.log_timestamp, "prefix log lines with a timestamp");
-  flag("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
+  toggle("log-timestamp", flags.log_timestamp, "prefix log lines with a timestamp");
+  toggle("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
   flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
   flag("actor-threads", flags.actor_threads, "actor scheduler threads (0 = one per core)");
   flag("scheduler-policy", flags.scheduler_policy, "actor scheduler: stealing or sharing")
@@ -164,9 +168,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("http-idle-timeout", flags.http_idle_timeout, "seconds an idle keep-alive connection stays");
   flag("admin-tokens-key", flags.admin_tokens_key,
        "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
-  flag("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
+  toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
   flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
-  flag("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
+  toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
   serve.add_option("--turn-uri", flags.turn_uris, "TURN URI handed to clients (repeatable)")
       ->envname("KWMSERVERD_TURN_URIS")
       ->delimiter(' ');
