@@ -366,6 +366,8 @@ class listener : public std::enable_shared_from_this<listener> {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    if (state_->config.socket_send_buffer_bytes > 0)
+      socket.set_option(asio::socket_base::send_buffer_size(state_->config.socket_send_buffer_bytes), ignored);
     std::make_shared<http_session>(state_, connection_slot(state_), std::move(socket))->start();
     accept_next();
   }

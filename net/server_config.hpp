@@ -35,6 +35,9 @@ struct server_config {
   http_limits http;
   websocket_limits websocket;
   address_filter trusted_networks = address_filter::loopback_only();
+  // SO_SNDBUF of accepted sockets; 0 keeps the kernel's autotuning. Small values make the
+  // outgoing queue (and so slow-consumer detection) the only buffer that matters.
+  int socket_send_buffer_bytes = 0;
 };
 
 // Resolves max_connections = 0 to the soft descriptor limit minus the reserve.

@@ -166,6 +166,7 @@ TEST_CASE("keepalive: pings carry a little-endian counter; no pong means goodbye
 TEST_CASE("a slow consumer is closed with 1008 once its queue is full") {
   auto options = test_options();
   options.server.websocket.send_queue_bytes = 256 * 1024;
+  options.server.socket_send_buffer_bytes = 16 * 1024;  // kernel buffers must not absorb the flood
   options.rtm.connection.rate_limit.tokens_per_second = 0;
   server_fixture server(options);
   auto bystander = server.open_after_hello("bob");
