@@ -75,6 +75,11 @@ struct serve_flags {
   bool insecure_auth = false;
   std::vector<std::string> turn_uris;
   std::string turn_shared_secret;
+  std::string issuer;
+  bool insecure = false;
+  std::vector<std::string> required_scopes;
+  bool enable_guest_api = false;
+  bool allow_guest_only_channels = false;
 };
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -111,6 +116,18 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     rt.rtm.auth.basic = kwm::protocol::basic_values::parse(*values);
   }
   rt.rtm.auth.insecure_auth = flags.insecure_auth;
+  if (!flags.issuer.empty()) {
+    if (flags.issuer.rfind("https://", 0) != 0)
+      return "OIDC provider initialization error: issuer " + flags.issuer + " is not an https URL";
+    rt.oidc.emplace();
+    auto& policy = rt.oidc->policy;
+    policy.issuer = flags.issuer;
+    while (!policy.issuer.empty() && policy.issuer.back() == '/') policy.issuer.pop_back();
+    policy.required_scopes = flags.required_scopes;
+    policy.guests_enabled = flags.enable_guest_api;
+    policy.guests_may_create = flags.allow_guest_only_channels;
+    rt.oidc->insecure = flags.insecure;
+  }
   if (!flags.turn_shared_secret.empty()) {
     auto secret = read_file(flags.turn_shared_secret);
     if (!secret) return "failed to read TURN shared secret file " + flags.turn_shared_secret;
@@ -171,6 +188,13 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
   flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
   toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
+  flag("iss", flags.issuer, "OIDC issuer (https URL); enables Bearer auth");
+  toggle("insecure", flags.insecure, "skip TLS verification of outbound HTTPS (OIDC, TURN service)");
+  serve.add_option("--rtm-required-scope", flags.required_scopes, "scope required in Bearer tokens (repeatable)")
+      ->envname("KWMSERVERD_RTM_REQUIRED_SCOPES")
+      ->delimiter(' ');
+  toggle("enable-guest-api", flags.enable_guest_api, "accept guest Bearer tokens");
+  toggle("allow-guest-only-channels", flags.allow_guest_only_channels, "guests may create or join empty channels");
   serve.add_option("--turn-uri", flags.turn_uris, "TURN URI handed to clients (repeatable)")
       ->envname("KWMSERVERD_TURN_URIS")
       ->delimiter(' ');
@@ -209,7 +233,7 @@ int run_serve(serve_flags& flags) {
     std::cerr << "Error: " << *problem << '\n';
     return exit_failure;
   }
-  if (!rt.admin_tokens && !rt.rtm.auth.basic)
+  if (!rt.admin_tokens && !rt.rtm.auth.basic && !rt.oidc)
     spdlog::warn("no authentication backend configured, running in anonymous mode without authentication");
   kwm::app::server_runtime runtime(rt);
   try {

@@ -21,6 +21,7 @@
 #include "protocol/admin_api.hpp"
 #include "protocol/admin_token.hpp"
 #include "protocol/auth_record.hpp"
+#include "protocol/oidc_claims.hpp"
 #include "protocol/rtm_messages.hpp"
 
 namespace kwm::actors {
@@ -50,6 +51,9 @@ using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
 using touch_atom = caf::atom_constant<caf::atom("touch")>;
 using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using discovery_atom = caf::atom_constant<caf::atom("discovery")>;
+using keys_atom = caf::atom_constant<caf::atom("keys")>;
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -196,6 +200,27 @@ using admin_tokens_actor = caf::typed_actor<
     // From itself every 30 s: drop idle records and old revocations.
     caf::reacts_to<sweep_atom>>;
 
+// -- oidc_provider: Bearer access tokens of an OIDC issuer (spec §5.3) ---------------------
+
+// The outcome of checking a Bearer token: `error` is the validator's text when invalid.
+struct bearer_verdict {
+  bool valid = false;
+  std::string error;
+  protocol::oidc_identity identity;
+  std::string display_name;  // from the ID token, if one was given and matches
+};
+
+using oidc_provider_actor = caf::typed_actor<
+    // From connect, turn and WebSocket-open requests: validate an access token (and an
+    // optional ID token for the display name) with the `auth` form mode.
+    caf::replies_to<verify_atom, std::string, std::string, std::string>::with<bearer_verdict>,
+    // From the fetcher (io thread): the discovery document, or an error text.
+    caf::reacts_to<discovery_atom, bool, std::string>,
+    // From the fetcher (io thread): the JWKS document, or an error text.
+    caf::reacts_to<keys_atom, bool, std::string>,
+    // From itself: fetch discovery and keys again (periodically, sooner after failures).
+    caf::reacts_to<refresh_atom>>;
+
 }  // namespace kwm::actors
 
 // Local-only message types holding pointers; they never cross a process boundary.
@@ -210,3 +235,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::admin_token_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kwm::protocol::admin_token_object>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::token_verdict)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::bearer_verdict)

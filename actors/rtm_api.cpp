@@ -73,6 +73,26 @@ void authenticate(caf::event_based_actor* self, const rtm_services& services,
             [=](const caf::error&) { done(std::nullopt); });
     return;
   }
+  if (header->type == "Bearer" && auth.bearer) {
+    // The subject replaces the form's user, so the user check always passes (spec §5.3).
+    self->request(services.oidc, no_timeout, verify_atom::value, header->value, std::string(form.get("id_token")),
+                  std::string(form.get("auth")))
+        .then(
+            [=](const bearer_verdict& verdict) mutable {
+              if (!verdict.valid) return done(std::nullopt);
+              record.kind = protocol::auth_kind::bearer;
+              record.user_id = verdict.identity.subject;
+              record.subject = verdict.identity.subject;
+              record.display_name = verdict.display_name;
+              record.auth_mode = std::string(form.get("auth"));
+              record.credential = header->value;
+              record.can_create_channels = verdict.identity.can_create_channels;
+              record.group_restriction = verdict.identity.group_restriction;
+              done(std::move(record));
+            },
+            [=](const caf::error&) { done(std::nullopt); });
+    return;
+  }
   if (header->type == "Basic" && auth.basic) {
     // The subject is the form's user; without one, Basic fails (spec §5.4).
     if (!auth.basic->allows(header->value) || record.user_id.empty()) return done(std::nullopt);
@@ -190,6 +210,18 @@ void handle_websocket_open(const rtm_services& services,
             [=](redeemed_key& redeemed) {
               if (!redeemed.found) return websocket->reject(net::http_response::not_found());
               auto auth = std::move(redeemed.auth);
+              if (auth.kind == protocol::auth_kind::bearer) {
+                // The access token is validated again; it must still be unexpired.
+                self->request(services.oidc, no_timeout, verify_atom::value, auth.credential, std::string(),
+                              auth.auth_mode)
+                    .then(
+                        [=](const bearer_verdict& verdict) {
+                          if (!verdict.valid) return websocket->reject(text_error::text_error(403, verdict.error));
+                          open(auth);
+                        },
+                        [=](const caf::error&) { websocket->reject(request_failed()); });
+                return;
+              }
               if (auth.kind != protocol::auth_kind::token) return open(std::move(auth));
               // A Token must still be unexpired and unrevoked (spec §1.5 step 3).
               self->request(services.admin, no_timeout, recheck_atom::value, auth.subject, auth.issued_at,

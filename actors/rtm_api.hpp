@@ -24,9 +24,10 @@ enum class api_version { v1, v2 };
 struct auth_settings {
   bool admin_tokens = false;                  // `Token`
   std::optional<protocol::basic_values> basic;  // `Basic`
+  bool bearer = false;                        // `Bearer` (an OIDC issuer is configured)
   bool insecure_auth = false;                 // user need not equal the subject
 
-  bool anonymous() const { return !admin_tokens && !basic; }
+  bool anonymous() const { return !admin_tokens && !basic && !bearer; }
 };
 
 // TURN credentials by shared secret (spec §6).
@@ -49,6 +50,7 @@ struct rtm_services {
   token_issuer_actor issuer;
   user_directory_actor directory;
   admin_tokens_actor admin;                    // invalid without an admin tokens key
+  oidc_provider_actor oidc;                    // invalid without --iss
   std::shared_ptr<const rtm_context> context;  // handed to every connection actor
   rtm_settings settings;
 };

@@ -19,6 +19,7 @@
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
 #include "app/routes.hpp"
+#include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
 
 namespace kwm::app {
@@ -51,6 +52,7 @@ struct server_runtime::impl {
   actors::user_directory_actor directory;
   actors::channel_registry_actor channels;
   actors::admin_tokens_actor admin;
+  actors::oidc_provider_actor oidc;
   boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<boost::asio::signal_set> signals;
@@ -117,6 +119,7 @@ struct server_runtime::impl {
     caf::anon_send(channels, actors::shutdown_atom::value);
     caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
     if (admin) caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
+    if (oidc) caf::anon_send_exit(oidc, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
   }
 };
@@ -131,6 +134,14 @@ server_runtime::server_runtime(runtime_options options)
     impl_->options.rtm.auth.admin_tokens = true;
     impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
   }
+  if (impl_->options.oidc) {
+    impl_->options.rtm.auth.bearer = true;
+    auto settings = *impl_->options.oidc;
+    settings.fetch = [io = &impl_->io](const std::string& url, net::fetch_options options, net::fetch_callback done) {
+      net::fetch(*io, url, std::move(options), std::move(done));
+    };
+    impl_->oidc = actors::spawn_oidc_provider(impl_->system, std::move(settings));
+  }
   auto context = std::make_shared<actors::rtm_context>();
   context->directory = impl_->directory;
   context->admin = impl_->admin;
@@ -139,7 +150,7 @@ server_runtime::server_runtime(runtime_options options)
   context->hasher = std::make_shared<const protocol::channel_hasher>(
       protocol::channel_hasher::with_random_key());
   context->settings = impl_->options.rtm.connection;
-  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin,
+  actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
                                 std::move(context), impl_->options.rtm};
   impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
                                                      build_routes(impl_->options, services));

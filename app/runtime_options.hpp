@@ -7,6 +7,7 @@
 
 #include "actors/admin_tokens.hpp"
 #include "actors/channel.hpp"
+#include "actors/oidc_provider.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "net/server_config.hpp"
@@ -23,6 +24,7 @@ struct runtime_options {
   actors::token_issuer_settings connect_keys;
   actors::channel_settings channels;
   std::optional<actors::admin_token_settings> admin_tokens;  // set when a key is configured
+  std::optional<actors::oidc_settings> oidc;                 // set with --iss (fetch is filled in)
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.74-dev rapidjson-dev doctest-dev libssl-dev
-  libcli11-dev libspdlog-dev
+  libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev
   coturn
 )
 

@@ -12,7 +12,8 @@
 namespace kwm::test {
 
 child_process::child_process(const std::vector<std::string>& args,
-                             const std::vector<std::pair<std::string, std::string>>& env) {
+                             const std::vector<std::pair<std::string, std::string>>& env,
+                             const std::string& working_directory) {
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
@@ -26,6 +27,7 @@ child_process::child_process(const std::vector<std::string>& args,
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) ::_exit(126);
     std::vector<char*> argv;
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);

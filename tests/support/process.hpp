@@ -12,7 +12,8 @@ namespace kwm::test {
 class child_process {
  public:
   explicit child_process(const std::vector<std::string>& args,
-                         const std::vector<std::pair<std::string, std::string>>& env = {});
+                         const std::vector<std::pair<std::string, std::string>>& env = {},
+                         const std::string& working_directory = {});
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

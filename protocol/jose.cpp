@@ -1,0 +1,141 @@
+#include "protocol/jose.hpp"
+
+#include <cjose/cjose.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace kwm::protocol {
+namespace {
+
+struct jws_release {
+  void operator()(cjose_jws_t* jws) const { cjose_jws_release(jws); }
+};
+using jws_ptr = std::unique_ptr<cjose_jws_t, jws_release>;
+
+std::string string_member(const rapidjson::Value& object, const char* key) {
+  auto it = object.FindMember(key);
+  return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string();
+}
+
+}  // namespace
+
+std::optional<json_web_key> json_web_key::parse(std::string_view json) {
+  cjose_err error;
+  cjose_jwk_t* raw = cjose_jwk_import(json.data(), json.size(), &error);
+  if (raw == nullptr) return std::nullopt;
+  json_web_key key;
+  key.key_ = std::shared_ptr<cjose_jwk_t>(raw, [](cjose_jwk_t* k) { cjose_jwk_release(k); });
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (!doc.HasParseError() && doc.IsObject()) {
+    key.kid_ = string_member(doc, "kid");
+    key.use_ = string_member(doc, "use");
+  }
+  return key;
+}
+
+json_web_key json_web_key::generate(std::string_view type, std::string kid) {
+  cjose_err error;
+  static const uint8_t exponent[] = {0x01, 0x00, 0x01};
+  cjose_jwk_t* raw = type == "EC" ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &error)
+                                  : cjose_jwk_create_RSA_random(2048, exponent, sizeof exponent, &error);
+  if (raw == nullptr) std::abort();
+  cjose_jwk_set_kid(raw, kid.data(), kid.size(), &error);
+  json_web_key key;
+  key.key_ = std::shared_ptr<cjose_jwk_t>(raw, [](cjose_jwk_t* k) { cjose_jwk_release(k); });
+  key.kid_ = std::move(kid);
+  key.use_ = "sig";
+  return key;
+}
+
+std::string json_web_key::to_json(bool with_private_part) const {
+  cjose_err error;
+  char* json = cjose_jwk_to_json(key_.get(), with_private_part, &error);
+  if (json == nullptr) return {};
+  std::string out(json);
+  std::free(json);
+  return out;
+}
+
+std::string json_web_key::sign(std::string_view alg, std::string_view payload) const {
+  cjose_err error;
+  cjose_header_t* header = cjose_header_new(&error);
+  if (header == nullptr) return {};
+  const std::string algorithm(alg);
+  cjose_header_set(header, CJOSE_HDR_ALG, algorithm.c_str(), &error);
+  cjose_header_set(header, CJOSE_HDR_KID, kid_.c_str(), &error);
+  cjose_header_set(header, "typ", "JWT", &error);
+  jws_ptr jws(cjose_jws_sign(key_.get(), header, reinterpret_cast<const uint8_t*>(payload.data()),
+                             payload.size(), &error));
+  cjose_header_release(header);
+  if (!jws) return {};
+  const char* compact = nullptr;
+  if (!cjose_jws_export(jws.get(), &compact, &error) || compact == nullptr) return {};
+  return compact;
+}
+
+std::vector<json_web_key> parse_jwks(std::string_view json) {
+  std::vector<json_web_key> keys;
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return keys;
+  auto list = doc.FindMember("keys");
+  if (list == doc.MemberEnd() || !list->value.IsArray()) return keys;
+  for (const auto& entry : list->value.GetArray()) {
+    if (!entry.IsObject()) continue;
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    entry.Accept(writer);
+    if (auto key = json_web_key::parse(std::string_view(buffer.GetString(), buffer.GetSize())))
+      keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
+jws_verification verify_jws(std::string_view token, const std::vector<json_web_key>& keys,
+                            const std::vector<std::string>& allowed_algorithms) {
+  jws_verification result;
+  cjose_err error;
+  jws_ptr jws(cjose_jws_import(token.data(), token.size(), &error));
+  if (!jws) {
+    result.failure = jws_failure::malformed;
+    return result;
+  }
+  cjose_header_t* header = cjose_jws_get_protected(jws.get());
+  const char* alg = header != nullptr ? cjose_header_get(header, CJOSE_HDR_ALG, &error) : nullptr;
+  if (alg == nullptr || std::find(allowed_algorithms.begin(), allowed_algorithms.end(), alg) ==
+                            allowed_algorithms.end()) {
+    result.failure = jws_failure::algorithm_not_allowed;
+    return result;
+  }
+  const char* kid = cjose_header_get(header, CJOSE_HDR_KID, &error);
+  const json_web_key* key = nullptr;
+  if (kid != nullptr) {
+    for (const auto& candidate : keys)
+      if (candidate.kid() == kid && candidate.use() != "enc") key = &candidate;
+  } else if (keys.size() == 1) {
+    key = &keys.front();
+  }
+  if (key == nullptr) {
+    result.failure = jws_failure::unknown_key;
+    return result;
+  }
+  if (!cjose_jws_verify(jws.get(), key->handle(), &error)) {
+    result.failure = jws_failure::bad_signature;
+    return result;
+  }
+  uint8_t* plaintext = nullptr;
+  size_t length = 0;
+  if (!cjose_jws_get_plaintext(jws.get(), &plaintext, &length, &error)) {
+    result.failure = jws_failure::malformed;
+    return result;
+  }
+  result.payload.assign(reinterpret_cast<const char*>(plaintext), length);
+  return result;
+}
+
+}  // namespace kwm::protocol
