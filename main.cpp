@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <regex>
+#include <variant>
 
 #include "app/logging.hpp"
+#include "app/registration.hpp"
 #include "app/runtime.hpp"
 #include "net/http_client.hpp"
 #include "protocol/admin_token.hpp"
@@ -80,6 +83,8 @@ struct serve_flags {
   std::vector<std::string> required_scopes;
   bool enable_guest_api = false;
   bool allow_guest_only_channels = false;
+  std::string registration_conf;
+  std::string public_guest_access_regexp;
 };
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -127,6 +132,19 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     policy.guests_enabled = flags.enable_guest_api;
     policy.guests_may_create = flags.allow_guest_only_channels;
     rt.oidc->insecure = flags.insecure;
+  }
+  rt.enable_guest_api = flags.enable_guest_api;
+  if (!flags.registration_conf.empty()) {
+    auto loaded = kwm::app::load_registration(flags.registration_conf);
+    if (auto* error = std::get_if<std::string>(&loaded)) return *error;
+    rt.guests.clients = std::get<std::vector<kwm::protocol::guest_client>>(std::move(loaded));
+  }
+  if (!flags.public_guest_access_regexp.empty()) {
+    try {
+      rt.guests.public_paths.emplace(flags.public_guest_access_regexp);
+    } catch (const std::regex_error& e) {
+      return "invalid --public-guest-access-regexp: " + std::string(e.what());
+    }
   }
   if (!flags.turn_shared_secret.empty()) {
     auto secret = read_file(flags.turn_shared_secret);
@@ -195,6 +213,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
       ->delimiter(' ');
   toggle("enable-guest-api", flags.enable_guest_api, "accept guest Bearer tokens");
   toggle("allow-guest-only-channels", flags.allow_guest_only_channels, "guests may create or join empty channels");
+  flag("registration-conf", flags.registration_conf, "client registry YAML (needed for guest logon)");
+  flag("public-guest-access-regexp", flags.public_guest_access_regexp,
+       "groups open for guest logon (unanchored regular expression), e.g. ^group/public/.*");
   serve.add_option("--turn-uri", flags.turn_uris, "TURN URI handed to clients (repeatable)")
       ->envname("KWMSERVERD_TURN_URIS")
       ->delimiter(' ');

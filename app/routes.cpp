@@ -20,7 +20,7 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
 
   if (options.enable_rtm_api) {
     net::route_options cors;
-    cors.cors = true;
+    cors.cors = net::cors_config::rtm();
     for (auto version : {actors::api_version::v1, actors::api_version::v2}) {
       const std::string connect_path =
           version == actors::api_version::v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect";
@@ -41,11 +41,22 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
 
   if (options.enable_rtm_api && options.rtm.turn.configured()) {
     net::route_options cors;
-    cors.cors = true;
+    cors.cors = net::cors_config::rtm();
     for (const char* path : {"/api/v1/rtm.turn", "/api/kwm/v2/rtm/turn"})
       routes.add(
           path, [services](std::shared_ptr<net::http_exchange> exchange) { actors::handle_turn(services, std::move(exchange)); },
           cors);
+  }
+
+  if (options.enable_guest_api) {
+    net::route_options guest;
+    guest.cors = net::cors_config::defaults();
+    routes.add(
+        "/api/kwm/v2/guest/logon",
+        [settings = options.guests](std::shared_ptr<net::http_exchange> exchange) {
+          actors::handle_guest_logon(settings, exchange);
+        },
+        guest);
   }
 
   // Admin and MCU routes answer untrusted peers with 403 before anything else, also when

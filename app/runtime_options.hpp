@@ -7,6 +7,7 @@
 
 #include "actors/admin_tokens.hpp"
 #include "actors/channel.hpp"
+#include "actors/guest_api.hpp"
 #include "actors/oidc_provider.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
@@ -25,6 +26,8 @@ struct runtime_options {
   actors::channel_settings channels;
   std::optional<actors::admin_token_settings> admin_tokens;  // set when a key is configured
   std::optional<actors::oidc_settings> oidc;                 // set with --iss (fetch is filled in)
+  bool enable_guest_api = false;
+  actors::guest_settings guests;
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

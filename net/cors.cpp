@@ -9,8 +9,6 @@ namespace kwm::net {
 namespace {
 
 constexpr std::array<std::string_view, 3> allowed_methods = {"GET", "POST", "HEAD"};
-constexpr std::array<std::string_view, 4> allowed_headers = {"Accept", "Content-Type",
-                                                             "Authorization", "Origin"};
 
 std::string upper_case(std::string_view text) {
   std::string out(text);
@@ -43,6 +41,10 @@ void add_vary(http_response& response, std::string_view value) {
 
 }  // namespace
 
+cors_config cors_config::rtm() { return {true, {"Accept", "Content-Type", "Authorization", "Origin"}}; }
+
+cors_config cors_config::defaults() { return {false, {"Origin", "Accept", "Content-Type", "X-Requested-With"}}; }
+
 std::string canonical_header_name(std::string_view name) {
   std::string out(name);
   bool upper = true;
@@ -64,14 +66,15 @@ cors_request_info cors_request_info::of(const http_request& request) {
   return info;
 }
 
-void cors_preflight_headers(const cors_request_info& request, http_response& response) {
+void cors_preflight_headers(const cors_config& config, const cors_request_info& request, http_response& response) {
   add_vary(response, "Origin");
   add_vary(response, "Access-Control-Request-Method");
   add_vary(response, "Access-Control-Request-Headers");
   if (request.origin.empty() || !is_method_allowed(request.requested_method)) return;
   const auto headers = parse_header_list(request.requested_headers);
   for (const auto& name : headers)
-    if (std::find(allowed_headers.begin(), allowed_headers.end(), name) == allowed_headers.end())
+    if (std::find(config.allowed_headers.begin(), config.allowed_headers.end(), name) ==
+        config.allowed_headers.end())
       return;
   response.headers.emplace_back("Access-Control-Allow-Origin", "*");
   response.headers.emplace_back("Access-Control-Allow-Methods", upper_case(request.requested_method));
@@ -80,14 +83,14 @@ void cors_preflight_headers(const cors_request_info& request, http_response& res
     for (const auto& name : headers) joined += (joined.empty() ? "" : ", ") + name;
     response.headers.emplace_back("Access-Control-Allow-Headers", joined);
   }
-  response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  if (config.allow_credentials) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
 }
 
-void cors_response_headers(const cors_request_info& request, http_response& response) {
+void cors_response_headers(const cors_config& config, const cors_request_info& request, http_response& response) {
   add_vary(response, "Origin");
   if (request.origin.empty() || !is_method_allowed(request.method)) return;
   response.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  if (config.allow_credentials) response.headers.emplace_back("Access-Control-Allow-Credentials", "true");
 }
 
 }  // namespace kwm::net

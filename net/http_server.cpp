@@ -132,7 +132,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   // Called on the strand when the route handler answers.
   void finish_exchange(http_response response) {
-    if (cors_) cors_response_headers(cors_request_, response);
+    if (cors_) cors_response_headers(*cors_, cors_request_, response);
     write_response(std::move(response));
   }
 
@@ -211,11 +211,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (matched == nullptr) return write_response(http_response::not_found());
 
     if (matched->options.cors) {
-      cors_ = true;
+      cors_ = &*matched->options.cors;
       cors_request_ = cors_request_info::of(request);
       if (cors_request_.is_preflight) {
         http_response preflight = http_response::empty(200);
-        cors_preflight_headers(cors_request_, preflight);
+        cors_preflight_headers(*cors_, cors_request_, preflight);
         return write_response(std::move(preflight));
       }
     }
@@ -262,7 +262,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   }
 
   void reset_request_state() {
-    cors_ = false;
+    cors_ = nullptr;
     close_after_response_ = false;
     keep_alive_ = false;
     match_ = {};
@@ -309,7 +309,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   bool shutting_down_ = false;
   bool keep_alive_ = false;
   bool close_after_response_ = false;
-  bool cors_ = false;
+  const cors_config* cors_ = nullptr;  // the matched route's CORS settings, if any
 };
 
 // -- listener -----------------------------------------------------------------------------

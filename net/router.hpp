@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "net/cors.hpp"
 #include "net/http_types.hpp"
 
 namespace kwm::net {
@@ -23,7 +25,7 @@ enum class body_policy {
 };
 
 struct route_options {
-  bool cors = false;          // rs/cors behaviour of spec §1.10
+  std::optional<cors_config> cors;  // rs/cors behaviour (spec §1.10)
   bool trusted_only = false;  // peers outside the trusted networks get 403 (D9)
   std::size_t max_body_bytes = 0;  // 0 = the server-wide limit
   body_policy oversized_body = body_policy::reject_oversized;
