@@ -85,6 +85,8 @@ struct serve_flags {
   bool allow_guest_only_channels = false;
   std::string registration_conf;
   std::string public_guest_access_regexp;
+  std::string turn_service_url;
+  std::string turn_service_credentials;
 };
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -154,6 +156,17 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     rt.rtm.turn.uris = flags.turn_uris;
     if (rt.rtm.turn.shared_secret.empty()) return "TURN shared secret file " + flags.turn_shared_secret + " is empty";
   }
+  if (!flags.turn_service_url.empty() && rt.rtm.turn.shared_secret.empty()) {
+    if (flags.turn_service_credentials.empty()) return "--turn-service-url requires --turn-service-credentials";
+    auto credentials = read_file(flags.turn_service_credentials);
+    if (!credentials) return "failed to read TURN service credentials file " + flags.turn_service_credentials;
+    const auto line = trimmed(credentials->substr(0, credentials->find('\n')));
+    if (line.find(':') == std::string::npos)
+      return "TURN service credentials file " + flags.turn_service_credentials + " must hold user:password";
+    rt.rtm.turn.service_url = flags.turn_service_url;
+    rt.rtm.turn.service_credentials = line;
+    rt.rtm.turn.insecure = flags.insecure;
+  }
   return std::nullopt;
 }
 
@@ -219,6 +232,11 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   serve.add_option("--turn-uri", flags.turn_uris, "TURN URI handed to clients (repeatable)")
       ->envname("KWMSERVERD_TURN_URIS")
       ->delimiter(' ');
+  serve.add_option("--turn-service-url", flags.turn_service_url, "external TURN credential service")
+      ->envname("KWMSERVERD_TURN_SERVER_SERVICE_URL");
+  serve.add_option("--turn-service-credentials", flags.turn_service_credentials,
+                   "file with user:password for the TURN credential service")
+      ->envname("KWMSERVERD_TURN_SERVER_SERVICE_CREDENTIALS");
   serve.add_option("--turn-server-shared-secret", flags.turn_shared_secret,
                    "file with the TURN REST API shared secret")
       ->envname("KWMSERVERD_TURN_SERVER_SHARED_SECRET");

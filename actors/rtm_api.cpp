@@ -9,6 +9,7 @@
 
 #include "protocol/admin_token.hpp"
 #include "protocol/api_output.hpp"
+#include "protocol/base64.hpp"
 #include "protocol/chats_output.hpp"
 #include "protocol/connect_key.hpp"
 #include "protocol/http_form.hpp"
@@ -119,10 +120,22 @@ std::optional<net::http_response> check_user(const rtm_services& services,
   return std::nullopt;
 }
 
-std::optional<protocol::turn_credentials> turn_for(const rtm_services& services, const std::string& user) {
+// TURN credentials for `user`, computed or fetched; `done` gets nullopt on failure and is
+// called exactly once (possibly on an io thread). Without a TURN backend it is not called.
+void turn_for(const rtm_services& services, const std::string& user,
+              std::function<void(std::optional<protocol::turn_credentials>)> done) {
   const auto& turn = services.settings.turn;
-  if (!turn.configured()) return std::nullopt;
-  return protocol::shared_secret_credentials(turn.shared_secret, user, turn.uris, protocol::unix_seconds_now());
+  if (!turn.shared_secret.empty())
+    return done(protocol::shared_secret_credentials(turn.shared_secret, user, turn.uris, protocol::unix_seconds_now()));
+  net::fetch_options options;
+  options.insecure = turn.insecure;
+  options.headers = {{"Authorization", "Basic " + protocol::base64_encode(turn.service_credentials,
+                                                                          protocol::base64_alphabet::standard)},
+                     {"X-Kopano-KWM-User", protocol::turn_service_user_header(user)}};
+  turn.fetch(turn.service_url, std::move(options), [done](net::fetch_result result) {
+    if (!result.ok || result.status != 200) return done(std::nullopt);
+    done(protocol::parse_turn_service_response(result.body));
+  });
 }
 
 }  // namespace
@@ -145,8 +158,14 @@ void handle_connect(const rtm_services& services, api_version version,
                 [=](const std::string& key) {
                   std::string url(websocket_path_prefix(version));
                   url += key;
-                  exchange->respond(net::http_response::json(
-                      protocol::render_connect_response(url, auth->self(), turn_for(services, auth->user_id))));
+                  if (!services.settings.turn.configured())
+                    return exchange->respond(
+                        net::http_response::json(protocol::render_connect_response(url, auth->self(), std::nullopt)));
+                  turn_for(services, auth->user_id, [=](std::optional<protocol::turn_credentials> turn) {
+                    if (!turn) return exchange->respond(text_error::text_error(503, "TURN config failed"));
+                    exchange->respond(
+                        net::http_response::json(protocol::render_connect_response(url, auth->self(), turn)));
+                  });
                 },
                 [=](const caf::error&) { exchange->respond(request_failed()); });
       };
@@ -171,9 +190,10 @@ void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchang
       // The original's turn endpoint answers a failed authentication with an empty body.
       if (!auth) return exchange->respond(text_error::text_error(403, ""));
       if (auto problem = check_user(services, *auth, true)) return exchange->respond(std::move(*problem));
-      const auto turn = turn_for(services, auth->user_id);
-      if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
-      exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
+      turn_for(services, auth->user_id, [exchange](std::optional<protocol::turn_credentials> turn) {
+        if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
+        exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
+      });
     });
   });
 }

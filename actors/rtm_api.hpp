@@ -13,6 +13,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/connection.hpp"
+#include "net/http_fetch.hpp"
 #include "net/http_types.hpp"
 #include "protocol/basic_values.hpp"
 
@@ -30,12 +31,17 @@ struct auth_settings {
   bool anonymous() const { return !admin_tokens && !basic && !bearer; }
 };
 
-// TURN credentials by shared secret (spec §6).
+// TURN credentials (spec §6): by shared secret, or from an external credential service.
+// The shared secret wins when both are configured.
 struct turn_settings {
   std::string shared_secret;
   std::vector<std::string> uris;
+  std::string service_url;
+  std::string service_credentials;  // "user:password" for the service's Basic auth
+  bool insecure = false;            // no TLS verification towards the service
+  net::fetcher fetch;               // set by the runtime when the service is used
 
-  bool configured() const { return !shared_secret.empty(); }
+  bool configured() const { return !shared_secret.empty() || !service_url.empty(); }
 };
 
 struct rtm_settings {

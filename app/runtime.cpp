@@ -134,14 +134,18 @@ server_runtime::server_runtime(runtime_options options)
     impl_->options.rtm.auth.admin_tokens = true;
     impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
   }
+  // Outbound HTTP(S) for the OIDC provider and the TURN credential service.
+  const net::fetcher fetcher = [io = &impl_->io](const std::string& url, net::fetch_options options,
+                                                 net::fetch_callback done) {
+    net::fetch(*io, url, std::move(options), std::move(done));
+  };
   if (impl_->options.oidc) {
     impl_->options.rtm.auth.bearer = true;
     auto settings = *impl_->options.oidc;
-    settings.fetch = [io = &impl_->io](const std::string& url, net::fetch_options options, net::fetch_callback done) {
-      net::fetch(*io, url, std::move(options), std::move(done));
-    };
+    settings.fetch = fetcher;
     impl_->oidc = actors::spawn_oidc_provider(impl_->system, std::move(settings));
   }
+  if (!impl_->options.rtm.turn.service_url.empty()) impl_->options.rtm.turn.fetch = fetcher;
   auto context = std::make_shared<actors::rtm_context>();
   context->directory = impl_->directory;
   context->admin = impl_->admin;

@@ -4,6 +4,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <rapidjson/document.h>
+
 #include <stdexcept>
 
 #include "protocol/base64.hpp"
@@ -24,6 +26,27 @@ turn_credentials shared_secret_credentials(std::string_view secret, std::string_
       base64_encode(std::string_view(reinterpret_cast<const char*>(digest), length), base64_alphabet::standard);
   credentials.ttl = ttl;
   credentials.uris = uris;
+  return credentials;
+}
+
+std::optional<turn_credentials> parse_turn_service_response(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  turn_credentials credentials;
+  auto text = [&](const char* key) {
+    auto it = doc.FindMember(key);
+    return it != doc.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString()) : std::string();
+  };
+  credentials.username = text("username");
+  credentials.password = text("password");
+  if (auto ttl = doc.FindMember("ttl"); ttl != doc.MemberEnd() && ttl->value.IsInt64())
+    credentials.ttl = ttl->value.GetInt64();
+  if (credentials.ttl < 60) credentials.ttl = 60;
+  if (auto uris = doc.FindMember("uris"); uris != doc.MemberEnd() && uris->value.IsArray())
+    for (const auto& uri : uris->value.GetArray())
+      if (uri.IsString()) credentials.uris.emplace_back(uri.GetString());
+  if (credentials.username.empty() || credentials.uris.empty()) return std::nullopt;
   return credentials;
 }
 

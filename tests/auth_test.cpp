@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include "protocol/admin_token.hpp"
@@ -11,6 +12,7 @@
 #include "protocol/turn.hpp"
 #include "support/process.hpp"
 #include "support/rtm_peer.hpp"
+#include "support/stub_http_server.hpp"
 
 using namespace kwm::test;
 
@@ -294,4 +296,38 @@ TEST_CASE("auth configuration errors stop the server at startup") {
   CHECK(result.status == 1);
   CHECK(result.err.find("at least one turn-uri is required but none given") != std::string::npos);
   unlink(short_key);
+}
+
+TEST_CASE("TURN credentials from an external service, and its failures") {
+  std::atomic<int> mode{0};  // 0 = good answer, 1 = HTTP error, 2 = unusable answer
+  stub_http_server service([&](const std::string&) -> std::pair<unsigned, std::string> {
+    if (mode == 1) return {500, "{}"};
+    if (mode == 2) return {200, R"({"username":"","password":"p","ttl":10,"uris":[]})"};
+    return {200, R"({"username":"svc-user","password":"svc-pass","ttl":10,"uris":["turn:svc.example:3478"]})"};
+  });
+  auto options = test_options();
+  options.rtm.turn.service_url = "http://127.0.0.1:" + std::to_string(service.port()) + "/turnserverauth/";
+  options.rtm.turn.service_credentials = "kwm:service-secret";
+  server_fixture server(options);
+
+  auto reply = http_call(server.port(), "POST", "/api/kwm/v2/rtm/connect?user=alice");
+  REQUIRE(reply.status == 200);
+  const auto doc = parse_json(reply.body);
+  CHECK(std::string(doc["turn"]["username"].GetString()) == "svc-user");
+  CHECK(doc["turn"]["ttl"].GetInt() == 60);  // raised to the minimum
+  const auto request = service.requests().back();
+  CHECK(request.rfind("GET /turnserverauth/ ", 0) == 0);
+  CHECK(request.find("X-Kopano-KWM-User: K9gGyX8OAK8aH8Myj6djqSaXI8jbj6xPk69x2xhtbpA=") != std::string::npos);
+  CHECK(request.find("Authorization: Basic a3dtOnNlcnZpY2Utc2VjcmV0") != std::string::npos);
+  CHECK(http_call(server.port(), "POST", "/api/v1/rtm.turn?user=alice").status == 200);
+
+  for (int failing : {1, 2}) {
+    mode = failing;
+    reply = http_call(server.port(), "POST", "/api/kwm/v2/rtm/connect?user=alice");
+    CHECK(reply.status == 503);
+    CHECK(reply.body == "TURN config failed\n");
+    reply = http_call(server.port(), "POST", "/api/kwm/v2/rtm/turn?user=alice");
+    CHECK(reply.status == 500);
+    CHECK(reply.body == "TURN config failed\n");
+  }
 }
