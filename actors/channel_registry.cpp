@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "actors/handles.hpp"
 #include "protocol/random.hpp"
 #include "protocol/webrtc_rules.hpp"
 
@@ -25,14 +26,7 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
   self->state.directory = std::move(directory);
   self->state.settings = settings;
   // A channel that ends without retiring (it should not) is forgotten all the same.
-  self->set_down_handler([=](caf::down_msg& down) {
-    auto& channels = self->state.channels;
-    for (auto it = channels.begin(); it != channels.end(); ++it)
-      if (it->second.address() == down.source) {
-        channels.erase(it);
-        return;
-      }
-  });
+  self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
   auto spawn_new = [=](std::string id, std::string group, std::optional<connection_ref> first) {
     auto& st = self->state;
     auto actor = spawn_channel(self->system(), id, std::move(group), std::move(first), st.directory,

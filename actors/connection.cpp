@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "actors/connection_detail.hpp"
+#include "actors/handles.hpp"
 #include "protocol/chats_output.hpp"
 #include "protocol/rtm_output.hpp"
 #include "protocol/rtm_parse.hpp"
@@ -147,14 +148,7 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
     sink->close(net::close_code::going_away);
   });
   // Channels that end are forgotten.
-  self->set_down_handler([=](caf::down_msg& down) {
-    auto& channels = self->state.channels;
-    for (auto it = channels.begin(); it != channels.end(); ++it)
-      if (it->second.address() == down.source) {
-        channels.erase(it);
-        return;
-      }
-  });
+  self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
   detail::send_text(self, protocol::render_hello(st.auth.self()));
   return {
       [=](text_atom, const std::string& text) {

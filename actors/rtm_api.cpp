@@ -138,6 +138,23 @@ void turn_for(const rtm_services& services, const std::string& user,
   });
 }
 
+// Connect and turn share their front half (spec §1.3 checks 1–3, §1.4 checks 1–3): read the
+// form, authenticate in a request actor, check the user; then `next` runs in that actor.
+void with_authenticated_user(
+    const rtm_services& services, const std::shared_ptr<net::http_exchange>& exchange, bool turn,
+    std::function<void(caf::event_based_actor*, const protocol::auth_record&)> next) {
+  auto form = read_form(exchange->request());
+  if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
+  services.system->spawn([services, exchange, turn, next, form = std::move(*form)](caf::event_based_actor* self) {
+    authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
+      // The original's turn endpoint answers a failed authentication with an empty body.
+      if (!auth) return exchange->respond(text_error::text_error(403, turn ? "" : "auth failed"));
+      if (auto problem = check_user(services, *auth, turn)) return exchange->respond(std::move(*problem));
+      next(self, *auth);
+    });
+  });
+}
+
 }  // namespace
 
 std::string_view websocket_path_prefix(api_version version) {
@@ -146,54 +163,40 @@ std::string_view websocket_path_prefix(api_version version) {
 
 void handle_connect(const rtm_services& services, api_version version,
                     std::shared_ptr<net::http_exchange> exchange) {
-  auto form = read_form(exchange->request());
-  if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
-  services.system->spawn([services, version, exchange, form = std::move(*form)](caf::event_based_actor* self) {
-    authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
-      if (!auth) return exchange->respond(text_error::text_error(403, "auth failed"));
-      if (auto problem = check_user(services, *auth, false)) return exchange->respond(std::move(*problem));
-      auto issue = [=] {
-        self->request(services.issuer, no_timeout, issue_atom::value, *auth)
-            .then(
-                [=](const std::string& key) {
-                  std::string url(websocket_path_prefix(version));
-                  url += key;
-                  if (!services.settings.turn.configured())
-                    return exchange->respond(
-                        net::http_response::json(protocol::render_connect_response(url, auth->self(), std::nullopt)));
-                  turn_for(services, auth->user_id, [=](std::optional<protocol::turn_credentials> turn) {
-                    if (!turn) return exchange->respond(text_error::text_error(503, "TURN config failed"));
-                    exchange->respond(
-                        net::http_response::json(protocol::render_connect_response(url, auth->self(), turn)));
-                  });
-                },
-                [=](const caf::error&) { exchange->respond(request_failed()); });
-      };
-      const uint32_t limit = services.settings.max_connections_per_user;
-      if (auth->user_id.empty() || limit == 0) return issue();
-      self->request(services.directory, no_timeout, count_atom::value, auth->user_id)
+  with_authenticated_user(services, exchange, false, [=](caf::event_based_actor* self, protocol::auth_record auth) {
+    auto issue = [=] {
+      self->request(services.issuer, no_timeout, issue_atom::value, auth)
           .then(
-              [=](uint64_t live) {
-                if (live >= limit) return exchange->respond(text_error::text_error(429, "too many connections"));
-                issue();
+              [=](const std::string& key) {
+                std::string url(websocket_path_prefix(version));
+                url += key;
+                if (!services.settings.turn.configured())
+                  return exchange->respond(
+                      net::http_response::json(protocol::render_connect_response(url, auth.self(), std::nullopt)));
+                turn_for(services, auth.user_id, [=](std::optional<protocol::turn_credentials> turn) {
+                  if (!turn) return exchange->respond(text_error::text_error(503, "TURN config failed"));
+                  exchange->respond(net::http_response::json(protocol::render_connect_response(url, auth.self(), turn)));
+                });
               },
               [=](const caf::error&) { exchange->respond(request_failed()); });
-    });
+    };
+    const uint32_t limit = services.settings.max_connections_per_user;
+    if (auth.user_id.empty() || limit == 0) return issue();
+    self->request(services.directory, no_timeout, count_atom::value, auth.user_id)
+        .then(
+            [=](uint64_t live) {
+              if (live >= limit) return exchange->respond(text_error::text_error(429, "too many connections"));
+              issue();
+            },
+            [=](const caf::error&) { exchange->respond(request_failed()); });
   });
 }
 
 void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchange> exchange) {
-  auto form = read_form(exchange->request());
-  if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
-  services.system->spawn([services, exchange, form = std::move(*form)](caf::event_based_actor* self) {
-    authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
-      // The original's turn endpoint answers a failed authentication with an empty body.
-      if (!auth) return exchange->respond(text_error::text_error(403, ""));
-      if (auto problem = check_user(services, *auth, true)) return exchange->respond(std::move(*problem));
-      turn_for(services, auth->user_id, [exchange](std::optional<protocol::turn_credentials> turn) {
-        if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
-        exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
-      });
+  with_authenticated_user(services, exchange, true, [=](caf::event_based_actor*, const protocol::auth_record& auth) {
+    turn_for(services, auth.user_id, [exchange](std::optional<protocol::turn_credentials> turn) {
+      if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
+      exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
     });
   });
 }

@@ -1,28 +1,15 @@
 #include "protocol/admin_token.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <rapidjson/document.h>
 
-#include <stdexcept>
-
 #include "protocol/base64.hpp"
+#include "protocol/crypto.hpp"
 #include "protocol/json.hpp"
 
 namespace kwm::protocol {
 namespace {
 
 constexpr std::string_view header_segment_json = R"({"alg":"HS256","kid":"","typ":"JWT"})";
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length) == nullptr)
-    throw std::runtime_error("HMAC-SHA256 failed");
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
 
 std::string segment(std::string_view bytes) {
   return base64_encode(bytes, base64_alphabet::url_safe, base64_padding::without_padding);
@@ -47,7 +34,7 @@ std::string sign_admin_token(std::string_view key, const token_claims& claims) {
   write_string(out, claims.subject);
   out.EndObject();
   std::string token = segment(header_segment_json) + "." + segment(take_string(buffer));
-  const std::string signature = hmac_sha256(key, token);
+  const std::string signature = hmac(digest::sha256, key, token);
   token += "." + segment(signature);
   return token;
 }
@@ -71,10 +58,8 @@ std::optional<token_claims> verify_admin_token(std::string_view token, std::stri
   if (const auto kid = header_doc.FindMember("kid"); kid != header_doc.MemberEnd())
     if (!kid->value.IsString() || kid->value.GetStringLength() != 0) return std::nullopt;
 
-  const std::string expected = hmac_sha256(key, token.substr(0, second));
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
-    return std::nullopt;
+  const std::string expected = hmac(digest::sha256, key, token.substr(0, second));
+  if (!constant_time_equal(*signature, expected)) return std::nullopt;
 
   rapidjson::Document claims_doc;
   if (!parse_object(*payload, claims_doc)) return std::nullopt;

@@ -1,6 +1,6 @@
 #include "protocol/basic_values.hpp"
 
-#include <openssl/crypto.h>
+#include "protocol/crypto.hpp"
 
 namespace kwm::protocol {
 
@@ -22,9 +22,7 @@ basic_values basic_values::parse(std::string_view content) {
 bool basic_values::allows(std::string_view value) const {
   bool found = false;
   for (const auto& allowed : values_)
-    if (allowed.size() == value.size() && !value.empty() &&
-        CRYPTO_memcmp(allowed.data(), value.data(), value.size()) == 0)
-      found = true;
+    if (!value.empty() && constant_time_equal(allowed, value)) found = true;
   return found;
 }
 

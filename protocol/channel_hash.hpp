@@ -20,7 +20,7 @@ class channel_hasher {
                std::string_view channel) const;
 
  private:
-  std::string digest(std::string_view a, std::string_view b, std::string_view channel) const;
+  std::string digest_of(std::string_view a, std::string_view b, std::string_view channel) const;
   std::string key_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "protocol/json.hpp"
 #include "protocol/random.hpp"
+#include "protocol/rtm_output.hpp"
 
 namespace kwm::protocol {
 namespace {
@@ -48,12 +49,7 @@ std::string render_chats(std::string_view subtype, std::string_view channel,
   write_string(out, channel);
   if (profile) {
     write_key(out, "profile");
-    out.StartObject();
-    if (!profile->empty()) {
-      write_key(out, "name");
-      write_string(out, *profile);
-    }
-    out.EndObject();
+    write_profile(out, *profile);
   }
   write_key(out, "v");
   out.Uint64(chats_payload_version);

@@ -29,6 +29,15 @@ void write_self(json_writer& out, const self_info& self) {
   out.EndObject();
 }
 
+void write_profile(json_writer& out, std::string_view display_name) {
+  out.StartObject();
+  if (!display_name.empty()) {
+    write_key(out, "name");
+    write_string(out, display_name);
+  }
+  out.EndObject();
+}
+
 std::string render_hello(const self_info& self) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);

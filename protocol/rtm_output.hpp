@@ -16,5 +16,7 @@ const std::string& goodbye_text();  // {"type":"goodbye","server_status":null}
 std::string render_error(uint64_t reply_to, error_code code, std::string_view message);
 
 void write_self(json_writer& out, const self_info& self);
+// `profile` of forwarded calls and chats: {"name": …}, or {} for an empty display name.
+void write_profile(json_writer& out, std::string_view display_name);
 
 }  // namespace kwm::protocol

@@ -1,18 +1,10 @@
 #include "protocol/webrtc_output.hpp"
 
 #include "protocol/json.hpp"
+#include "protocol/rtm_output.hpp"
 
 namespace kwm::protocol {
 namespace {
-
-void write_profile(json_writer& out, std::string_view name) {
-  out.StartObject();
-  if (!name.empty()) {
-    write_key(out, "name");
-    write_string(out, name);
-  }
-  out.EndObject();
-}
 
 void write_if(json_writer& out, std::string_view key, std::string_view value) {
   if (value.empty()) return;

@@ -220,6 +220,17 @@ struct member {
   connection_ref ref;
 };
 
+// A connection actor with a recording sink, its hello already taken.
+member join_member(caf::actor_system& system, caf::scheduler::test_coordinator& sched,
+                   const std::shared_ptr<const rtm_context>& context, const std::string& user) {
+  member m;
+  m.actor = spawn_connection(system, anonymous_user(user), m.sink, context);
+  m.ref = connection_ref{user, "", m.actor, m.sink};
+  sched.run();
+  m.sink->take_frames();
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dying members and the sweep") {
@@ -227,14 +238,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   auto registry = spawn_channel_registry(system, directory);
   sched.run();
   auto context = make_context(directory);
-  auto make_member = [&](const std::string& user) {
-    member m;
-    m.actor = spawn_connection(system, anonymous_user(user), m.sink, context);
-    m.ref = connection_ref{user, "", m.actor, m.sink};
-    sched.run();
-    m.sink->take_frames();  // hello
-    return m;
-  };
+  auto make_member = [&](const std::string& user) { return join_member(system, sched, context, user); };
   auto alice = make_member("alice");
   auto bob = make_member("bob");
   auto bob_laptop = make_member("bob");
@@ -288,14 +292,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
   auto registry = spawn_channel_registry(system, directory);
   sched.run();
   auto context = make_context(directory);
-  auto make_member = [&](const std::string& user) {
-    member m;
-    m.actor = spawn_connection(system, anonymous_user(user), m.sink, context);
-    m.ref = connection_ref{user, "", m.actor, m.sink};
-    sched.run();
-    m.sink->take_frames();
-    return m;
-  };
+  auto make_member = [&](const std::string& user) { return join_member(system, sched, context, user); };
   std::vector<member> members;
   for (const char* user : {"ann", "ben", "cat"}) members.push_back(make_member(user));
   auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"));

@@ -1,8 +1,6 @@
 // Unit tests of the auth and TURN parts of protocol/: the JWT and TURN vectors of
 // spec §8.2, every rejection case of D2, Basic values, admin API bodies.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <variant>
 
@@ -10,6 +8,7 @@
 #include "protocol/admin_token.hpp"
 #include "protocol/base64.hpp"
 #include "protocol/basic_values.hpp"
+#include "protocol/crypto.hpp"
 #include "protocol/turn.hpp"
 
 using namespace kwm::protocol;
@@ -29,12 +28,7 @@ std::string segment(std::string_view json) {
 // A token with any header and claims, signed HS256 with `signing_key`.
 std::string forge(std::string_view header, std::string_view claims, std::string_view signing_key = key) {
   const std::string input = segment(header) + "." + segment(claims);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), signing_key.data(), static_cast<int>(signing_key.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest, &length);
-  return input + "." + base64_encode(std::string_view(reinterpret_cast<char*>(digest), length),
-                                     base64_alphabet::url_safe, base64_padding::without_padding);
+  return input + "." + segment(hmac(digest::sha256, signing_key, input));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "protocol/jose.hpp"
 #include "protocol/oidc_claims.hpp"
 #include "support/process.hpp"
+#include "support/raw_client.hpp"
 #include "support/rtm_peer.hpp"
 
 using namespace kwm::test;
@@ -92,17 +93,6 @@ TEST_CASE("Konnect access token claims") {
 
 namespace {
 
-uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 void write_file(const std::filesystem::path& path, const std::string& content) {
   std::filesystem::create_directories(path.parent_path());
@@ -111,7 +101,7 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
 
 // An HTTPS OIDC provider stand-in: discovery + JWKS files behind openssl s_server.
 struct provider_stand_in {
-  provider_stand_in() : port(free_tcp_port()), directory(std::filesystem::temp_directory_path() /
+  provider_stand_in() : port(free_loopback_port(SOCK_STREAM)), directory(std::filesystem::temp_directory_path() /
                                                          ("kwm-oidc-" + std::to_string(::getpid()) + "-" + std::to_string(port))) {
     issuer = "https://127.0.0.1:" + std::to_string(port);
     std::filesystem::create_directories(directory);

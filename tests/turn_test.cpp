@@ -11,27 +11,17 @@
 #include <random>
 
 #include "support/process.hpp"
+#include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 
 using namespace kwm::test;
 
 namespace {
 
-uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 run_result allocate(uint16_t port, const std::string& user, const std::string& password) {
   return run_binary({"/usr/bin/turnutils_uclient", "-p", std::to_string(port), "-u", user, "-w", password, "-n", "1",
-                     "-m", "1", "-e", "127.0.0.1", "-r", std::to_string(free_udp_port()), "-y", "127.0.0.1"},
+                     "-m", "1", "-e", "127.0.0.1", "-r", std::to_string(free_loopback_port(SOCK_DGRAM)), "-y", "127.0.0.1"},
                     std::chrono::seconds(30));
 }
 
@@ -42,7 +32,7 @@ TEST_CASE("credentials from /rtm/turn allocate a relay on coturn; a tampered pas
     MESSAGE("coturn is not installed (scripts/install-deps.sh installs it): TURN allocation not tested");
     return;
   }
-  const uint16_t turn_port = free_udp_port();
+  const uint16_t turn_port = free_loopback_port(SOCK_DGRAM);
   auto options = test_options();
   options.rtm.turn.shared_secret = "kwm-test-secret";
   options.rtm.turn.uris = {"turn:127.0.0.1:" + std::to_string(turn_port) + "?transport=udp"};

@@ -25,6 +25,18 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+uint16_t free_loopback_port(int socket_type) {
+  const int fd = ::socket(AF_INET, socket_type, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");

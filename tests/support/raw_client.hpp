@@ -13,6 +13,10 @@ namespace kwm::test {
 
 using namespace std::chrono_literals;
 
+// A loopback port that was free a moment ago (SOCK_STREAM or SOCK_DGRAM), for services
+// that tests start themselves.
+uint16_t free_loopback_port(int socket_type);
+
 class tcp_socket {
  public:
   tcp_socket() = default;
