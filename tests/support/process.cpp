@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string_view>
+
+extern char** environ;
 #include <stdexcept>
 
 namespace kwm::test {
@@ -14,6 +17,25 @@ namespace kwm::test {
 child_process::child_process(const std::vector<std::string>& args,
                              const std::vector<std::pair<std::string, std::string>>& env,
                              const std::string& working_directory) {
+  // Everything the child needs is prepared before fork: between fork and exec a child of
+  // a multi-threaded process may only make async-signal-safe calls (no malloc).
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto name = text.substr(0, text.find('='));
+    bool overridden = false;
+    for (const auto& [key, value] : env) overridden = overridden || key == name;
+    if (!overridden) environment.emplace_back(text);
+  }
+  for (const auto& [key, value] : env) environment.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const char* directory = working_directory.empty() ? nullptr : working_directory.c_str();
+
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
@@ -26,12 +48,8 @@ child_process::child_process(const std::vector<std::string>& args,
     ::close(err_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
-    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-    if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) ::_exit(126);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    if (directory != nullptr && ::chdir(directory) != 0) ::_exit(126);
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);
