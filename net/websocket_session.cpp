@@ -8,8 +8,8 @@
 #include <boost/beast/websocket.hpp>
 
 #include <cstring>
-#include <deque>
 
+#include "net/detail/frame_queue.hpp"
 #include "net/detail/session_base.hpp"
 
 namespace kwm::net {
@@ -30,8 +30,7 @@ class websocket_session : public session_base,
         ws_(std::move(stream)),
         keepalive_timer_(ws_.get_executor()),
         deadline_timer_(ws_.get_executor()),
-        upgrade_request_(std::move(upgrade_request)),
-        request_(std::move(request)) {}
+        pending_(std::make_unique<pending_upgrade>(pending_upgrade{std::move(upgrade_request), std::move(request)})) {}
 
   ~websocket_session() override {
     state_->untrack(this);
@@ -48,7 +47,8 @@ class websocket_session : public session_base,
 
   // -- pending_websocket (any thread) --
 
-  const http_request& request() const override { return request_; }
+  // Valid until accept or reject; the request is dropped once the socket is open.
+  const http_request& request() const override { return pending_->plain; }
   std::shared_ptr<frame_sink> sink() override { return sink_; }
 
   void reject(http_response response) override {
@@ -132,7 +132,7 @@ class websocket_session : public session_base,
     listener_ = std::move(listener);
     if (phase_ != phase::pending) return finish();
     farewell_ = std::move(options.farewell);
-    if (!websocket::is_upgrade(upgrade_request_)) {
+    if (!websocket::is_upgrade(pending_->upgrade)) {
       phase_ = phase::done;
       auto plain = http_response::text_error(400, "Bad Request");
       plain.headers.emplace_back("Sec-Websocket-Version", "13");
@@ -147,7 +147,7 @@ class websocket_session : public session_base,
     ws_.set_option(timeouts);
     ws_.read_message_max(0);  // enforced here, so that `goodbye` can precede the 1009 close
     ws_.auto_fragment(false);
-    ws_.write_buffer_bytes(512);
+    ws_.write_buffer_bytes(8);  // unused: server frames are neither masked, compressed nor fragmented
     if (!options.subprotocol.empty()) {
       ws_.set_option(websocket::stream_base::decorator(
           [protocol = options.subprotocol](websocket::response_type& response) {
@@ -160,14 +160,13 @@ class websocket_session : public session_base,
           ping_counter_ > 0)
         read_deadline_ = clock::now() + limits().pong_wait;
     });
-    ws_.async_accept(upgrade_request_, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(pending_->upgrade, [self = shared_from_this()](beast::error_code ec) {
       self->on_handshake(ec);
     });
   }
 
   void on_handshake(beast::error_code ec) {
-    upgrade_request_ = {};
-    request_ = {};
+    pending_.reset();  // nothing of the HTTP request is needed any more
     if (ec) return finish();
     phase_ = phase::open;
     // From now on Beast's handshake timeout bounds the close handshake, whichever side
@@ -191,7 +190,10 @@ class websocket_session : public session_base,
 
   void read_next() {
     const std::size_t room = limits().max_message_bytes + 1 - read_buffer_.size();
-    ws_.async_read_some(read_buffer_, std::min<std::size_t>(room, 64 * 1024),
+    // Beast allocates the read's room up front; a connection waiting for its next message
+    // should not hold kilobytes for it, so the first read of a message asks for little.
+    const std::size_t chunk = read_buffer_.size() == 0 ? 128 : 64 * 1024;
+    ws_.async_read_some(read_buffer_, std::min(room, chunk),
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
                           self->on_read(ec);
                         });
@@ -218,7 +220,7 @@ class websocket_session : public session_base,
         listener_->on_binary(read_buffer_.size());
     }
     read_buffer_.clear();
-    if (read_buffer_.capacity() > 64 * 1024) read_buffer_.shrink_to_fit();
+    if (read_buffer_.capacity() > 4 * 1024) read_buffer_.shrink_to_fit();
     read_next();
   }
 
@@ -260,7 +262,7 @@ class websocket_session : public session_base,
   // D13: discard everything queued (except the frame Beast is writing), then close.
   void slow_consumer() {
     if (write_in_flight_) {
-      queue_.erase(queue_.begin() + 1, queue_.end());
+      queue_.keep_front_only();
       queued_bytes_ = queue_.front()->size();
     } else {
       queue_.clear();
@@ -395,13 +397,17 @@ class websocket_session : public session_base,
   websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer keepalive_timer_;
   asio::steady_timer deadline_timer_;
-  http::request<http::string_body> upgrade_request_;
-  http_request request_;
+  // The upgrade request, kept only while the application decides and the handshake runs.
+  struct pending_upgrade {
+    http::request<http::string_body> upgrade;
+    http_request plain;
+  };
+  std::unique_ptr<pending_upgrade> pending_;
   std::shared_ptr<session_sink> sink_;
   std::unique_ptr<frame_listener> listener_;
   frame farewell_;
   beast::flat_buffer read_buffer_;
-  std::deque<frame> queue_;
+  frame_queue queue_;
   std::size_t queued_bytes_ = 0;
   clock::time_point write_started_{};
   clock::time_point close_began_{};

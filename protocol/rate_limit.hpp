@@ -3,7 +3,8 @@
 // a count of rejections within a sliding 10-second window.
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <algorithm>
+#include <vector>
 
 namespace kwm::protocol {
 
@@ -30,9 +31,11 @@ class frame_rate_limiter {
       tokens_ -= 1.0;
       return verdict::accept;
     }
+    // Rejections are rare, so a vector (free when empty) beats a deque here.
+    rejections_.erase(rejections_.begin(),
+                      std::find_if(rejections_.begin(), rejections_.end(),
+                                   [&](time_point t) { return now - t < settings_.window; }));
     rejections_.push_back(now);
-    while (!rejections_.empty() && now - rejections_.front() >= settings_.window)
-      rejections_.pop_front();
     if (settings_.close_after_rejections != 0 &&
         rejections_.size() >= settings_.close_after_rejections)
       return verdict::close;
@@ -50,7 +53,7 @@ class frame_rate_limiter {
   rate_limit_settings settings_;
   double tokens_;
   time_point refilled_at_;
-  std::deque<time_point> rejections_;
+  std::vector<time_point> rejections_;
 };
 
 }  // namespace kwm::protocol
