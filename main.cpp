@@ -66,7 +66,7 @@ struct serve_flags {
   bool enable_rtm_api = true;
   std::size_t io_threads = 0;
   std::size_t actor_threads = 0;
-  std::string scheduler_policy = "stealing";
+  std::string scheduler_policy = "sharing";  // measured: docs/performance.md
   kwm::app::runtime_options runtime;
   std::vector<std::string> trusted_networks;
   unsigned http_read_header_timeout = 10;

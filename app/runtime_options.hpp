@@ -19,7 +19,7 @@ struct runtime_options {
   net::server_config server;
   std::size_t io_threads = 0;     // 0 = one per core
   std::size_t actor_threads = 0;  // CAF scheduler workers; 0 = one per core
-  std::string scheduler_policy = "stealing";
+  std::string scheduler_policy = "sharing";  // measured: docs/performance.md
   bool enable_rtm_api = true;
   actors::rtm_settings rtm;
   actors::token_issuer_settings connect_keys;
