@@ -370,7 +370,7 @@ int main(int argc, char** argv) {
   app.add_option("--port", s.target.port, "server port");
   app.add_flag("--v1", s.target.v1, "use the /api/v1 paths");
   app.add_option("--auth", s.auth, "anonymous, token (via the admin API) or basic:<header value>");
-  app.add_option("--connections", s.connections, "connections (relay: 2 per pair)");
+  auto* connections = app.add_option("--connections", s.connections, "connections (relay: 2 per pair; idle: 10000)");
   app.add_option("--window", s.window, "messages in flight per connection (connect: parallel clients)");
   app.add_option("--duration", s.duration, "seconds of measurement");
   app.add_option("--members", s.members, "group: members");
@@ -378,6 +378,7 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", s.server_pid, "idle: the server's pid, for its RSS");
   app.add_option("--sources", sources, "comma-separated local source addresses (127.0.0.x)");
   CLI11_PARSE(app, argc, argv);
+  if (s.scenario == "idle" && connections->count() == 0) s.connections = 10000;
   for (std::size_t start = 0; !sources.empty() && start <= sources.size();) {
     const auto comma = sources.find(',', start);
     s.target.sources.push_back(sources.substr(start, comma - start));
