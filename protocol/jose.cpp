@@ -1,5 +1,7 @@
 #include "protocol/jose.hpp"
 
+#include "protocol/base64.hpp"
+
 #include <cjose/cjose.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -96,9 +98,34 @@ std::vector<json_web_key> parse_jwks(std::string_view json) {
   return keys;
 }
 
+// cjose asserts (aborts the process) on some malformed input, so only well-formed compact
+// serialisations reach it: three unpadded base64url segments, the first two decodable.
+bool is_well_formed_compact_jws(std::string_view token) {
+  std::size_t dots = 0;
+  for (char c : token) {
+    if (c == '.') {
+      ++dots;
+      continue;
+    }
+    const bool url_safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!url_safe) return false;
+  }
+  if (dots != 2) return false;
+  const auto first = token.find('.');
+  const auto second = token.find('.', first + 1);
+  return first > 0 && second > first + 1 &&
+         base64_decode(token.substr(0, first), base64_alphabet::url_safe) &&
+         base64_decode(token.substr(first + 1, second - first - 1), base64_alphabet::url_safe) &&
+         base64_decode(token.substr(second + 1), base64_alphabet::url_safe);
+}
+
 jws_verification verify_jws(std::string_view token, const std::vector<json_web_key>& keys,
                             const std::vector<std::string>& allowed_algorithms) {
   jws_verification result;
+  if (!is_well_formed_compact_jws(token)) {
+    result.failure = jws_failure::malformed;
+    return result;
+  }
   cjose_err error;
   jws_ptr jws(cjose_jws_import(token.data(), token.size(), &error));
   if (!jws) {

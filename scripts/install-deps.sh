@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.74-dev rapidjson-dev doctest-dev libssl-dev
   libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev
-  coturn openssl
+  coturn openssl clang-14 libclang-rt-14-dev
 )
 
 missing=()

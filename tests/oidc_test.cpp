@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "protocol/base64.hpp"
 #include "protocol/chats_output.hpp"
 #include "protocol/jose.hpp"
 #include "protocol/oidc_claims.hpp"
@@ -54,6 +55,12 @@ TEST_CASE("JWS verification with RSA, RSA-PSS and ECDSA keys") {
   CHECK(kwm::protocol::verify_jws(json_web_key::generate("RSA", "unknown").sign("RS256", payload), keys, allowed)
             .failure == jws_failure::unknown_key);
   CHECK(kwm::protocol::verify_jws("not.a.token", keys, allowed).failure);
+  // Found by fuzz/token_fuzzer.cpp: libcjose aborted the process on this input.
+  const auto crash = kwm::protocol::base64_decode("eUpoclY9LmV5SmxlAlg9cP//VG9leUpoclY9LmV5SmxlAlg9cP//CS5leUo=",
+                                                  kwm::protocol::base64_alphabet::standard);
+  REQUIRE(crash);
+  CHECK(kwm::protocol::verify_jws(*crash, keys, allowed).failure == jws_failure::malformed);
+  CHECK(kwm::protocol::verify_jws("eyJhbGciOiJFUzI1NiJ9.e30=.AAAA", keys, allowed).failure == jws_failure::malformed);
   CHECK(kwm::protocol::verify_jws("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", keys, {"RS256", "none"}).failure);
 }
 
