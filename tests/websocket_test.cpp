@@ -203,3 +203,28 @@ TEST_CASE("shutdown sends goodbye and close 1001 to every client") {
   server.runtime->wait();
   CHECK(server.runtime->open_connections() == 0);
 }
+
+TEST_CASE("rate limiting end to end: errors past the burst, then goodbye and close 1008") {
+  auto options = test_options();
+  options.rtm.connection.rate_limit.tokens_per_second = 1;
+  options.rtm.connection.rate_limit.burst = 5;
+  options.rtm.connection.rate_limit.close_after_rejections = 4;
+  server_fixture server(options);
+  auto bystander = server.open_after_hello("bystander");
+  auto flooder = server.open_after_hello("flooder");
+  std::string burst;
+  for (int id = 1; id <= 9; ++id) burst += encode_frame(opcode::text, R"({"type":"ping","id":)" + std::to_string(id) + "}");
+  flooder->send_raw(burst);
+  const auto texts = drain_until_close(*flooder);
+  REQUIRE(texts.size() == 9);  // 5 pongs, 3 errors, goodbye
+  for (int id = 1; id <= 5; ++id)
+    CHECK(texts[id - 1] == R"({"id":)" + std::to_string(id) + R"(,"type":"pong"})");
+  for (int id = 6; id <= 8; ++id)
+    CHECK(texts[id - 1] == R"({"type":"error","reply_to":)" + std::to_string(id) +
+                               R"(,"error":{"code":"bad_message","msg":"rate limit exceeded"}})");
+  CHECK(texts[8] == goodbye);
+  CHECK(flooder->close_code == std::optional<uint16_t>(1008));
+  CHECK(flooder->close_reason == "rate limit exceeded");
+  bystander->send_text(R"({"type":"ping","id":1})");
+  CHECK(bystander->next_text() == std::optional<std::string>(R"({"id":1,"type":"pong"})"));
+}
