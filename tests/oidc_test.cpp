@@ -125,6 +125,17 @@ struct provider_stand_in {
         std::vector<std::string>{"/usr/bin/openssl", "s_server", "-quiet", "-accept", std::to_string(port), "-WWW",
                                  "-cert", (directory / "cert.pem").string(), "-key", (directory / "key.pem").string()},
         std::vector<std::pair<std::string, std::string>>{}, directory.string());
+    // Ready once it accepts TCP connections.
+    const bool listening = eventually([&] {
+      try {
+        tcp_socket probe(port, std::chrono::milliseconds(200));
+        return true;
+      } catch (const std::exception&) {
+        return false;
+      }
+    }, std::chrono::seconds(20));
+    if (!listening) server->wait_exit(std::chrono::milliseconds(100));
+    REQUIRE_MESSAGE(listening, "openssl s_server did not start: " << server->err << server->out);
   }
   ~provider_stand_in() {
     server.reset();
