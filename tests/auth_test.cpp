@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <cstdlib>
 
 #include "protocol/admin_token.hpp"
@@ -279,7 +280,8 @@ TEST_CASE("anonymous turn needs a user") {
 
 TEST_CASE("auth configuration errors stop the server at startup") {
   const std::string binary = KWM_SERVER_BINARY;
-  char short_key[] = "/tmp/kwm-short-key-XXXXXX";
+  std::string key_template = (std::filesystem::temp_directory_path() / "kwm-short-key-XXXXXX").string();
+  char* short_key = key_template.data();
   const int fd = mkstemp(short_key);
   REQUIRE(fd >= 0);
   REQUIRE(write(fd, "too short", 9) == 9);
