@@ -34,23 +34,14 @@ void write_chat_data(json_writer& out, const chat_data& data) {
   out.EndObject();
 }
 
-}  // namespace
-
-std::string render_chats(std::string_view subtype, std::string_view channel,
-                         std::optional<std::string_view> profile, const chat_data& data) {
-  rapidjson::StringBuffer buffer;
-  json_writer out(buffer);
+// The parts RTMTypeChats and RTMTypeChatsReply share: the head, and `v` + `data`.
+void start_chats(json_writer& out, std::string_view subtype) {
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "chats");
-  write_key(out, "subtype");
-  write_string(out, subtype);
-  write_key(out, "channel");
-  write_string(out, channel);
-  if (profile) {
-    write_key(out, "profile");
-    write_profile(out, *profile);
-  }
+  write_field(out, "type", "chats");
+  write_field(out, "subtype", subtype);
+}
+
+std::string finish_chats(rapidjson::StringBuffer& buffer, json_writer& out, const chat_data& data) {
   write_key(out, "v");
   out.Uint64(chats_payload_version);
   write_key(out, "data");
@@ -59,29 +50,32 @@ std::string render_chats(std::string_view subtype, std::string_view channel,
   return take_string(buffer);
 }
 
+}  // namespace
+
+std::string render_chats(std::string_view subtype, std::string_view channel,
+                         std::optional<std::string_view> profile, const chat_data& data) {
+  rapidjson::StringBuffer buffer;
+  json_writer out(buffer);
+  start_chats(out, subtype);
+  write_field(out, "channel", channel);
+  if (profile) {
+    write_key(out, "profile");
+    write_profile(out, *profile);
+  }
+  return finish_chats(buffer, out, data);
+}
+
 std::string render_chats_reply(uint64_t reply_to, std::string_view subtype, std::string_view channel,
                                const chat_data& data) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
-  out.StartObject();
-  write_key(out, "type");
-  write_string(out, "chats");
-  write_key(out, "subtype");
-  write_string(out, subtype);
+  start_chats(out, subtype);
   if (reply_to != 0) {
     write_key(out, "reply_to");
     out.Uint64(reply_to);
   }
-  if (!channel.empty()) {
-    write_key(out, "channel");
-    write_string(out, channel);
-  }
-  write_key(out, "v");
-  out.Uint64(chats_payload_version);
-  write_key(out, "data");
-  write_chat_data(out, data);
-  out.EndObject();
-  return take_string(buffer);
+  if (!channel.empty()) write_field(out, "channel", channel);
+  return finish_chats(buffer, out, data);
 }
 
 chat_data membership_notice(std::string_view user_id, std::string_view display_name, bool joined,

@@ -24,6 +24,11 @@ inline void write_key(json_writer& out, std::string_view key) {
   out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
 }
 
+inline void write_field(json_writer& out, std::string_view key, std::string_view value) {
+  write_key(out, key);
+  write_string(out, value);
+}
+
 // Writes compact JSON text that was produced by this program or validated by the parser.
 inline void write_raw(json_writer& out, std::string_view json, rapidjson::Type type) {
   out.RawValue(json.data(), json.size(), type);
