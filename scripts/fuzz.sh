@@ -11,8 +11,8 @@ if ! command -v clang++-14 >/dev/null || [ ! -d /usr/lib/llvm-14/lib/clang/14.0.
 fi
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DKWM_FUZZ=ON -DKWM_BUILD_TESTS=OFF -DKWM_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz --target kwm_fuzz_rtm_frame kwm_fuzz_token kwm_fuzz_form
-for target in rtm_frame token form; do
+cmake --build build/fuzz --target kwm_fuzz_rtm_frame kwm_fuzz_token kwm_fuzz_form kwm_fuzz_http_request
+for target in rtm_frame token form http_request; do
   corpus="build/fuzz/corpus/${target}"
   mkdir -p "${corpus}"
   echo "fuzzing ${target} for ${seconds} s"
