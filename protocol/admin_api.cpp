@@ -25,14 +25,11 @@ std::string unmarshal_error(const rapidjson::Value& v, std::string_view field, s
 void write_token(json_writer& out, const admin_token_object& token) {
   out.StartObject();
   if (!token.sub.empty()) {
-    write_key(out, "sub");
-    write_string(out, token.sub);
+    write_field(out, "sub", token.sub);
   }
-  write_key(out, "type");
-  write_string(out, token.type);
+  write_field(out, "type", token.type);
   if (!token.value.empty()) {
-    write_key(out, "value");
-    write_string(out, token.value);
+    write_field(out, "value", token.value);
   }
   if (token.exp != 0) {
     write_key(out, "exp");

@@ -8,10 +8,8 @@ namespace {
 
 void write_turn(json_writer& out, const turn_credentials& turn) {
   out.StartObject();
-  write_key(out, "username");
-  write_string(out, turn.username);
-  write_key(out, "password");
-  write_string(out, turn.password);
+  write_field(out, "username", turn.username);
+  write_field(out, "password", turn.password);
   write_key(out, "ttl");
   out.Int64(turn.ttl);
   write_key(out, "uris");
@@ -36,8 +34,7 @@ std::string render_connect_response(std::string_view url, const self_info& self,
   out.StartObject();
   write_key(out, "ok");
   out.Bool(true);
-  write_key(out, "url");
-  write_string(out, url);
+  write_field(out, "url", url);
   write_key(out, "self");
   write_self(out, self);
   if (turn) {

@@ -11,22 +11,16 @@ namespace {
 
 void write_chat_data(json_writer& out, const chat_data& data) {
   out.StartObject();
-  write_key(out, "kind");
-  write_string(out, data.kind);
-  write_key(out, "sender");
-  write_string(out, data.sender);
-  write_key(out, "target");
-  write_string(out, data.target);
+  write_field(out, "kind", data.kind);
+  write_field(out, "sender", data.sender);
+  write_field(out, "target", data.target);
   write_key(out, "ts");
   out.Int64(data.ts);
-  write_key(out, "text");
-  write_string(out, data.text);
+  write_field(out, "text", data.text);
   if (!data.rich_text.empty()) {
-    write_key(out, "richText");
-    write_string(out, data.rich_text);
+    write_field(out, "richText", data.rich_text);
   }
-  write_key(out, "id");
-  write_string(out, data.id);
+  write_field(out, "id", data.id);
   if (data.extra.presence == json_presence::value) {
     write_key(out, "extra");
     write_raw(out, data.extra.text, data.extra.type);

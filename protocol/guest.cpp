@@ -78,15 +78,12 @@ std::string guest_request_claims(const guest_request& request) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
-  write_key(out, "client_id");
-  write_string(out, request.client_id);
+  write_field(out, "client_id", request.client_id);
   if (!request.response_type.empty()) {
-    write_key(out, "response_type");
-    write_string(out, request.response_type);
+    write_field(out, "response_type", request.response_type);
   }
   if (!request.scope.empty()) {
-    write_key(out, "scope");
-    write_string(out, request.scope);
+    write_field(out, "scope", request.scope);
   }
   write_key(out, "claims");
   out.StartObject();
@@ -96,23 +93,19 @@ std::string guest_request_claims(const guest_request& request) {
   out.StartObject();
   write_key(out, "essential");
   out.Bool(true);
-  write_key(out, "value");
-  write_string(out, request.guest_id);
+  write_field(out, "value", request.guest_id);
   out.EndObject();
   write_key(out, "name");
   out.StartObject();
-  write_key(out, "value");
-  write_string(out, request.display_name);
+  write_field(out, "value", request.display_name);
   out.EndObject();
   out.EndObject();
   write_key(out, "passthru");
   out.StartObject();
   write_key(out, "kopano/kwm/guest");
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "1");
-  write_key(out, "path");
-  write_string(out, request.path);
+  write_field(out, "type", "1");
+  write_field(out, "path", request.path);
   out.EndObject();
   out.EndObject();
   out.EndObject();
@@ -128,13 +121,10 @@ std::string render_guest_logon(std::string_view request_object, std::string_view
   out.Bool(true);
   write_key(out, "eqp");
   out.StartObject();
-  write_key(out, "request");
-  write_string(out, request_object);
+  write_field(out, "request", request_object);
   out.EndObject();
-  write_key(out, "id");
-  write_string(out, guest_id);
-  write_key(out, "name");
-  write_string(out, name);
+  write_field(out, "id", guest_id);
+  write_field(out, "name", name);
   out.EndObject();
   return take_string(buffer) + "\n";
 }

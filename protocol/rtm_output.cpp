@@ -18,13 +18,10 @@ std::string_view to_string(error_code code) {
 
 void write_self(json_writer& out, const self_info& self) {
   out.StartObject();
-  write_key(out, "id");
-  write_string(out, self.id);
-  write_key(out, "name");
-  write_string(out, self.name);
+  write_field(out, "id", self.id);
+  write_field(out, "name", self.name);
   if (self.with_auth) {
-    write_key(out, "auth");
-    write_string(out, self.auth);
+    write_field(out, "auth", self.auth);
   }
   out.EndObject();
 }
@@ -32,8 +29,7 @@ void write_self(json_writer& out, const self_info& self) {
 void write_profile(json_writer& out, std::string_view display_name) {
   out.StartObject();
   if (!display_name.empty()) {
-    write_key(out, "name");
-    write_string(out, display_name);
+    write_field(out, "name", display_name);
   }
   out.EndObject();
 }
@@ -42,8 +38,7 @@ std::string render_hello(const self_info& self) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "hello");
+  write_field(out, "type", "hello");
   write_key(out, "self");
   write_self(out, self);
   write_key(out, "server_status");
@@ -62,18 +57,15 @@ std::string render_error(uint64_t reply_to, error_code code, std::string_view me
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "error");
+  write_field(out, "type", "error");
   if (reply_to != 0) {
     write_key(out, "reply_to");
     out.Uint64(reply_to);
   }
   write_key(out, "error");
   out.StartObject();
-  write_key(out, "code");
-  write_string(out, to_string(code));
-  write_key(out, "msg");
-  write_string(out, message);
+  write_field(out, "code", to_string(code));
+  write_field(out, "msg", message);
   out.EndObject();
   out.EndObject();
   return take_string(buffer);

@@ -8,8 +8,7 @@ namespace {
 
 void write_if(json_writer& out, std::string_view key, std::string_view value) {
   if (value.empty()) return;
-  write_key(out, key);
-  write_string(out, value);
+  write_field(out, key, value);
 }
 
 void write_extra(json_writer& out, const channel_extra& extra) {
@@ -17,8 +16,7 @@ void write_extra(json_writer& out, const channel_extra& extra) {
   if (extra.group) {
     write_key(out, "group");
     out.StartObject();
-    write_key(out, "group");
-    write_string(out, extra.group->group);
+    write_field(out, "group", extra.group->group);
     write_key(out, "members");
     out.StartArray();
     for (const auto& member : extra.group->members) write_string(out, member);
@@ -30,10 +28,8 @@ void write_extra(json_writer& out, const channel_extra& extra) {
   if (extra.pipeline) {
     write_key(out, "pipeline");
     out.StartObject();
-    write_key(out, "pipeline");
-    write_string(out, extra.pipeline->pipeline);
-    write_key(out, "mode");
-    write_string(out, extra.pipeline->mode);
+    write_field(out, "pipeline", extra.pipeline->pipeline);
+    write_field(out, "mode", extra.pipeline->mode);
     out.EndObject();
   }
   if (extra.replaced) {
@@ -53,14 +49,10 @@ std::string render_forwarded(const webrtc_message& message, const forward_option
     write_key(out, "id");
     out.Uint64(message.id);
   }
-  write_key(out, "type");
-  write_string(out, "webrtc");
-  write_key(out, "subtype");
-  write_string(out, message.subtype);
-  write_key(out, "target");
-  write_string(out, message.target);
-  write_key(out, "source");
-  write_string(out, options.source);
+  write_field(out, "type", "webrtc");
+  write_field(out, "subtype", message.subtype);
+  write_field(out, "target", message.target);
+  write_field(out, "source", options.source);
   if (options.profile) {
     write_key(out, "profile");
     write_profile(out, *options.profile);
@@ -90,10 +82,8 @@ std::string render_channel_message(uint64_t reply_to, std::string_view channel,
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "webrtc");
-  write_key(out, "subtype");
-  write_string(out, "webrtc_channel");
+  write_field(out, "type", "webrtc");
+  write_field(out, "subtype", "webrtc_channel");
   if (reply_to != 0) {
     write_key(out, "reply_to");
     out.Uint64(reply_to);
@@ -114,18 +104,13 @@ std::string render_taken_elsewhere(std::string_view caller, std::string_view cha
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);
   out.StartObject();
-  write_key(out, "type");
-  write_string(out, "webrtc");
-  write_key(out, "subtype");
-  write_string(out, "webrtc_call");
-  write_key(out, "target");
-  write_string(out, "");
-  write_key(out, "source");
-  write_string(out, caller);
+  write_field(out, "type", "webrtc");
+  write_field(out, "subtype", "webrtc_call");
+  write_field(out, "target", "");
+  write_field(out, "source", caller);
   write_key(out, "initiator");
   out.Bool(true);
-  write_key(out, "channel");
-  write_string(out, channel);
+  write_field(out, "channel", channel);
   write_key(out, "v");
   out.Uint64(webrtc_payload_version);
   out.EndObject();
