@@ -7,7 +7,6 @@
 
 #include <optional>
 
-#include "actors/handles.hpp"
 #include "protocol/random.hpp"
 #include "protocol/webrtc_rules.hpp"
 
@@ -16,9 +15,11 @@ namespace {
 
 using self_pointer = channel_registry_actor::stateful_pointer<channel_registry_state>;
 
-void forget(channel_registry_state& st, const std::string& id, const caf::actor_addr& channel) {
-  auto it = st.channels.find(id);
-  if (it != st.channels.end() && it->second.address() == channel) st.channels.erase(it);
+void forget(channel_registry_state& st, const caf::actor_addr& channel) {
+  auto id = st.ids_by_address.find(channel);
+  if (id == st.ids_by_address.end()) return;
+  st.channels.erase(id->second);
+  st.ids_by_address.erase(id);
 }
 
 channel_registry_actor::behavior_type channel_registry(self_pointer self, user_directory_actor directory,
@@ -26,12 +27,13 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
   self->state.directory = std::move(directory);
   self->state.settings = settings;
   // A channel that ends without retiring (it should not) is forgotten all the same.
-  self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
+  self->set_down_handler([=](caf::down_msg& down) { forget(self->state, down.source); });
   auto spawn_new = [=](std::string id, std::string group, std::optional<connection_ref> first) {
     auto& st = self->state;
     auto actor = spawn_channel(self->system(), id, std::move(group), std::move(first), st.directory,
                                caf::actor_cast<channel_registry_actor>(self), st.settings);
     self->monitor(actor);
+    st.ids_by_address.emplace(actor.address(), id);
     st.channels.emplace(std::move(id), actor);
     return actor;
   };
@@ -57,9 +59,9 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
         auto it = channels.find(id);
         return it == channels.end() ? channel_actor{} : it->second;
       },
-      [=](retire_atom, const std::string& id, const channel_actor& channel) {
+      [=](retire_atom, const std::string&, const channel_actor& channel) {
         self->demonitor(channel.address());
-        forget(self->state, id, channel.address());
+        forget(self->state, channel.address());
       },
       [=](shutdown_atom) {
         for (auto& entry : self->state.channels)

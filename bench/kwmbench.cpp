@@ -1,12 +1,10 @@
 // kwmbench: a load generator for kwm-compatible signaling servers. It connects through the
 // real HTTP connect call, so it can be pointed at any implementation. Prints a table.
 //
-//   kwmbench --scenario ping|relay|connect|idle|group [--host H --port P --v1]
+//   kwmbench --scenario ping|relay|connect|idle|group|soak [--host H --port P --v1]
 //            [--auth anonymous|token|basic:<value>] [--connections N --window W --duration S]
 //            [--members M --senders K] [--server-pid PID] [--sources 127.0.0.2,127.0.0.3]
 #include <CLI/CLI.hpp>
-#include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,23 +12,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
-#include "bench/rtm_client.hpp"
+#include "bench/event_loop.hpp"
+#include "bench/scenario.hpp"
 
 namespace {
 
 using namespace kwm::bench;
-using clock_type = std::chrono::steady_clock;
-
-uint64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
-}
 
 struct latencies {
   std::vector<uint64_t> samples;
@@ -41,137 +35,6 @@ struct latencies {
     return static_cast<double>(samples[index]) / 1e6;
   }
 };
-
-uint64_t number_after(std::string_view text, std::string_view key) {
-  const auto at = text.find(key);
-  return at == std::string_view::npos ? 0 : std::strtoull(text.data() + at + key.size(), nullptr, 10);
-}
-
-std::string string_after(std::string_view text, std::string_view key) {
-  const auto at = text.find(key);
-  if (at == std::string_view::npos) return {};
-  const auto start = at + key.size();
-  return std::string(text.substr(start, text.find('"', start) - start));
-}
-
-// Blocking read of text frames until `done` returns true (setup phases only).
-bool read_until(int fd, frame_reader& reader, const std::function<bool(std::string_view)>& done) {
-  bool finished = false;
-  char chunk[16384];
-  while (!finished) {
-    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    std::string pongs;
-    if (!reader.feed(chunk, static_cast<std::size_t>(n), [&](std::string_view t) { finished = finished || done(t); }, pongs))
-      return false;
-  }
-  return true;
-}
-
-void send_blocking(int fd, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<std::size_t>(n);
-  }
-}
-
-// One connection in the epoll loop.
-struct peer {
-  int fd = -1;
-  frame_reader reader;
-  std::string pending;  // bytes not yet accepted by the kernel
-  std::string target, state, channel, hash;
-};
-
-class loop {
- public:
-  loop() : epoll_(::epoll_create1(0)) {}
-  ~loop() { ::close(epoll_); }
-
-  void add(peer& p) {
-    ::fcntl(p.fd, F_SETFL, ::fcntl(p.fd, F_GETFL) | O_NONBLOCK);
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLET;
-    event.data.ptr = &p;
-    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, p.fd, &event);
-  }
-
-  static void send(peer& p, const std::string& frame) {
-    if (p.pending.empty()) {
-      const auto n = ::send(p.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
-      if (n == static_cast<ssize_t>(frame.size())) return;
-      p.pending.append(frame, n > 0 ? static_cast<std::size_t>(n) : 0, std::string::npos);
-    } else {
-      p.pending += frame;
-    }
-  }
-
-  // Runs until `deadline`, calling on_text(peer, frame) for every text frame.
-  void run(clock_type::time_point deadline, const std::function<void(peer&, std::string_view)>& on_text) {
-    epoll_event events[256];
-    char chunk[65536];
-    while (clock_type::now() < deadline) {
-      const int ready = ::epoll_wait(epoll_, events, 256, 50);
-      for (int i = 0; i < ready; ++i) {
-        auto& p = *static_cast<peer*>(events[i].data.ptr);
-        if (events[i].events & EPOLLIN) {
-          while (true) {
-            const auto n = ::recv(p.fd, chunk, sizeof chunk, 0);
-            if (n <= 0) break;
-            std::string pongs;
-            p.reader.feed(chunk, static_cast<std::size_t>(n), [&](std::string_view t) { on_text(p, t); }, pongs);
-            if (!pongs.empty()) send(p, pongs);
-          }
-        }
-        if (!p.pending.empty()) {
-          const auto n = ::send(p.fd, p.pending.data(), p.pending.size(), MSG_NOSIGNAL);
-          if (n > 0) p.pending.erase(0, static_cast<std::size_t>(n));
-        }
-      }
-    }
-  }
-
- private:
-  int epoll_;
-};
-
-struct settings {
-  server_target target;
-  std::string scenario = "ping";
-  std::string auth = "anonymous";
-  int connections = 100;
-  int window = 10;
-  double duration = 5;
-  int members = 50;
-  int senders = 5;
-  int server_pid = 0;
-};
-
-std::string authorization_for(const settings& s, const std::string& user) {
-  if (s.auth == "token") return admin_token_for(s.target, user);
-  if (s.auth.rfind("basic:", 0) == 0) return "Basic " + s.auth.substr(6);
-  return {};
-}
-
-std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std::string>& users) {
-  std::vector<std::unique_ptr<peer>> peers;
-  for (std::size_t i = 0; i < users.size(); ++i) {
-    auto target = s.target;
-    target.authorization = authorization_for(s, users[i]);
-    auto p = std::make_unique<peer>();
-    p->fd = open_rtm_socket(target, users[i], i);
-    if (p->fd < 0) {
-      std::fprintf(stderr, "connect failed for %s\n", users[i].c_str());
-      std::exit(1);
-    }
-    read_until(p->fd, p->reader, [](std::string_view t) { return t.find("\"hello\"") != std::string_view::npos; });
-    peers.push_back(std::move(p));
-  }
-  return peers;
-}
-
 void print_row(const settings& s, const char* what, double per_second, latencies& l, const std::string& extra = "") {
   std::printf("| %-8s | %6d | %5d | %6.1f | %12.0f %-14s | %8.3f | %8.3f |%s\n", s.scenario.c_str(), s.connections,
               s.window, s.duration, per_second, what, l.percentile_ms(0.5), l.percentile_ms(0.99), extra.c_str());
@@ -194,8 +57,7 @@ int ping(settings& s) {
     l.add(*p);
     for (int w = 0; w < s.window; ++w) loop::send(*p, ping_frame());
   }
-  const auto start = clock_type::now();
-  l.run(start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s.duration)),
+  l.run(after_seconds(s.duration),
         [&](peer& p, std::string_view text) {
           if (text.find("\"pong\"") == std::string_view::npos) return;
           lat.samples.push_back(now_ns() - number_after(text, "\"t\":"));
@@ -250,7 +112,7 @@ int relay(settings& s) {
     l.add(*p);
     for (int w = 0; w < s.window; ++w) loop::send(*p, signal(*p));
   }
-  l.run(clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s.duration)),
+  l.run(after_seconds(s.duration),
         [&](peer& p, std::string_view text) {
           if (text.find("webrtc_signal") == std::string_view::npos) return;
           lat.samples.push_back(now_ns() - number_after(text, "\"t\":"));
@@ -266,7 +128,7 @@ int connect_rate(settings& s) {
   latencies lat;
   std::atomic<uint64_t> count{0};
   std::mutex mutex;
-  const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s.duration));
+  const auto deadline = after_seconds(s.duration);
   std::vector<std::thread> threads;
   for (int t = 0; t < std::max(1, s.window); ++t)
     threads.emplace_back([&, t] {
@@ -291,14 +153,6 @@ int connect_rate(settings& s) {
   print_header();
   print_row(s, "connects/s", static_cast<double>(count) / s.duration, lat);
   return count > 0 ? 0 : 1;
-}
-
-long rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
 }
 
 int idle(settings& s) {
@@ -341,7 +195,7 @@ int group(settings& s) {
     if (i < senders)
       for (int w = 0; w < s.window; ++w) loop::send(*peers[i], chat());
   }
-  l.run(clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s.duration)),
+  l.run(after_seconds(s.duration),
         [&](peer& p, std::string_view text) {
           if (text.find("\"chats_message\"") == std::string_view::npos) return;
           if (text.find("\"reply_to\"") != std::string_view::npos) {  // the sender's echo: send the next one
@@ -360,25 +214,72 @@ int group(settings& s) {
 
 }  // namespace
 
+namespace kwm::bench {
+
+std::string authorization_for(const settings& s, const std::string& user) {
+  if (s.auth == "token") return admin_token_for(s.target, user);
+  if (s.auth.rfind("basic:", 0) == 0) return "Basic " + s.auth.substr(6);
+  return {};
+}
+
+std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std::string>& users) {
+  std::vector<std::unique_ptr<peer>> peers;
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    auto target = s.target;
+    target.authorization = authorization_for(s, users[i]);
+    auto p = std::make_unique<peer>();
+    p->fd = open_rtm_socket(target, users[i], i);
+    if (p->fd < 0) {
+      std::fprintf(stderr, "connect failed for %s\n", users[i].c_str());
+      std::exit(1);
+    }
+    read_until(p->fd, p->reader, [](std::string_view t) { return t.find("\"hello\"") != std::string_view::npos; });
+    peers.push_back(std::move(p));
+  }
+  return peers;
+}
+
+long rss_kib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+long open_fds(int pid) {
+  std::error_code error;
+  long count = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", error), end; !error && it != end;
+       it.increment(error))
+    ++count;
+  return error ? -1 : count;
+}
+
+}  // namespace kwm::bench
+
 int main(int argc, char** argv) {
   settings s;
   std::string sources;
   CLI::App app{"kwmbench: load generator for kwm signaling servers"};
-  app.add_option("--scenario", s.scenario, "ping, relay, connect, idle or group")
-      ->check(CLI::IsMember({"ping", "relay", "connect", "idle", "group"}));
+  app.add_option("--scenario", s.scenario, "ping, relay, connect, idle, group or soak")
+      ->check(CLI::IsMember({"ping", "relay", "connect", "idle", "group", "soak"}));
   app.add_option("--host", s.target.host, "server address (IPv4)");
   app.add_option("--port", s.target.port, "server port");
   app.add_flag("--v1", s.target.v1, "use the /api/v1 paths");
   app.add_option("--auth", s.auth, "anonymous, token (via the admin API) or basic:<header value>");
-  auto* connections = app.add_option("--connections", s.connections, "connections (relay: 2 per pair; idle: 10000)");
-  app.add_option("--window", s.window, "messages in flight per connection (connect: parallel clients)");
+  auto* connections = app.add_option("--connections", s.connections, "connections (relay: 2 per pair; idle, soak: 10000)");
+  auto* window = app.add_option("--window", s.window,
+                                "messages in flight per connection (connect: parallel clients; soak: calls in flight)");
   app.add_option("--duration", s.duration, "seconds of measurement");
   app.add_option("--members", s.members, "group: members");
   app.add_option("--senders", s.senders, "group: members that send");
-  app.add_option("--server-pid", s.server_pid, "idle: the server's pid, for its RSS");
+  app.add_option("--server-pid", s.server_pid, "idle, soak: the server's pid, for its RSS and descriptors");
+  app.add_option("--sample-every", s.sample_every, "soak: seconds between samples");
   app.add_option("--sources", sources, "comma-separated local source addresses (127.0.0.x)");
   CLI11_PARSE(app, argc, argv);
-  if (s.scenario == "idle" && connections->count() == 0) s.connections = 10000;
+  if ((s.scenario == "idle" || s.scenario == "soak") && connections->count() == 0) s.connections = 10000;
+  if (s.scenario == "soak" && window->count() == 0) s.window = 20;
   for (std::size_t start = 0; !sources.empty() && start <= sources.size();) {
     const auto comma = sources.find(',', start);
     s.target.sources.push_back(sources.substr(start, comma - start));
@@ -389,5 +290,6 @@ int main(int argc, char** argv) {
   if (s.scenario == "relay") return relay(s);
   if (s.scenario == "connect") return connect_rate(s);
   if (s.scenario == "idle") return idle(s);
+  if (s.scenario == "soak") return soak(s);
   return group(s);
 }

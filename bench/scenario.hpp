@@ -1,0 +1,37 @@
+#pragma once
+// What every kwmbench scenario is given, and the helpers they share.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/event_loop.hpp"
+
+namespace kwm::bench {
+
+struct settings {
+  server_target target;
+  std::string scenario = "ping";
+  std::string auth = "anonymous";
+  int connections = 100;
+  int window = 10;
+  double duration = 5;
+  int members = 50;
+  int senders = 5;
+  int server_pid = 0;
+  double sample_every = 10;  // soak: seconds between samples
+};
+
+// The Authorization header value for `user` under the chosen --auth mode ("" = anonymous).
+std::string authorization_for(const settings& s, const std::string& user);
+
+// Opens one connection per user and reads its hello; exits the process if one fails.
+std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std::string>& users);
+
+// The server's resident set (KiB) and open descriptors, read from /proc; -1 if unknown.
+long rss_kib(int pid);
+long open_fds(int pid);
+
+// 10,000 connections in pairs that keep calling, hanging up and reconnecting (bench/soak.cpp).
+int soak(settings& s);
+
+}  // namespace kwm::bench
