@@ -35,22 +35,6 @@ kwm::app::runtime_options auth_options() {
 
 const std::vector<std::pair<std::string, std::string>> json_header = {{"Content-Type", "application/json"}};
 
-std::string new_token(uint16_t port, const std::string& sub, const std::string& path = "/api/kwm/v2/admin/auth/tokens") {
-  const auto reply = http_call(port, "POST", path, json_header, R"({"type":"Token","sub":")" + sub + R"("})");
-  REQUIRE(reply.status == 200);
-  return parse_json(reply.body)["value"].GetString();
-}
-
-http_reply connect_with(uint16_t port, const std::string& authorization, const std::string& user,
-                        const std::string& path = "/api/kwm/v2/rtm/connect") {
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Content-Type", "application/x-www-form-urlencoded"}};
-  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
-  return http_call(port, "POST", path, headers, user.empty() ? "" : "user=" + user);
-}
-
-std::string url_of(const http_reply& reply) { return parse_json(reply.body)["url"].GetString(); }
-
 void run_admin_sequence(uint16_t port, const std::string& path) {
   auto reply = http_call(port, "GET", path);
   CHECK(reply.status == 200);

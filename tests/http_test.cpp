@@ -181,6 +181,12 @@ TEST_CASE("slow request heads and idle keep-alive connections are closed") {
   CHECK(slow.wait_for_close(std::chrono::seconds(5)));
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 
+  // The same for a WebSocket handshake that never completes (the key stays unredeemed).
+  tcp_socket slow_upgrade(server.port());
+  slow_upgrade.send_all("GET " + server.connect("alice") +
+                        " HTTP/1.1\r\nHost: kwm\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+  CHECK(slow_upgrade.wait_for_close(std::chrono::seconds(5)));
+
   tcp_socket idle(server.port());
   std::string buffer;
   idle.send_all(build_http_request("GET", "/health-check", {}, {}, true));

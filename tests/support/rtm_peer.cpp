@@ -4,6 +4,13 @@
 
 namespace kwm::test {
 
+rtm_peer::rtm_peer(std::string name, std::unique_ptr<ws_client> socket) : user(std::move(name)), ws(std::move(socket)) {
+  REQUIRE(ws->is_open());
+  const auto hello = parse_json(next());
+  REQUIRE(hello.IsObject());
+  REQUIRE(std::string(hello["type"].GetString()) == "hello");
+}
+
 std::string rtm_peer::next() {
   auto text = ws->next_text();
   REQUIRE_MESSAGE(text.has_value(), user << " expected a frame");

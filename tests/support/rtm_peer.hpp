@@ -14,6 +14,8 @@ class rtm_peer {
  public:
   rtm_peer(server_fixture& server, const std::string& user, bool v1 = false)
       : user(user), ws(server.open_after_hello(user, v1)) {}
+  // Takes over a socket opened some other way (e.g. with a Token); checks the hello.
+  rtm_peer(std::string user, std::unique_ptr<ws_client> socket);
 
   void send(const std::string& json) { ws->send_text(json); }
   // The next text frame; fails the test when none arrives within 5 s.

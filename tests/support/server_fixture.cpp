@@ -56,4 +56,20 @@ rapidjson::Document parse_json(const std::string& text) {
   return doc;
 }
 
+std::string new_token(uint16_t port, const std::string& sub, const std::string& path) {
+  const auto reply =
+      http_call(port, "POST", path, {{"Content-Type", "application/json"}}, R"({"type":"Token","sub":")" + sub + R"("})");
+  REQUIRE(reply.status == 200);
+  return parse_json(reply.body)["value"].GetString();
+}
+
+http_reply connect_with(uint16_t port, const std::string& authorization, const std::string& user,
+                        const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+  return http_call(port, "POST", path, headers, user.empty() ? "" : "user=" + user);
+}
+
+std::string url_of(const http_reply& reply) { return parse_json(reply.body)["url"].GetString(); }
+
 }  // namespace kwm::test

@@ -35,6 +35,14 @@ struct server_fixture {
 
 rapidjson::Document parse_json(const std::string& text);
 
+// POSTs to the admin API for a Token of `sub` and returns the JWT.
+std::string new_token(uint16_t port, const std::string& sub, const std::string& path = "/api/kwm/v2/admin/auth/tokens");
+// A connect call with an optional Authorization header ("" = none) and user ("" = none).
+http_reply connect_with(uint16_t port, const std::string& authorization, const std::string& user,
+                        const std::string& path = "/api/kwm/v2/rtm/connect");
+// The WebSocket path from a successful connect answer.
+std::string url_of(const http_reply& reply);
+
 // Polls `condition` until it holds or `timeout` passes: for state that changes
 // asynchronously inside the server and has no event a client could wait for.
 template <class Condition>
