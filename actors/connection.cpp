@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "actors/connection_detail.hpp"
+#include "actors/event_log.hpp"
 #include "actors/handles.hpp"
 #include "protocol/chats_output.hpp"
 #include "protocol/rtm_output.hpp"
@@ -50,7 +51,9 @@ namespace {
 using detail::connection_self;
 
 // Ends the connection from the server side: goodbye (added by net), then the close frame.
-void close_connection(connection_self self, net::close_code code, std::string reason = {}) {
+void close_connection(connection_self self, net::close_code code, std::string reason, std::string_view why) {
+  const auto id = std::to_string(self->id());
+  log::info("closing connection", {{"connection", id}, {"user", self->state.auth.user_id}, {"reason", why}});
   self->state.closing = true;
   self->state.sink->close(code, std::move(reason));
   self->quit();
@@ -83,7 +86,7 @@ bool admit_frame(connection_self self, const std::string* text) {
       return false;
     case protocol::frame_rate_limiter::verdict::close:
       close_connection(self, net::close_code::policy_violation,
-                       std::string(protocol::error_text::rate_limit_exceeded));
+                       std::string(protocol::error_text::rate_limit_exceeded), "rate limit exceeded");
       return false;
   }
   return false;
@@ -118,7 +121,7 @@ void on_text(connection_self self, const std::string& text) {
       [&](auto& message) {
         using type = std::decay_t<decltype(message)>;
         if constexpr (std::is_same_v<type, protocol::fatal_frame>) {
-          close_connection(self, net::close_code::going_away);
+          close_connection(self, net::close_code::going_away, {}, "invalid frame");
         } else if constexpr (std::is_same_v<type, protocol::ping_message>) {
           on_ping(self, text, message);
         } else if constexpr (std::is_same_v<type, protocol::invalid_field>) {
@@ -150,6 +153,7 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
   // Channels that end are forgotten.
   self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
   detail::send_text(self, protocol::render_hello(st.auth.self()));
+  log::debug("websocket connected", {{"connection", std::to_string(self->id())}, {"user", st.auth.user_id}});
   return {
       [=](text_atom, const std::string& text) {
         if (self->state.closing || !admit_frame(self, &text)) return;
@@ -159,6 +163,8 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
         if (!self->state.closing) admit_frame(self, nullptr);
       },
       [=](closed_atom) {
+        log::debug("websocket disconnected",
+                   {{"connection", std::to_string(self->id())}, {"user", self->state.auth.user_id}});
         self->state.closing = true;
         self->quit();
       },

@@ -1,9 +1,10 @@
 #include "actors/oidc_provider.hpp"
 
+#include "actors/event_log.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <rapidjson/document.h>
-#include <spdlog/spdlog.h>
 
 #include "protocol/chats_output.hpp"
 
@@ -28,7 +29,7 @@ void fetch_into(self_pointer self, const std::string& url, bool discovery) {
 }
 
 void retry_later(self_pointer self, const std::string& what, const std::string& error) {
-  spdlog::warn("OIDC provider {}: {}", what, error);
+  log::warn("OIDC provider " + what, {{"issuer", self->state.settings.policy.issuer}, {"error", error}});
   self->state.refreshing = false;
   self->delayed_send(self, self->state.settings.retry_interval, refresh_atom::value);
 }
@@ -108,7 +109,8 @@ oidc_provider_actor::behavior_type oidc_provider(self_pointer self, oidc_setting
         if (!ok) return retry_later(self, "key set fetch failed", body);
         auto keys = protocol::parse_jwks(body);
         if (keys.empty()) return retry_later(self, "key set fetch failed", "no usable keys");
-        if (!st.ready) spdlog::info("OIDC provider {} ready with {} keys", st.settings.policy.issuer, keys.size());
+        if (!st.ready)
+          log::info("OIDC provider ready", {{"issuer", st.settings.policy.issuer}, {"keys", std::to_string(keys.size())}});
         st.keys = std::move(keys);
         st.ready = true;
         st.refreshing = false;

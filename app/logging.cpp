@@ -3,6 +3,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/event_log.hpp"
+
 namespace kwm::app {
 namespace {
 
@@ -23,10 +25,16 @@ bool is_log_level(const std::string& level) {
   return false;
 }
 
-void setup_logging(const std::string& level, bool timestamps) {
-  auto logger = spdlog::stderr_logger_mt("kwmserverd");
-  logger->set_pattern(timestamps ? R"(time="%Y-%m-%dT%H:%M:%S%z" level=%l msg="%v")"
-                                 : R"(level=%l msg="%v")");
+void setup_logging(const std::string& level, bool timestamps, const std::string& format) {
+  const bool json = format == "json";
+  log::set_line_format(json ? log::line_format::json : log::line_format::text);
+  auto logger = spdlog::get("kwmserverd");
+  if (!logger) logger = spdlog::stderr_logger_mt("kwmserverd");
+  // %v is the event rendered by log::render_event; the level names are logrus's.
+  if (json)
+    logger->set_pattern(timestamps ? R"({"time":"%Y-%m-%dT%H:%M:%S%z","level":"%l",%v})" : R"({"level":"%l",%v})");
+  else
+    logger->set_pattern(timestamps ? R"(time="%Y-%m-%dT%H:%M:%S%z" level=%l %v)" : R"(level=%l %v)");
   logger->set_level(to_spdlog(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

@@ -4,7 +4,6 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "actors/channel_registry.hpp"
+#include "actors/event_log.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -66,13 +66,13 @@ struct server_runtime::impl {
     const int request = ++shutdown_requests;
     boost::asio::post(io, [this, request] {
       if (request == 1) {
-        spdlog::info("shutting down: closing {} connections", server->open_connections());
+        log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
         server->begin_shutdown();
         drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
         drain_timer = std::make_unique<boost::asio::steady_timer>(io);
         poll_drain();
       } else if (request == 2) {
-        spdlog::warn("second shutdown request: closing every connection now");
+        log::warn("second shutdown request: closing every connection now");
         force_stop();
       }
     });
@@ -81,7 +81,8 @@ struct server_runtime::impl {
   void poll_drain() {
     if (server->open_connections() == 0) return finish_io();
     if (std::chrono::steady_clock::now() >= drain_deadline) {
-      spdlog::warn("shutdown: {} connections did not close in time", server->open_connections());
+      log::warn("shutdown: connections did not close in time",
+                {{"connections", std::to_string(server->open_connections())}});
       return force_stop();
     }
     drain_timer->expires_after(std::chrono::milliseconds(20));
@@ -183,7 +184,7 @@ void server_runtime::handle_signals() {
     impl* self;
     void operator()(boost::system::error_code ec, int signal) const {
       if (ec) return;
-      spdlog::info("received signal {}", signal);
+      log::info("received signal", {{"signal", std::to_string(signal)}});
       self->begin_shutdown();
       self->signals->async_wait(*this);
     }

@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "support/process.hpp"
@@ -17,10 +21,10 @@ const std::string binary = KWM_SERVER_BINARY;
 
 // Starts `kwmserverd serve` on an ephemeral port and returns the port it logged.
 uint16_t wait_for_port(child_process& server) {
-  const auto log = server.wait_for_stderr("listening on", std::chrono::seconds(10));
+  const auto log = server.wait_for_stderr(R"(msg="listening")", std::chrono::seconds(10));
   REQUIRE(log.has_value());
   std::smatch match;
-  REQUIRE(std::regex_search(*log, match, std::regex(R"(listening on [^ ]*:(\d+))")));
+  REQUIRE(std::regex_search(*log, match, std::regex(R"(msg="listening" address=[^ ]*:(\d+))")));
   return static_cast<uint16_t>(std::stoi(match[1]));
 }
 
@@ -95,4 +99,50 @@ TEST_CASE("a port that is in use is a startup failure with exit 1") {
   const auto result = run_binary({binary, "serve", "--listen", "127.0.0.1:" + std::to_string(occupied.port())});
   CHECK(result.status == 1);
   CHECK(result.err.find("Error: failed to listen") != std::string::npos);
+}
+
+TEST_CASE("a config file of the original's packaging feeds the flags; the command line wins") {
+  const auto dir = std::filesystem::temp_directory_path() / ("kwm-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto key = (dir / "admin.key").string();
+  std::ofstream(key) << "0123456789abcdef0123456789abcdef";
+  const auto config = (dir / "kwmserverd.cfg").string();
+  std::ofstream(config) << "# kwmserverd.cfg as the packages ship it\n"
+                        << "listen = 127.0.0.1:0\n"
+                        << "log_level=info\n"
+                        << "log_format = text\n"
+                        << "enable_guest_api = no\n"
+                        << "admin_tokens_secret_key = \"" << key << "\"\n"
+                        << "rtm_required_scopes = scope1 scope2\n";
+  child_process server({binary, "serve", "--config", config, "--log-format", "json"});
+  const auto log = server.wait_for_stderr(R"("msg":"listening")", std::chrono::seconds(10));
+  REQUIRE(log.has_value());
+  std::smatch match;
+  REQUIRE(std::regex_search(*log, match, std::regex(R"re("msg":"listening","address":"[^"]*:(\d+)")re")));
+  const auto port = static_cast<uint16_t>(std::stoi(match[1]));
+  // The admin key from the file enabled Token auth: no anonymous-mode warning, a working admin API.
+  CHECK(server.err.find("anonymous mode") == std::string::npos);
+  CHECK(http_call(port, "POST", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
+                  R"({"type":"Token","sub":"alice"})")
+            .status == 200);
+  // Every line is one JSON object (the command line beat log_format = text).
+  const auto first_line = server.err.substr(0, server.err.find('\n'));
+  CHECK(parse_json(first_line).IsObject());
+  server.send_signal(SIGTERM);
+  CHECK(server.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+
+  std::ofstream(config, std::ios::app) << "no_such_key = 1\n";
+  const auto unknown = run_binary({binary, "serve", "--config", config});
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err.find("unknown key 'no_such_key'") != std::string::npos);
+  CHECK(run_binary({binary, "serve", "--config", (dir / "missing.cfg").string()}).status == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("flags of the original that do not exist here are refused with a clear message") {
+  for (const char* flag : {"--with-pprof", "--enable-janus-api"}) {
+    const auto result = run_binary({binary, "serve", flag});
+    CHECK(result.status == 2);
+    CHECK(result.err.find("not supported") != std::string::npos);
+  }
 }

@@ -1,0 +1,246 @@
+#include "app/serve_flags.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <variant>
+
+#include "app/listen_address.hpp"
+#include "app/logging.hpp"
+#include "app/registration.hpp"
+#include "protocol/admin_token.hpp"
+
+namespace kwm::app {
+namespace {
+
+std::string env_name(const std::string& flag) {
+  std::string name = "KWMSERVERD_";
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return name;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return content.str();
+}
+
+std::string trimmed(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n\v\f");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n\v\f") - first + 1);
+}
+
+// Auth backends and TURN from their files; a configuration that cannot work is a startup
+// error, never a silent fallback to anonymous mode (D1). Returns an error message.
+std::optional<std::string> configure_auth(serve_flags& flags) {
+  auto& rt = flags.runtime;
+  if (!flags.admin_tokens_key.empty()) {
+    auto key = read_file(flags.admin_tokens_key);
+    if (!key) return "failed to read admin tokens key file " + flags.admin_tokens_key;
+    if (key->size() < kwm::protocol::admin_token_min_key_bytes)
+      return "admin tokens key file " + flags.admin_tokens_key + " must hold at least 32 bytes";
+    rt.admin_tokens.emplace();
+    rt.admin_tokens->key = std::move(*key);
+  }
+  if (flags.enable_auth_basic) {
+    if (flags.auth_basic_values.empty()) return "--enable-auth-basic requires --auth-basic-values";
+    auto values = read_file(flags.auth_basic_values);
+    if (!values) return "failed to read auth basic values file " + flags.auth_basic_values;
+    rt.rtm.auth.basic = kwm::protocol::basic_values::parse(*values);
+  }
+  rt.rtm.auth.insecure_auth = flags.insecure_auth;
+  if (!flags.issuer.empty()) {
+    if (flags.issuer.rfind("https://", 0) != 0)
+      return "OIDC provider initialization error: issuer " + flags.issuer + " is not an https URL";
+    rt.oidc.emplace();
+    auto& policy = rt.oidc->policy;
+    policy.issuer = flags.issuer;
+    while (!policy.issuer.empty() && policy.issuer.back() == '/') policy.issuer.pop_back();
+    policy.required_scopes = flags.required_scopes;
+    policy.guests_enabled = flags.enable_guest_api;
+    policy.guests_may_create = flags.allow_guest_only_channels;
+    rt.oidc->insecure = flags.insecure;
+  }
+  rt.enable_guest_api = flags.enable_guest_api;
+  if (!flags.registration_conf.empty()) {
+    auto loaded = load_registration(flags.registration_conf);
+    if (auto* error = std::get_if<std::string>(&loaded)) return *error;
+    rt.guests.clients = std::get<std::vector<kwm::protocol::guest_client>>(std::move(loaded));
+  }
+  if (!flags.public_guest_access_regexp.empty()) {
+    try {
+      rt.guests.public_paths.emplace(flags.public_guest_access_regexp);
+    } catch (const std::regex_error& e) {
+      return "invalid --public-guest-access-regexp: " + std::string(e.what());
+    }
+  }
+  if (!flags.turn_shared_secret.empty()) {
+    auto secret = read_file(flags.turn_shared_secret);
+    if (!secret) return "failed to read TURN shared secret file " + flags.turn_shared_secret;
+    if (flags.turn_uris.empty()) return "at least one turn-uri is required but none given";
+    rt.rtm.turn.shared_secret = trimmed(std::move(*secret));
+    rt.rtm.turn.uris = flags.turn_uris;
+    if (rt.rtm.turn.shared_secret.empty()) return "TURN shared secret file " + flags.turn_shared_secret + " is empty";
+  }
+  if (!flags.turn_service_url.empty() && rt.rtm.turn.shared_secret.empty()) {
+    if (flags.turn_service_credentials.empty()) return "--turn-service-url requires --turn-service-credentials";
+    auto credentials = read_file(flags.turn_service_credentials);
+    if (!credentials) return "failed to read TURN service credentials file " + flags.turn_service_credentials;
+    const auto line = trimmed(credentials->substr(0, credentials->find('\n')));
+    if (line.find(':') == std::string::npos)
+      return "TURN service credentials file " + flags.turn_service_credentials + " must hold user:password";
+    rt.rtm.turn.service_url = flags.turn_service_url;
+    rt.rtm.turn.service_credentials = line;
+    rt.rtm.turn.insecure = flags.insecure;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void add_serve_flags(CLI::App& serve, serve_flags& flags) {
+  auto& rt = flags.runtime;
+  auto& http = rt.server.http;
+  auto& ws = rt.server.websocket;
+  auto& rate = rt.rtm.connection.rate_limit;
+  std::string group;
+  auto flag = [&](const std::string& name, auto& target, const std::string& help) {
+    return serve.add_option("--" + name, target, help)->envname(env_name(name))->capture_default_str()->group(group);
+  };
+  // Booleans work as in the original: `--name`, `--name=true`, `--name=false`.
+  auto toggle = [&](const std::string& name, bool& target, const std::string& help) {
+    return serve.add_flag("--" + name, target, help)->envname(env_name(name))->capture_default_str()->group(group);
+  };
+  // Repeatable; the environment variable holds the values separated by spaces.
+  auto list = [&](const std::string& name, const std::string& env, std::vector<std::string>& target,
+                  const std::string& help) {
+    return serve.add_option("--" + name, target, help)->envname(env)->delimiter(' ')->group(group);
+  };
+  auto listen_check = [](const std::string& value) {
+    return parse_listen(value) ? std::string() : "expected host:port, got '" + value + "'";
+  };
+
+  group = "General";
+  flag("config", flags.config_file,
+       "configuration file of the original's packaging (key=value lines, /etc/kopano/kwmserverd.cfg)");
+  flag("listen", flags.listen, "TCP listen address (host:port)")->check(listen_check);
+  flag("log-level", flags.log_level, "log level: panic, fatal, error, warn, info, debug")
+      ->check([](const std::string& value) {
+        return is_log_level(value) ? std::string() : "unknown log level '" + value + "'";
+      });
+  toggle("log-timestamp", flags.log_timestamp, "prefix log lines with a timestamp");
+  flag("log-format", flags.log_format, "log line format: text (logrus-like) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  toggle("with-metrics", flags.with_metrics, "serve Prometheus metrics on --metrics-listen");
+  flag("metrics-listen", flags.metrics_listen, "metrics listen address (host:port)")->check(listen_check);
+
+  group = "APIs";
+  toggle("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
+  toggle("enable-mcu-api", flags.enable_mcu_api, "serve the MCU WebSockets and route pipelined channels");
+  flag("pipeline-forced-regexp", flags.pipeline_forced_regexp, "channel ids routed through an MCU pipeline");
+  toggle("enable-guest-api", flags.enable_guest_api, "guest logon endpoint and guest Bearer tokens");
+  toggle("allow-guest-only-channels", flags.allow_guest_only_channels, "guests may create or join empty channels");
+  flag("registration-conf", flags.registration_conf, "client registry YAML (needed for guest logon)");
+  flag("public-guest-access-regexp", flags.public_guest_access_regexp,
+       "groups open for guest logon (unanchored regular expression), e.g. ^group/public/.*");
+  toggle("enable-www", flags.enable_www, "serve static files from --www-root at /");
+  flag("www-root", flags.www_root, "directory of the static files");
+  toggle("enable-docs", flags.enable_docs, "serve --docs-root at /docs");
+  flag("docs-root", flags.docs_root, "directory of the documentation");
+
+  group = "Authentication";
+  flag("admin-tokens-key", flags.admin_tokens_key,
+       "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
+  toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
+  flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
+  toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
+  flag("iss", flags.issuer, "OIDC issuer (https URL); enables Bearer auth");
+  toggle("insecure", flags.insecure, "skip TLS verification of outbound HTTPS (OIDC, TURN service)");
+  list("rtm-required-scope", "KWMSERVERD_RTM_REQUIRED_SCOPES", flags.required_scopes,
+       "scope required in Bearer tokens (repeatable)");
+  flag("trusted-networks", flags.trusted_networks,
+       "CIDR blocks allowed to use the admin and MCU routes (default loopback)")
+      ->delimiter(',');
+
+  group = "TURN";
+  list("turn-uri", "KWMSERVERD_TURN_URIS", flags.turn_uris, "TURN URI handed to clients (repeatable)");
+  flag("turn-server-shared-secret", flags.turn_shared_secret, "file with the TURN REST API shared secret");
+  serve.add_option("--turn-service-url", flags.turn_service_url, "external TURN credential service")
+      ->envname("KWMSERVERD_TURN_SERVER_SERVICE_URL")
+      ->group(group);
+  serve.add_option("--turn-service-credentials", flags.turn_service_credentials,
+                   "file with user:password for the TURN credential service")
+      ->envname("KWMSERVERD_TURN_SERVER_SERVICE_CREDENTIALS")
+      ->group(group);
+
+  group = "Limits";
+  flag("rtm-max-connections-per-user", rt.rtm.max_connections_per_user,
+       "live RTM connections per user id (0 = unlimited)");
+  flag("rtm-rate-limit", rate.tokens_per_second, "incoming frames per second per connection (0 = off)");
+  flag("rtm-rate-burst", rate.burst, "incoming frame burst per connection");
+  flag("rtm-rate-limit-close-after", rate.close_after_rejections,
+       "rate-limit rejections within 10 s that close the connection (0 = never)");
+  flag("max-connections", http.max_connections, "concurrent inbound connections (0 = descriptor limit - 64)");
+  flag("ws-send-queue-messages", ws.send_queue_messages, "outgoing queue bound in messages");
+  flag("ws-send-queue-bytes", ws.send_queue_bytes, "outgoing queue bound in bytes");
+  flag("http-max-header-bytes", http.max_header_bytes, "request line + header limit");
+  flag("http-max-body-bytes", http.max_body_bytes, "body limit of connect, turn and guest logon");
+  flag("http-read-header-timeout", flags.http_read_header_timeout, "seconds for the request head");
+  flag("http-read-timeout", flags.http_read_timeout, "seconds for the complete request");
+  flag("http-idle-timeout", flags.http_idle_timeout, "seconds an idle keep-alive connection stays");
+
+  group = "Tuning";
+  flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
+  flag("actor-threads", flags.actor_threads, "actor scheduler threads (0 = one per core)");
+  flag("scheduler-policy", flags.scheduler_policy, "actor scheduler: stealing or sharing")
+      ->check(CLI::IsMember({"stealing", "sharing"}));
+
+  // Flags of the original that have no counterpart here: accepted by the parser so the
+  // answer is a clear message instead of "unknown option".
+  for (const char* name : {"with-pprof", "enable-janus-api"})
+    serve.add_flag_function(
+             "--" + std::string(name), [&flags, name](std::int64_t) { flags.unsupported.push_back(name); },
+             "not supported (original only)")
+        ->group("");
+  serve.add_option_function<std::string>(
+           "--pprof-listen", [&flags](const std::string&) { flags.unsupported.push_back("pprof-listen"); },
+           "not supported (original only)")
+      ->group("");
+}
+
+std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
+  for (const auto& name : flags.unsupported)
+    return startup_error{"--" + name + " belongs to the original Go server and is not supported here", 2};
+  if (flags.enable_mcu_api)
+    return startup_error{"--enable-mcu-api: the MCU pipeline is not implemented in this version", 2};
+  auto& rt = flags.runtime;
+  const auto address = *parse_listen(flags.listen);
+  rt.server.host = address.host;
+  rt.server.port = address.port;
+  rt.io_threads = flags.io_threads;
+  rt.actor_threads = flags.actor_threads;
+  rt.scheduler_policy = flags.scheduler_policy;
+  rt.enable_rtm_api = flags.enable_rtm_api;
+  rt.server.http.read_header_timeout = std::chrono::seconds(flags.http_read_header_timeout);
+  rt.server.http.read_timeout = std::chrono::seconds(flags.http_read_timeout);
+  rt.server.http.idle_timeout = std::chrono::seconds(flags.http_idle_timeout);
+  if (!flags.trusted_networks.empty()) {
+    std::vector<net::network> networks;
+    for (const auto& text : flags.trusted_networks) {
+      auto network = net::network::parse(text);
+      if (!network) return startup_error{"invalid --trusted-networks entry '" + text + "'", 2};
+      networks.push_back(*network);
+    }
+    rt.server.trusted_networks = net::address_filter(std::move(networks));
+  }
+  if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
+  return std::nullopt;
+}
+
+}  // namespace kwm::app
