@@ -54,10 +54,17 @@ void schedule_sweep(self_pointer self) {
                      sweep_atom::value);
 }
 
+void count_member(channel_state& st, int delta) {
+  auto& m = *st.settings.metrics;
+  server_metrics::bump(delta > 0 ? m.channels_connections_added_total : m.channels_connections_removed_total);
+  if (st.is_group()) server_metrics::add(m.group_channel_connections_current, delta);
+}
+
 void remove_member(self_pointer self, member_map::iterator it) {
   auto& st = self->state;
   const connection_ref gone = std::move(it->second);
   st.members.erase(it);
+  count_member(st, -1);
   self->demonitor(gone.actor.address());
   announce(st, gone, false);
   send_member_list(st, gone.user_id);
@@ -78,6 +85,7 @@ join_result join(self_pointer self, connection_ref& joiner, bool may_create) {
     self->monitor(joiner.actor);
     const auto user = joiner.user_id;
     const auto added = st.members.emplace(user, std::move(joiner)).first->second;
+    count_member(st, +1);
     announce(st, added, true);
     send_member_list(st, user);
     return {join_outcome::joined, member_ids(st)};
@@ -128,6 +136,7 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   if (first) {
     self->monitor(first->actor);
     st.members.emplace(first->user_id, std::move(*first));
+    count_member(self->state, +1);
   }
   schedule_sweep(self);
   self->set_down_handler([=](caf::down_msg& down) {

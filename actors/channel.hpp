@@ -12,12 +12,14 @@
 #include <string>
 
 #include "actors/actors.hpp"
+#include "actors/metrics.hpp"
 
 namespace kwm::actors {
 
 struct channel_settings {
   // An empty channel is removed once it is older than this (the creation time counts).
   std::chrono::milliseconds empty_lifetime{60'000};
+  metrics_pointer metrics = std::make_shared<server_metrics>();
 };
 
 struct channel_state {

@@ -18,6 +18,9 @@ using self_pointer = channel_registry_actor::stateful_pointer<channel_registry_s
 void forget(channel_registry_state& st, const caf::actor_addr& channel) {
   auto id = st.ids_by_address.find(channel);
   if (id == st.ids_by_address.end()) return;
+  auto& metrics = *st.settings.metrics;
+  server_metrics::bump(metrics.channels_cleanedup_total);
+  if (protocol::is_group_channel_id(id->second)) server_metrics::add(metrics.group_channels_current, -1);
   st.channels.erase(id->second);
   st.ids_by_address.erase(id);
 }
@@ -33,6 +36,8 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
     auto actor = spawn_channel(self->system(), id, std::move(group), std::move(first), st.directory,
                                caf::actor_cast<channel_registry_actor>(self), st.settings);
     self->monitor(actor);
+    server_metrics::bump(st.settings.metrics->channels_created_total);
+    if (protocol::is_group_channel_id(id)) server_metrics::add(st.settings.metrics->group_channels_current, +1);
     st.ids_by_address.emplace(actor.address(), id);
     st.channels.emplace(std::move(id), actor);
     return actor;

@@ -79,6 +79,7 @@ bool admit_frame(connection_self self, const std::string* text) {
     case protocol::frame_rate_limiter::verdict::accept:
       return true;
     case protocol::frame_rate_limiter::verdict::reject:
+      server_metrics::bump(self->state.context->metrics->rate_limit_rejections_total);
       // `reply_to` when the rejected frame is an object with a valid id.
       if (text != nullptr)
         detail::send_bad_message(self, message_id_of(protocol::parse_client_frame(*text)),

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/metrics.hpp"
 #include "protocol/channel_hash.hpp"
 #include "protocol/rate_limit.hpp"
 
@@ -27,6 +28,7 @@ struct rtm_context {
   admin_tokens_actor admin;  // invalid without an admin tokens key
   std::shared_ptr<const protocol::channel_hasher> hasher;
   connection_settings settings;
+  metrics_pointer metrics = std::make_shared<server_metrics>();
 };
 
 struct connection_state {

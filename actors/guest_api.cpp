@@ -46,7 +46,9 @@ http_response logon(const guest_settings& settings, const net::http_request& req
 }  // namespace
 
 void handle_guest_logon(const guest_settings& settings, const std::shared_ptr<net::http_exchange>& exchange) {
-  exchange->respond(logon(settings, exchange->request()));
+  auto response = logon(settings, exchange->request());
+  if (response.status == 200) server_metrics::bump(settings.metrics->guest_http_logon_success_total);
+  exchange->respond(std::move(response));
 }
 
 }  // namespace kwm::actors

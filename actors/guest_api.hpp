@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/metrics.hpp"
 #include "net/http_types.hpp"
 #include "protocol/guest.hpp"
 
@@ -16,6 +17,7 @@ namespace kwm::actors {
 struct guest_settings {
   std::optional<std::vector<protocol::guest_client>> clients;  // nullopt: no --registration-conf
   std::optional<std::regex> public_paths;                       // --public-guest-access-regexp
+  metrics_pointer metrics = std::make_shared<server_metrics>();
 };
 
 void handle_guest_logon(const guest_settings& settings, const std::shared_ptr<net::http_exchange>& exchange);

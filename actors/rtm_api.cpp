@@ -170,12 +170,14 @@ void handle_connect(const rtm_services& services, api_version version,
               [=](const std::string& key) {
                 std::string url(websocket_path_prefix(version));
                 url += key;
-                if (!services.settings.turn.configured())
-                  return exchange->respond(
-                      net::http_response::json(protocol::render_connect_response(url, auth.self(), std::nullopt)));
+                auto succeed = [=](const std::optional<protocol::turn_credentials>& turn) {
+                  server_metrics::bump(services.context->metrics->http_connect_success_total);
+                  exchange->respond(net::http_response::json(protocol::render_connect_response(url, auth.self(), turn)));
+                };
+                if (!services.settings.turn.configured()) return succeed(std::nullopt);
                 turn_for(services, auth.user_id, [=](std::optional<protocol::turn_credentials> turn) {
                   if (!turn) return exchange->respond(text_error::text_error(503, "TURN config failed"));
-                  exchange->respond(net::http_response::json(protocol::render_connect_response(url, auth.self(), turn)));
+                  succeed(turn);
                 });
               },
               [=](const caf::error&) { exchange->respond(request_failed()); });
@@ -194,8 +196,9 @@ void handle_connect(const rtm_services& services, api_version version,
 
 void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchange> exchange) {
   with_authenticated_user(services, exchange, true, [=](caf::event_based_actor*, const protocol::auth_record& auth) {
-    turn_for(services, auth.user_id, [exchange](std::optional<protocol::turn_credentials> turn) {
+    turn_for(services, auth.user_id, [services, exchange](std::optional<protocol::turn_credentials> turn) {
       if (!turn) return exchange->respond(text_error::text_error(500, "TURN config failed"));
+      server_metrics::bump(services.context->metrics->http_turn_success_total);
       exchange->respond(net::http_response::json(protocol::render_turn_response(*turn)));
     });
   });
@@ -219,6 +222,7 @@ void handle_websocket_open(const rtm_services& services,
                   caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
                   return websocket->reject(text_error::text_error(429, "too many connections"));
                 }
+                server_metrics::bump(services.context->metrics->http_websocket_success_total);
                 net::websocket_options options;
                 options.farewell = goodbye_frame();
                 websocket->accept(make_connection_listener(connection), std::move(options));

@@ -11,11 +11,13 @@ namespace kwm::actors {
 namespace {
 
 user_directory_actor::behavior_type user_directory(
-    user_directory_actor::stateful_pointer<user_directory_state> self) {
+    user_directory_actor::stateful_pointer<user_directory_state> self, metrics_pointer metrics) {
+  self->state.metrics = std::move(metrics);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     auto it = st.user_of.find(down.source);
     if (it == st.user_of.end()) return;
+    server_metrics::bump(st.metrics->connections_disconnected_total);
     const std::string user = std::move(it->second);
     st.user_of.erase(it);
     if (user.empty()) return;
@@ -25,7 +27,9 @@ user_directory_actor::behavior_type user_directory(
     list.erase(std::remove_if(list.begin(), list.end(),
                               [&](const connection_ref& c) { return c.actor.address() == down.source; }),
                list.end());
-    if (list.empty()) st.users.erase(users_it);
+    if (!list.empty()) return;
+    st.users.erase(users_it);
+    server_metrics::bump(st.metrics->distinct_users_cleanedup_total);
   });
   return {
       [=](admit_atom, connection_ref& connection, uint32_t limit) -> bool {
@@ -36,8 +40,10 @@ user_directory_actor::behavior_type user_directory(
             if (list.empty()) st.users.erase(connection.user_id);
             return false;
           }
+          if (list.empty()) server_metrics::bump(st.metrics->distinct_users_connected_total);
           list.push_back(connection);
         }
+        server_metrics::bump(st.metrics->connections_connected_total);
         self->monitor(connection.actor);
         st.user_of.emplace(connection.actor.address(), connection.user_id);
         return true;
@@ -60,8 +66,8 @@ user_directory_actor::behavior_type user_directory(
 
 }  // namespace
 
-user_directory_actor spawn_user_directory(caf::actor_system& system) {
-  return system.spawn(user_directory);
+user_directory_actor spawn_user_directory(caf::actor_system& system, metrics_pointer metrics) {
+  return system.spawn(user_directory, std::move(metrics));
 }
 
 }  // namespace kwm::actors

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/metrics.hpp"
 
 namespace kwm::actors {
 
@@ -19,10 +20,12 @@ struct user_directory_state {
   std::unordered_map<std::string, connection_list> users;
   // Every admitted connection, including id-less anonymous ones, by address.
   std::unordered_map<caf::actor_addr, std::string> user_of;
+  metrics_pointer metrics;
 };
 
 using user_directory_impl = user_directory_actor::stateful_base<user_directory_state>;
 
-user_directory_actor spawn_user_directory(caf::actor_system& system);
+user_directory_actor spawn_user_directory(caf::actor_system& system,
+                                          metrics_pointer metrics = std::make_shared<server_metrics>());
 
 }  // namespace kwm::actors

@@ -1,6 +1,9 @@
 #include "app/routes.hpp"
 
 #include "actors/admin_api.hpp"
+#include "app/metrics_endpoint.hpp"
+#include "net/static_files.hpp"
+#include "protocol/metrics_text.hpp"
 #include "protocol/admin_api.hpp"
 
 namespace kwm::app {
@@ -59,6 +62,25 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
         guest);
   }
 
+  if (options.www_root) {
+    auto files = std::make_shared<net::static_files>(*options.www_root, "");
+    routes.add_subtree("/", [files](std::shared_ptr<net::http_exchange> exchange) {
+      exchange->respond(files->serve(exchange->request()));
+    });
+  }
+  if (options.docs_root) {
+    auto files = std::make_shared<net::static_files>(*options.docs_root, "/docs");
+    routes.add_subtree("/docs/", [files](std::shared_ptr<net::http_exchange> exchange) {
+      exchange->respond(files->serve(exchange->request()));
+    });
+    routes.add("/docs", [](std::shared_ptr<net::http_exchange> exchange) {
+      net::http_response moved;
+      moved.status = 301;
+      moved.headers = {{"Location", "/docs/"}};
+      exchange->respond(std::move(moved));
+    });
+  }
+
   // Admin and MCU routes answer untrusted peers with 403 before anything else, also when
   // the feature is off (the address check comes first, spec §1.1).
   net::route_options trusted;
@@ -80,6 +102,17 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
   for (const char* path : {"/api/v1/mcu/websocket", "/api/kwm/v2/mcu/websocket", "/api/v1/mcu/websocket/",
                            "/api/kwm/v2/mcu/websocket/"})
     routes.add(path, answer_not_found, trusted);
+  return routes;
+}
+
+net::router build_metrics_routes(std::shared_ptr<metrics_endpoint> endpoint) {
+  net::router routes;
+  routes.add("/metrics", [endpoint](std::shared_ptr<net::http_exchange> exchange) {
+    net::http_response response;
+    response.headers = {{"Content-Type", protocol::metrics_content_type}};
+    response.body = endpoint->scrape();
+    exchange->respond(std::move(response));
+  });
   return routes;
 }
 

@@ -18,6 +18,7 @@
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
+#include "app/metrics_endpoint.hpp"
 #include "app/routes.hpp"
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
@@ -55,6 +56,8 @@ struct server_runtime::impl {
   actors::oidc_provider_actor oidc;
   boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
+  std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
+  actors::metrics_pointer metrics = std::make_shared<actors::server_metrics>();
   std::unique_ptr<boost::asio::signal_set> signals;
   std::unique_ptr<boost::asio::steady_timer> drain_timer;
   std::vector<std::thread> threads;
@@ -68,6 +71,7 @@ struct server_runtime::impl {
       if (request == 1) {
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
         server->begin_shutdown();
+        if (metrics_server) metrics_server->begin_shutdown();
         drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
         drain_timer = std::make_unique<boost::asio::steady_timer>(io);
         poll_drain();
@@ -93,6 +97,7 @@ struct server_runtime::impl {
 
   void force_stop() {
     server->force_close();
+    if (metrics_server) metrics_server->force_close();
     drain_timer = std::make_unique<boost::asio::steady_timer>(io);
     drain_timer->expires_after(std::chrono::milliseconds(100));
     drain_timer->async_wait([this](boost::system::error_code) { finish_io(); });
@@ -127,8 +132,11 @@ struct server_runtime::impl {
 
 server_runtime::server_runtime(runtime_options options)
     : impl_(std::make_unique<impl>(std::move(options))) {
+  auto& metrics = impl_->metrics;
+  impl_->options.channels.metrics = metrics;
+  impl_->options.guests.metrics = metrics;
   impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
-  impl_->directory = actors::spawn_user_directory(impl_->system);
+  impl_->directory = actors::spawn_user_directory(impl_->system, metrics);
   impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory,
                                                    impl_->options.channels);
   if (impl_->options.admin_tokens) {
@@ -155,10 +163,15 @@ server_runtime::server_runtime(runtime_options options)
   context->hasher = std::make_shared<const protocol::channel_hasher>(
       protocol::channel_hasher::with_random_key());
   context->settings = impl_->options.rtm.connection;
+  context->metrics = metrics;
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
                                 std::move(context), impl_->options.rtm};
   impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
                                                      build_routes(impl_->options, services));
+  if (impl_->options.metrics_listener)
+    impl_->metrics_server = std::make_unique<net::http_server>(
+        impl_->io, *impl_->options.metrics_listener,
+        build_metrics_routes(std::make_shared<metrics_endpoint>(metrics, impl_->options.enable_guest_api)));
 }
 
 server_runtime::~server_runtime() {
@@ -168,15 +181,21 @@ server_runtime::~server_runtime() {
   }
   impl_->stop_actors();
   impl_->server.reset();
+  impl_->metrics_server.reset();
 }
 
 void server_runtime::start() {
   impl_->server->start();
+  if (impl_->metrics_server) impl_->metrics_server->start();
   const std::size_t count = or_cores(impl_->options.io_threads);
   for (std::size_t i = 0; i < count; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
 }
 
 uint16_t server_runtime::port() const { return impl_->server->port(); }
+
+uint16_t server_runtime::metrics_port() const {
+  return impl_->metrics_server ? impl_->metrics_server->port() : uint16_t{0};
+}
 
 void server_runtime::handle_signals() {
   impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->io, SIGINT, SIGTERM);

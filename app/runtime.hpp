@@ -20,6 +20,7 @@ class server_runtime {
   // Binds the listener and starts the io threads. Throws std::system_error.
   void start();
   uint16_t port() const;
+  uint16_t metrics_port() const;  // 0 without --with-metrics
 
   // SIGINT and SIGTERM start a graceful shutdown; a second signal forces it.
   void handle_signals();

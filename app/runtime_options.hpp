@@ -28,6 +28,9 @@ struct runtime_options {
   std::optional<actors::oidc_settings> oidc;                 // set with --iss (fetch is filled in)
   bool enable_guest_api = false;
   actors::guest_settings guests;
+  std::optional<net::server_config> metrics_listener;  // --with-metrics: GET /metrics there
+  std::optional<std::string> www_root;                 // --enable-www: static files at /
+  std::optional<std::string> docs_root;                // --enable-docs: static files at /docs/
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

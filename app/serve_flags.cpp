@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <tuple>
 #include <regex>
 #include <sstream>
 #include <variant>
@@ -238,6 +240,22 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
       networks.push_back(*network);
     }
     rt.server.trusted_networks = net::address_filter(std::move(networks));
+  }
+  if (flags.with_metrics) {
+    const auto metrics_address = *parse_listen(flags.metrics_listen);
+    net::server_config metrics;
+    metrics.host = metrics_address.host;
+    metrics.port = metrics_address.port;
+    rt.metrics_listener = metrics;
+  }
+  // Static roots must exist at startup (spec §1.9).
+  for (auto [enabled, root, target, flag] : {std::tuple{flags.enable_www, &flags.www_root, &rt.www_root, "--www-root"},
+                                             std::tuple{flags.enable_docs, &flags.docs_root, &rt.docs_root, "--docs-root"}}) {
+    if (!enabled) continue;
+    std::error_code error;
+    if (!std::filesystem::is_directory(*root, error))
+      return startup_error{std::string(flag) + " " + *root + " is not an existing directory", 1};
+    *target = *root;
   }
   if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
   return std::nullopt;

@@ -251,6 +251,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     response->body() = std::move(plain.body);
     response->keep_alive(!close_after);
     response->prepare_payload();
+    if (plain.head_content_length) response->content_length(*plain.head_content_length);
     stream_.expires_after(state_->config.websocket.write_wait);
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response, close_after](beast::error_code ec,

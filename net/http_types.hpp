@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,8 @@ struct http_response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool close_connection = false;
+  // For HEAD: the Content-Length the GET would have had (the body stays empty).
+  std::optional<uint64_t> head_content_length;
 
   // The spec's error shape (§0.3): text/plain, nosniff, body = message + "\n".
   static http_response text_error(unsigned status, std::string_view message);

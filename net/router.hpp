@@ -35,6 +35,7 @@ struct route {
   enum class kind { http, websocket } type = kind::http;
   std::string path;          // exact path, or the prefix before the parameter segment
   bool has_parameter = false;
+  bool subtree = false;      // matches `path` and everything below it (static files)
   route_options options;
   http_handler on_http;
   websocket_handler on_websocket;
@@ -45,6 +46,9 @@ class router {
   // A `path` ending in '/' takes one non-empty parameter segment after it.
   void add(std::string path, http_handler handler, route_options options = {});
   void add_websocket(std::string path, websocket_handler handler, route_options options = {});
+  // Everything under `prefix` (which ends in '/') that no other route matches; the longest
+  // prefix wins. The parameter is the rest of the path after the prefix.
+  void add_subtree(std::string prefix, http_handler handler, route_options options = {});
 
   struct match {
     const route* matched = nullptr;

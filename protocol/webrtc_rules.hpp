@@ -37,5 +37,6 @@ std::optional<std::string> check_answer_data(const webrtc_message& message);
 
 // The channel id of a group.
 inline std::string group_channel_id(std::string_view group) { return "@" + std::string(group); }
+inline bool is_group_channel_id(std::string_view id) { return !id.empty() && id.front() == '@'; }
 
 }  // namespace kwm::protocol
