@@ -12,6 +12,7 @@
 #include "app/logging.hpp"
 #include "app/runtime.hpp"
 #include "app/serve_flags.hpp"
+#include "app/service_notify.hpp"
 #include "net/http_client.hpp"
 
 #ifndef KWM_VERSION
@@ -45,6 +46,10 @@ int run_serve(kwm::app::serve_flags& flags) {
     return exit_failure;
   }
   kwm::log::info("listening", {{"address", rt.server.host + ":" + std::to_string(runtime.port())}});
+  if (runtime.metrics_port() != 0)
+    kwm::log::info("metrics listening",
+                   {{"address", rt.metrics_listener->host + ":" + std::to_string(runtime.metrics_port())}});
+  kwm::app::notify_ready();
   runtime.wait();
   kwm::log::info("clean shutdown");
   return 0;

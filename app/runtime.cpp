@@ -20,6 +20,7 @@
 #include "actors/user_directory.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/routes.hpp"
+#include "app/service_notify.hpp"
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
 
@@ -69,6 +70,7 @@ struct server_runtime::impl {
     const int request = ++shutdown_requests;
     boost::asio::post(io, [this, request] {
       if (request == 1) {
+        notify_stopping();
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
         server->begin_shutdown();
         if (metrics_server) metrics_server->begin_shutdown();

@@ -6,9 +6,13 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.74-dev rapidjson-dev doctest-dev libssl-dev
-  libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev
-  coturn openssl clang-14 libclang-rt-14-dev
+  libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev libsystemd-dev
 )
+# Only the test suite needs these: a TURN server, the fuzzing toolchain, systemd-analyze,
+# (the browser test installs Chromium and node itself: scripts/browser-setup.sh).
+if [ "${1:-}" = "--test" ]; then
+  packages+=(coturn openssl clang-14 libclang-rt-14-dev systemd)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -2,12 +2,15 @@
 // variables, healthcheck, and SIGTERM with connected clients.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "support/process.hpp"
 #include "support/raw_client.hpp"
@@ -145,4 +148,54 @@ TEST_CASE("flags of the original that do not exist here are refused with a clear
     CHECK(result.status == 2);
     CHECK(result.err.find("not supported") != std::string::npos);
   }
+}
+
+TEST_CASE("systemd: READY=1 once listening, STOPPING=1 on SIGTERM (Type=notify)") {
+  const auto path = std::filesystem::temp_directory_path() / ("kwm-notify-" + std::to_string(::getpid()));
+  std::filesystem::remove(path);
+  const int notify = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(notify >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  REQUIRE(::bind(notify, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  timeval wait{10, 0};
+  ::setsockopt(notify, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  auto next_datagram = [&] {
+    char buffer[512];
+    const auto n = ::recv(notify, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+  };
+  child_process server({binary, "serve", "--listen", "127.0.0.1:0"}, {{"NOTIFY_SOCKET", path.string()}});
+  const auto ready = next_datagram();
+  CHECK(ready.find("READY=1") != std::string::npos);
+  // Ready means bound: the log line with the port is already there.
+  CHECK(server.wait_for_stderr(R"(msg="listening")", std::chrono::seconds(1)).has_value());
+  server.send_signal(SIGTERM);
+  CHECK(next_datagram().find("STOPPING=1") != std::string::npos);
+  CHECK(server.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+  ::close(notify);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("the systemd unit passes systemd-analyze verify") {
+  if (!std::filesystem::exists("/usr/bin/systemd-analyze")) {
+    MESSAGE("skipped: systemd-analyze is not installed (apt-get install systemd)");
+    return;
+  }
+  std::ifstream in(std::string(KWM_SOURCE_DIR) + "/scripts/packaging/kwmserverd.service");
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  // Verify the unit as shipped, with ExecStart pointing at the binary that was just built.
+  auto unit = std::regex_replace(text.str(), std::regex("/usr/local/bin/kwmserverd"), binary);
+  const auto dir = std::filesystem::temp_directory_path() / ("kwm-unit-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "kwmserverd.service";
+  std::ofstream(file) << unit;
+  const auto result = run_binary({"/usr/bin/systemd-analyze", "verify", "--man=no", file.string()});
+  INFO("systemd-analyze: " << result.out << result.err);
+  CHECK(result.status == 0);
+  CHECK(result.err.find("kwmserverd.service") == std::string::npos);  // no warning about our unit
+  std::filesystem::remove_all(dir);
 }
