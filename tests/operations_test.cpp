@@ -7,6 +7,8 @@
 #include <fstream>
 #include <regex>
 
+#include <yaml-cpp/yaml.h>
+
 #include "actors/event_log.hpp"
 #include "net/static_files.hpp"
 #include "protocol/metrics_text.hpp"
@@ -204,4 +206,23 @@ TEST_CASE("log events render as logrus-like text or as JSON") {
         R"(msg="closing connection" connection=12 user="alice smith" reason="")");
   CHECK(kwm::log::render_event(line_format::json, "say \"hi\"\n", {{"user", "b\\c"}}) ==
         R"("msg":"say \"hi\"\n","user":"b\\c")");
+}
+
+TEST_CASE("the OpenAPI description covers every HTTP path and is served under /docs") {
+  const std::string file = std::string(KWM_SOURCE_DIR) + "/docs/openapi.yaml";
+  const auto spec = YAML::LoadFile(file);
+  CHECK(spec["openapi"].as<std::string>() == "3.0.3");
+  for (const char* path : {"/health-check", "/api/kwm/v2/rtm/connect", "/api/v1/rtm.connect", "/api/kwm/v2/rtm/turn",
+                           "/api/v1/rtm.turn", "/api/kwm/v2/rtm/websocket/{key}", "/api/v1/websocket/{key}",
+                           "/api/kwm/v2/admin/auth/tokens", "/api/v1/admin/auth/tokens", "/api/kwm/v2/guest/logon",
+                           "/api/kwm/v2/mcu/websocket", "/api/v1/mcu/websocket", "/metrics"}) {
+    CAPTURE(path);
+    CHECK(spec["paths"][path].IsMap());
+  }
+  auto options = test_options();
+  options.docs_root = std::string(KWM_SOURCE_DIR) + "/docs";
+  server_fixture server(options);
+  const auto reply = http_call(server.port(), "GET", "/docs/openapi.yaml");
+  CHECK(reply.status == 200);
+  CHECK(YAML::Load(reply.body)["info"]["title"].as<std::string>() == "kwmserverd HTTP API");
 }
