@@ -7,6 +7,8 @@
 //   connection ──create/lookup──▶ channel_registry ──spawns──▶ channel
 //   connection ──join/forward/hangup──▶ channel ──frames──▶ members' sinks
 //   connection, channel ──frames──▶ net::frame_sink (never through another actor)
+//   channel ──spawns──▶ pipeline ──attach/detach──▶ mcu_broker ──frames──▶ MCU control sockets
+//   channel ──pipeline──▶ pipeline ──frames──▶ MCU data socket ──text──▶ pipeline ──deliver──▶ channel
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -54,6 +56,15 @@ using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using discovery_atom = caf::atom_constant<caf::atom("discovery")>;
 using keys_atom = caf::atom_constant<caf::atom("keys")>;
 using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+using pipeline_atom = caf::atom_constant<caf::atom("pipeline")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using reset_atom = caf::atom_constant<caf::atom("reset")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using detach_atom = caf::atom_constant<caf::atom("detach")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
+using control_atom = caf::atom_constant<caf::atom("control")>;
+using data_atom = caf::atom_constant<caf::atom("data")>;
+using reattach_atom = caf::atom_constant<caf::atom("reattach")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -145,7 +156,57 @@ using channel_actor = caf::typed_actor<
     // connection, then delivers the frame to the target's member connection or, when the
     // target is not in the channel, to every live connection of the target user.
     caf::reacts_to<hangup_atom, connection_actor, std::string, net::frame>,
+    // From a connection, in a pipelined channel (spec §3.17): a member's webrtc_signal or
+    // webrtc_hangup (rendered with source and id), for the MCU. Hangups arrive as hangup_atom
+    // and take the same way after removing the sender. Dropped without a pipeline.
+    caf::reacts_to<pipeline_atom, net::frame>,
+    // From the channel's pipeline: a frame from the MCU for the member connection of user
+    // `target`; dropped when the target is not a member.
+    caf::reacts_to<deliver_atom, std::string, net::frame>,
+    // From the channel's pipeline after a re-attach: every member gets the group update with
+    // `reset: true`.
+    caf::reacts_to<reset_atom>,
     // From itself: remove the channel once it is empty and older than its lifetime.
+    caf::reacts_to<sweep_atom>>;
+
+// -- pipeline: one pipelined channel's link to the MCU (spec §3.17) ----------------------
+
+using pipeline_actor = caf::typed_actor<
+    // From its channel: a member's signal or hangup, written to the data socket; dropped
+    // (logged) while there is none.
+    caf::reacts_to<pipeline_atom, net::frame>,
+    // From the MCU data route: the data socket of this pipeline's transaction opened; the
+    // number tells its frames apart from those of earlier sockets.
+    caf::reacts_to<data_atom, std::shared_ptr<net::frame_sink>, uint64_t>,
+    // From the data socket: a text frame, delivered to the `target` member via the channel.
+    // Invalid JSON or field types close the data socket (1001).
+    caf::reacts_to<text_atom, std::string, uint64_t>,
+    // From the data socket: it closed; attach again after 3 s.
+    caf::reacts_to<closed_atom, uint64_t>,
+    // From itself: send attach (a new transaction) while there is no data socket; repeats
+    // every 10 s (watchdog). Only the newest scheduled attempt (by number) counts.
+    caf::reacts_to<reattach_atom, uint64_t>,
+    // From its channel when swept: detach on a control socket, close the data socket, quit.
+    caf::reacts_to<detach_atom>>;
+
+// -- mcu_broker: the MCU's control sockets and pending attach transactions ---------------
+
+using mcu_broker_actor = caf::typed_actor<
+    // From the MCU control route: a control socket opened; replies with its number.
+    caf::replies_to<control_atom, std::shared_ptr<net::frame_sink>>::with<uint64_t>,
+    // From a control socket: it closed.
+    caf::reacts_to<closed_atom, uint64_t>,
+    // From a pipeline: send `attach` for handle (0 = allocate one) on the next control socket
+    // (round-robin) with a new transaction. Replies with the handle, or 0 when no control
+    // socket is open (the pipeline's watchdog tries again).
+    caf::replies_to<attach_atom, int64_t, pipeline_actor>::with<int64_t>,
+    // From the MCU data route: the pipeline waiting for this transaction, or an invalid
+    // handle for unknown, used or expired transactions. With `take` the transaction is used
+    // up; without, it stays pending (a refused upgrade must not consume it, D11).
+    caf::replies_to<claim_atom, std::string, bool>::with<pipeline_actor>,
+    // From a pipeline being removed: send `detach` for its handle on the next control socket.
+    caf::reacts_to<detach_atom, int64_t>,
+    // From itself every 30 s: forget transactions pending for more than 30 s.
     caf::reacts_to<sweep_atom>>;
 
 struct created_channel {
@@ -229,6 +290,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::redeemed_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<kwm::net::frame_sink>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)

@@ -7,6 +7,7 @@
 
 #include "protocol/chats_output.hpp"
 #include "protocol/chats_rules.hpp"
+#include "protocol/mcu_output.hpp"
 #include "protocol/random.hpp"
 #include "protocol/rtm_errors.hpp"
 #include "protocol/webrtc_output.hpp"
@@ -38,12 +39,18 @@ void announce(const channel_state& st, const connection_ref& who, bool joined) {
                  net::make_frame(protocol::render_chats("chats_system", st.id, who.display_name, notice)));
 }
 
+protocol::channel_extra group_update(const channel_state& st, bool reset) {
+  protocol::channel_extra extra;
+  extra.group = protocol::group_extra{st.group, member_ids(st), reset};
+  if (st.pipeline) extra.pipeline = protocol::pipeline_extra{st.id, std::string(protocol::pipeline_mode)};
+  return extra;
+}
+
 // Groups: the new member list to everyone but the user whose membership changed (§3.14).
 void send_member_list(const channel_state& st, const std::string& changed_user) {
   if (!st.is_group() || st.members.empty()) return;
-  protocol::channel_extra extra;
-  extra.group = protocol::group_extra{st.group, member_ids(st), false};
-  send_to_others(st, changed_user, net::make_frame(protocol::render_channel_message(0, st.id, "", extra)));
+  send_to_others(st, changed_user,
+                 net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false))));
 }
 
 void schedule_sweep(self_pointer self) {
@@ -138,6 +145,10 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
     st.members.emplace(first->user_id, std::move(*first));
     count_member(self->state, +1);
   }
+  if (st.settings.pipelines && st.settings.pipelines->applies_to(st.id)) {
+    st.pipeline = spawn_pipeline(self->system(), st.id, caf::actor_cast<channel_actor>(self), st.settings.pipelines);
+    self->link_to(st.pipeline);  // a channel that dies takes its pipeline along
+  }
   schedule_sweep(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& members = self->state.members;
@@ -153,12 +164,26 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       },
       [=](forward_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
+        if (st.pipeline) return;  // members only talk to the MCU (call answers are dropped)
         if (auto it = st.members.find(target); it != st.members.end()) it->second.sink->send(frame);
+      },
+      [=](pipeline_atom, const net::frame& frame) {
+        if (self->state.pipeline) self->send(self->state.pipeline, pipeline_atom::value, frame);
+      },
+      [=](deliver_atom, const std::string& target, const net::frame& frame) {
+        auto& st = self->state;
+        if (auto it = st.members.find(target); it != st.members.end()) it->second.sink->send(frame);
+      },
+      [=](reset_atom) {
+        auto& st = self->state;
+        if (!st.is_group() || st.members.empty()) return;
+        send_to_others(st, {}, net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, true))));
       },
       [=](hangup_atom, const connection_actor& sender, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
         if (auto it = find_member_connection(st, sender.address()); it != st.members.end())
           remove_member(self, it);
+        if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
         if (auto it = st.members.find(target); it != st.members.end()) {
           it->second.sink->send(frame);
           return;
@@ -175,6 +200,10 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
         if (st.closed || !st.members.empty()) return;
         if (self->clock().now() - st.created_at < st.settings.empty_lifetime) return schedule_sweep(self);
         st.closed = true;
+        if (st.pipeline) {
+          self->unlink_from(st.pipeline);
+          self->send(st.pipeline, detach_atom::value);
+        }
         self->send(st.registry, retire_atom::value, st.id, caf::actor_cast<channel_actor>(self));
         self->quit();
       },

@@ -13,6 +13,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/metrics.hpp"
+#include "actors/pipeline.hpp"
 
 namespace kwm::actors {
 
@@ -20,6 +21,7 @@ struct channel_settings {
   // An empty channel is removed once it is older than this (the creation time counts).
   std::chrono::milliseconds empty_lifetime{60'000};
   metrics_pointer metrics = std::make_shared<server_metrics>();
+  pipeline_settings_pointer pipelines;  // set with --enable-mcu-api
 };
 
 struct channel_state {
@@ -30,6 +32,7 @@ struct channel_state {
   std::map<std::string, connection_ref> members;  // by user id, so lists come out sorted
   caf::actor_clock::time_point created_at;
   bool closed = false;
+  pipeline_actor pipeline;  // set when the channel id matches --pipeline-forced-regexp
   channel_settings settings;
   user_directory_actor directory;
   channel_registry_actor registry;

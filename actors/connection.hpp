@@ -12,6 +12,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/metrics.hpp"
+#include "actors/pipeline.hpp"
 #include "protocol/channel_hash.hpp"
 #include "protocol/rate_limit.hpp"
 
@@ -29,6 +30,9 @@ struct rtm_context {
   std::shared_ptr<const protocol::channel_hasher> hasher;
   connection_settings settings;
   metrics_pointer metrics = std::make_shared<server_metrics>();
+  pipeline_settings_pointer pipelines;  // set with --enable-mcu-api
+
+  bool is_pipelined(const std::string& channel_id) const { return pipelines && pipelines->applies_to(channel_id); }
 };
 
 struct connection_state {

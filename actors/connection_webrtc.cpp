@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "actors/connection_detail.hpp"
+#include "protocol/mcu_output.hpp"
 #include "protocol/webrtc_output.hpp"
 #include "protocol/webrtc_rules.hpp"
 
@@ -116,12 +117,15 @@ void relay(connection_self self, protocol::webrtc_message& message, bool hangup)
   with_channel(self, relayed->channel, [=](const channel_actor& channel) {
     if (!channel) return send_bad_message(self, relayed->id, protocol::error_text::channel_not_found);
     const auto& me = self->state.auth.user_id;
-    if (auto error = protocol::check_channel_hash(hasher(self), *relayed, me, false))
+    // In a pipelined channel every signal and hangup goes to the MCU, with its id (§3.17).
+    const bool pipelined = self->state.context->is_pipelined(relayed->channel);
+    if (auto error = protocol::check_channel_hash(hasher(self), *relayed, me, pipelined))
       return send_bad_message(self, relayed->id, *error);
-    auto frame = net::make_frame(protocol::render_forwarded(*relayed, {me, std::nullopt, std::nullopt}));
+    auto frame = net::make_frame(protocol::render_forwarded(*relayed, {me, std::nullopt, std::nullopt, pipelined}));
     if (hangup)
       return self->send(channel, hangup_atom::value, caf::actor_cast<connection_actor>(self),
                         relayed->target, std::move(frame));
+    if (pipelined) return self->send(channel, pipeline_atom::value, std::move(frame));
     // A signal to the group itself only goes to an MCU pipeline; without one it is dropped.
     if (!relayed->group.empty() && relayed->target == relayed->group) return;
     self->send(channel, forward_atom::value, relayed->target, std::move(frame));
@@ -133,6 +137,8 @@ void reply_to_group_join(connection_self self, const protocol::webrtc_message& r
   const auto channel = protocol::group_channel_id(request.group);
   protocol::channel_extra extra;
   extra.group = protocol::group_extra{request.group, members, true};
+  if (self->state.context->is_pipelined(channel))
+    extra.pipeline = protocol::pipeline_extra{channel, std::string(protocol::pipeline_mode)};
   send_text(self, protocol::render_channel_message(
                       request.id, channel, hasher(self).hash(self->state.auth.user_id, request.group, channel),
                       extra));

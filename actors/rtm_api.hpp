@@ -59,6 +59,7 @@ struct rtm_services {
   oidc_provider_actor oidc;                    // invalid without --iss
   std::shared_ptr<const rtm_context> context;  // handed to every connection actor
   rtm_settings settings;
+  mcu_broker_actor mcu;  // invalid without --enable-mcu-api
 };
 
 // The WebSocket path a connect of this API version hands out, up to and including '/'.

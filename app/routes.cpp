@@ -1,6 +1,7 @@
 #include "app/routes.hpp"
 
 #include "actors/admin_api.hpp"
+#include "actors/mcu_api.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "net/static_files.hpp"
 #include "protocol/metrics_text.hpp"
@@ -99,9 +100,25 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
     else
       routes.add(path, answer_not_found, trusted);
   }
-  for (const char* path : {"/api/v1/mcu/websocket", "/api/kwm/v2/mcu/websocket", "/api/v1/mcu/websocket/",
-                           "/api/kwm/v2/mcu/websocket/"})
-    routes.add(path, answer_not_found, trusted);
+  for (const std::string path : {"/api/v1/mcu/websocket", "/api/kwm/v2/mcu/websocket"}) {
+    if (!services.mcu) {
+      routes.add(path, answer_not_found, trusted);
+      routes.add(path + "/", answer_not_found, trusted);
+      continue;
+    }
+    routes.add_websocket(
+        path,
+        [services](std::shared_ptr<net::pending_websocket> websocket, std::string) {
+          actors::handle_mcu_control_open(services, std::move(websocket));
+        },
+        trusted);
+    routes.add_websocket(
+        path + "/",
+        [services](std::shared_ptr<net::pending_websocket> websocket, std::string transaction) {
+          actors::handle_mcu_data_open(services, std::move(websocket), std::move(transaction));
+        },
+        trusted);
+  }
   return routes;
 }
 

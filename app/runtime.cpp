@@ -15,6 +15,7 @@
 
 #include "actors/channel_registry.hpp"
 #include "actors/event_log.hpp"
+#include "actors/mcu_broker.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -55,6 +56,7 @@ struct server_runtime::impl {
   actors::channel_registry_actor channels;
   actors::admin_tokens_actor admin;
   actors::oidc_provider_actor oidc;
+  actors::mcu_broker_actor mcu;
   boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
@@ -128,6 +130,7 @@ struct server_runtime::impl {
     caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
     if (admin) caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     if (oidc) caf::anon_send_exit(oidc, caf::exit_reason::user_shutdown);
+    if (mcu) caf::anon_send_exit(mcu, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
   }
 };
@@ -137,6 +140,14 @@ server_runtime::server_runtime(runtime_options options)
   auto& metrics = impl_->metrics;
   impl_->options.channels.metrics = metrics;
   impl_->options.guests.metrics = metrics;
+  actors::pipeline_settings_pointer pipelines;
+  if (const auto& mcu = impl_->options.mcu; mcu.enabled) {
+    impl_->mcu = actors::spawn_mcu_broker(impl_->system, {mcu.transaction_lifetime});
+    if (mcu.forced)
+      pipelines = std::make_shared<const actors::pipeline_settings>(
+          actors::pipeline_settings{impl_->mcu, *mcu.forced, mcu.reattach_delay, mcu.watchdog});
+  }
+  impl_->options.channels.pipelines = pipelines;
   impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
   impl_->directory = actors::spawn_user_directory(impl_->system, metrics);
   impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory,
@@ -166,8 +177,9 @@ server_runtime::server_runtime(runtime_options options)
       protocol::channel_hasher::with_random_key());
   context->settings = impl_->options.rtm.connection;
   context->metrics = metrics;
+  context->pipelines = pipelines;
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
-                                std::move(context), impl_->options.rtm};
+                                std::move(context), impl_->options.rtm, impl_->mcu};
   impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
                                                      build_routes(impl_->options, services));
   if (impl_->options.metrics_listener)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include "actors/admin_tokens.hpp"
@@ -28,6 +29,15 @@ struct runtime_options {
   std::optional<actors::oidc_settings> oidc;                 // set with --iss (fetch is filled in)
   bool enable_guest_api = false;
   actors::guest_settings guests;
+  // --enable-mcu-api: MCU sockets and pipelines (spec §3.17). Without a (valid) pattern the
+  // MCU sockets work but no channel is pipelined.
+  struct mcu_options {
+    bool enabled = false;
+    std::optional<std::regex> forced = std::regex("@conference/.*");
+    std::chrono::milliseconds reattach_delay{3'000};
+    std::chrono::milliseconds watchdog{10'000};
+    std::chrono::milliseconds transaction_lifetime{30'000};
+  } mcu;
   std::optional<net::server_config> metrics_listener;  // --with-metrics: GET /metrics there
   std::optional<std::string> www_root;                 // --enable-www: static files at /
   std::optional<std::string> docs_root;                // --enable-docs: static files at /docs/

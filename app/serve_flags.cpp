@@ -9,6 +9,7 @@
 #include <sstream>
 #include <variant>
 
+#include "actors/event_log.hpp"
 #include "app/listen_address.hpp"
 #include "app/logging.hpp"
 #include "app/registration.hpp"
@@ -219,9 +220,15 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
 std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   for (const auto& name : flags.unsupported)
     return startup_error{"--" + name + " belongs to the original Go server and is not supported here", 2};
-  if (flags.enable_mcu_api)
-    return startup_error{"--enable-mcu-api: the MCU pipeline is not implemented in this version", 2};
   auto& rt = flags.runtime;
+  rt.mcu.enabled = flags.enable_mcu_api;
+  try {
+    rt.mcu.forced = std::regex(flags.pipeline_forced_regexp);
+  } catch (const std::regex_error& e) {
+    // As the original: logged, and no channel is pipelined.
+    log::error("invalid --pipeline-forced-regexp, pipelines disabled", {{"error", e.what()}});
+    rt.mcu.forced.reset();
+  }
   const auto address = *parse_listen(flags.listen);
   rt.server.host = address.host;
   rt.server.port = address.port;
