@@ -22,9 +22,7 @@ namespace {
 const std::string server_key = "0123456789abcdef0123456789abcdef-test-key";
 
 kwm::app::runtime_options auth_options() {
-  auto options = test_options();
-  options.admin_tokens.emplace();
-  options.admin_tokens->key = server_key;
+  auto options = token_auth_options(server_key);
   options.admin_tokens->record_idle = std::chrono::milliseconds(300);
   options.admin_tokens->sweep_interval = std::chrono::milliseconds(100);
   options.rtm.auth.basic = kwm::protocol::basic_values::parse("dXNlcjpwYXNz\n\n# not a value\n");

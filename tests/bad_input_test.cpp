@@ -15,9 +15,7 @@ namespace {
 const std::string server_key = "sweep-server-key-of-at-least-thirty-two-bytes";
 
 kwm::app::runtime_options token_options() {
-  auto options = test_options();
-  options.admin_tokens.emplace();
-  options.admin_tokens->key = server_key;
+  auto options = token_auth_options(server_key);
   options.rtm.connection.rate_limit.tokens_per_second = 1;  // a reachable limit for the flooder
   options.rtm.connection.rate_limit.burst = 100;
   return options;

@@ -162,6 +162,14 @@ TEST_CASE("MCU pipeline: attach round-robin, signals both ways, re-attach with r
   alice.next();
   bob.next();
 
+  // A frame that is not JSON ends that data socket (1001), and the pipeline attaches again.
+  data->send_text("not json");
+  CHECK(data->wait_close() == std::optional<uint16_t>(1001));
+  const auto fifth = expect_attach(control_a);
+  data = open_data_socket(port, fifth, "@conference/room");
+  alice.next();
+  bob.next();
+
   // A group outside the pattern stays a mesh: no attach, signals go to the member.
   alice.send(join_request("plain", 2));
   const auto plain = alice.next_json();
@@ -176,8 +184,8 @@ TEST_CASE("MCU pipeline: attach round-robin, signals both ways, re-attach with r
   // Everyone leaves: the channel is swept and detached on a control socket.
   alice.ws.reset();
   bob.ws.reset();
-  // Round-robin: after the fourth attach (on b) the detach goes to a.
-  const auto detach = control_a.next_text();
+  // Round-robin: after the fifth attach (on a) the detach goes to b.
+  const auto detach = control_b.next_text();
   REQUIRE(detach.has_value());
   CHECK(*detach == R"({"type":"detach","transaction":"","plugin":"kwm.rtm.channel","handle_id":1})");
   CHECK(data->wait_close().has_value());  // the data socket is closed with the pipeline

@@ -14,6 +14,13 @@ app::runtime_options test_options() {
   return options;
 }
 
+app::runtime_options token_auth_options(const std::string& key) {
+  auto options = test_options();
+  options.admin_tokens.emplace();
+  options.admin_tokens->key = key;
+  return options;
+}
+
 server_fixture::server_fixture(app::runtime_options options)
     : runtime(std::make_unique<app::server_runtime>(std::move(options))) {
   runtime->start();

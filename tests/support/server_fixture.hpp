@@ -13,6 +13,8 @@
 namespace kwm::test {
 
 app::runtime_options test_options();
+// test_options() with Token auth: admin tokens signed with `key`.
+app::runtime_options token_auth_options(const std::string& key);
 
 struct server_fixture {
   explicit server_fixture(app::runtime_options options = test_options());
