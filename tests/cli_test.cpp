@@ -104,7 +104,7 @@ TEST_CASE("a port that is in use is a startup failure with exit 1") {
   CHECK(result.err.find("Error: failed to listen") != std::string::npos);
 }
 
-TEST_CASE("a config file of the original's packaging feeds the flags; the command line wins") {
+TEST_CASE("a config file of the original's packaging feeds the flags, the command line wins") {
   const auto dir = std::filesystem::temp_directory_path() / ("kwm-config-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto key = (dir / "admin.key").string();

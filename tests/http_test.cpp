@@ -57,7 +57,7 @@ TEST_CASE_FIXTURE(server_fixture, "anonymous connect answers exactly as the seed
         "\n");
 }
 
-TEST_CASE_FIXTURE(server_fixture, "connect on v2 with a user; body values win over the query") {
+TEST_CASE_FIXTURE(server_fixture, "connect on v2 with a user, body values win over the query") {
   auto reply = http_call(port(), "POST", "/api/kwm/v2/rtm/connect?user=query", form_header, "user=alice");
   REQUIRE(reply.status == 200);
   auto doc = parse_json(reply.body);

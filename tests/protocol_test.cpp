@@ -137,7 +137,7 @@ TEST_CASE("fatal frames: invalid JSON, non-objects, missing or unknown type") {
   CHECK(std::holds_alternative<ping_message>(parse_client_frame(" {\"type\":\"ping\"}\n ")));
 }
 
-TEST_CASE("webrtc fields are parsed with their types; null means absent") {
+TEST_CASE("webrtc fields are parsed with their types, null means absent") {
   auto frame = parse_client_frame(
       R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"bob","source":null,"initiator":true,)"
       R"("state":"astate","channel":"","hash":"","group":"","transaction":"tx","pcid":"p","v":20180703,"unknown":1})");

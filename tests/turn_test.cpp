@@ -27,7 +27,7 @@ run_result allocate(uint16_t port, const std::string& user, const std::string& p
 
 }  // namespace
 
-TEST_CASE("credentials from /rtm/turn allocate a relay on coturn; a tampered password does not") {
+TEST_CASE("credentials from /rtm/turn allocate a relay on coturn, a tampered password does not") {
   if (!std::filesystem::exists("/usr/bin/turnserver") || !std::filesystem::exists("/usr/bin/turnutils_uclient")) {
     MESSAGE("coturn is not installed (scripts/install-deps.sh installs it): TURN allocation not tested");
     return;

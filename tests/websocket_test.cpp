@@ -126,7 +126,7 @@ TEST_CASE_FIXTURE(server_fixture, "a client-initiated close is answered with a c
   CHECK(client->wait_close() == std::optional<uint16_t>(1001));
 }
 
-TEST_CASE("keepalive: pings carry a little-endian counter; no pong means goodbye and 1001") {
+TEST_CASE("keepalive: pings carry a little-endian counter, no pong means goodbye and 1001") {
   auto options = test_options();
   options.server.websocket.ping_period = std::chrono::milliseconds(150);
   options.server.websocket.pong_wait = std::chrono::milliseconds(400);
