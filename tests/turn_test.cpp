@@ -40,7 +40,8 @@ TEST_CASE("credentials from /rtm/turn allocate a relay on coturn, a tampered pas
 
   const auto reply = http_call(server.port(), "POST", "/api/kwm/v2/rtm/turn?user=alice");
   REQUIRE(reply.status == 200);
-  const auto turn = parse_json(reply.body)["turn"].GetObject();
+  const auto answer = parse_json(reply.body);  // the document owns what `turn` points into
+  const auto& turn = answer["turn"];
   const std::string username = turn["username"].GetString();
   const std::string password = turn["password"].GetString();
 
