@@ -199,3 +199,13 @@ TEST_CASE("the systemd unit passes systemd-analyze verify") {
   CHECK(result.err.find("kwmserverd.service") == std::string::npos);  // no warning about our unit
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("--enable-mcu-api with an invalid --pipeline-forced-regexp: logged, the MCU sockets still work") {
+  child_process server({binary, "serve", "--listen", "127.0.0.1:0", "--enable-mcu-api", "--pipeline-forced-regexp", "("});
+  const uint16_t port = wait_for_port(server);
+  CHECK(server.err.find("invalid --pipeline-forced-regexp, pipelines disabled") != std::string::npos);
+  ws_client control(port, "/api/kwm/v2/mcu/websocket", {{"Sec-WebSocket-Protocol", "kwmmcu-protocol"}});
+  CHECK(control.is_open());
+  server.send_signal(SIGTERM);
+  CHECK(server.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
