@@ -154,7 +154,8 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
   // Channels that end are forgotten.
   self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
   detail::send_text(self, protocol::render_hello(st.auth.self()));
-  log::debug("websocket connected", {{"connection", std::to_string(self->id())}, {"user", st.auth.user_id}});
+  if (log::enabled(spdlog::level::debug))
+    log::debug("websocket connected", {{"connection", std::to_string(self->id())}, {"user", st.auth.user_id}});
   return {
       [=](text_atom, const std::string& text) {
         if (self->state.closing || !admit_frame(self, &text)) return;
@@ -164,8 +165,9 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
         if (!self->state.closing) admit_frame(self, nullptr);
       },
       [=](closed_atom) {
-        log::debug("websocket disconnected",
-                   {{"connection", std::to_string(self->id())}, {"user", self->state.auth.user_id}});
+        if (log::enabled(spdlog::level::debug))
+          log::debug("websocket disconnected",
+                     {{"connection", std::to_string(self->id())}, {"user", self->state.auth.user_id}});
         self->state.closing = true;
         self->quit();
       },

@@ -22,6 +22,9 @@ std::string render_event(line_format format, std::string_view message, std::init
 void set_line_format(line_format format);
 line_format current_line_format();
 
+// For call sites whose fields cost something to build (per connection, per message).
+inline bool enabled(spdlog::level::level_enum level) { return spdlog::should_log(level); }
+
 inline void event(spdlog::level::level_enum level, std::string_view message, std::initializer_list<field> fields = {}) {
   if (!spdlog::should_log(level)) return;
   spdlog::log(level, "{}", render_event(current_line_format(), message, fields));

@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "protocol/chats_rules.hpp"
 #include "protocol/mcu_output.hpp"
 
 namespace kwm::actors {
@@ -18,10 +19,7 @@ bool offers_mcu_subprotocol(const net::http_request& request) {
   std::string_view offered = request.header("sec-websocket-protocol");
   while (!offered.empty()) {
     const auto comma = offered.find(',');
-    auto token = offered.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (token == protocol::mcu_subprotocol) return true;
+    if (protocol::trim_space(offered.substr(0, comma)) == protocol::mcu_subprotocol) return true;
     if (comma == std::string_view::npos) break;
     offered.remove_prefix(comma + 1);
   }

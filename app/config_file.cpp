@@ -7,14 +7,10 @@
 #include <map>
 #include <sstream>
 
+#include "protocol/chats_rules.hpp"
+
 namespace kwm::app {
 namespace {
-
-std::string trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
-}
 
 std::string unquote(std::string value) {
   if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
@@ -42,12 +38,12 @@ std::optional<std::string> parse_config_text(const std::string& text, config_ent
   std::istringstream lines(text);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
-    line = trim(line);
+    line = protocol::trim_space(line);
     if (line.empty() || line.front() == '#') continue;
     const auto equals = line.find('=');
-    const auto key = equals == std::string::npos ? std::string() : trim(line.substr(0, equals));
+    const auto key = equals == std::string::npos ? std::string() : protocol::trim_space(line.substr(0, equals));
     if (!is_key(key)) return "line " + std::to_string(number) + ": expected key=value";
-    out.emplace_back(key, unquote(trim(line.substr(equals + 1))));
+    out.emplace_back(key, unquote(protocol::trim_space(line.substr(equals + 1))));
   }
   return std::nullopt;
 }

@@ -75,10 +75,7 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
       exchange->respond(files->serve(exchange->request()));
     });
     routes.add("/docs", [](std::shared_ptr<net::http_exchange> exchange) {
-      net::http_response moved;
-      moved.status = 301;
-      moved.headers = {{"Location", "/docs/"}};
-      exchange->respond(std::move(moved));
+      exchange->respond(net::http_response::moved_permanently("/docs/"));
     });
   }
 

@@ -14,6 +14,7 @@
 #include "app/logging.hpp"
 #include "app/registration.hpp"
 #include "protocol/admin_token.hpp"
+#include "protocol/chats_rules.hpp"
 
 namespace kwm::app {
 namespace {
@@ -31,12 +32,6 @@ std::optional<std::string> read_file(const std::string& path) {
   content << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return content.str();
-}
-
-std::string trimmed(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n\v\f");
-  if (first == std::string::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r\n\v\f") - first + 1);
 }
 
 // Auth backends and TURN from their files; a configuration that cannot work is a startup
@@ -87,7 +82,7 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     auto secret = read_file(flags.turn_shared_secret);
     if (!secret) return "failed to read TURN shared secret file " + flags.turn_shared_secret;
     if (flags.turn_uris.empty()) return "at least one turn-uri is required but none given";
-    rt.rtm.turn.shared_secret = trimmed(std::move(*secret));
+    rt.rtm.turn.shared_secret = protocol::trim_space(*secret);
     rt.rtm.turn.uris = flags.turn_uris;
     if (rt.rtm.turn.shared_secret.empty()) return "TURN shared secret file " + flags.turn_shared_secret + " is empty";
   }
@@ -95,7 +90,7 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     if (flags.turn_service_credentials.empty()) return "--turn-service-url requires --turn-service-credentials";
     auto credentials = read_file(flags.turn_service_credentials);
     if (!credentials) return "failed to read TURN service credentials file " + flags.turn_service_credentials;
-    const auto line = trimmed(credentials->substr(0, credentials->find('\n')));
+    const auto line = protocol::trim_space(std::string_view(*credentials).substr(0, credentials->find('\n')));
     if (line.find(':') == std::string::npos)
       return "TURN service credentials file " + flags.turn_service_credentials + " must hold user:password";
     rt.rtm.turn.service_url = flags.turn_service_url;

@@ -54,4 +54,12 @@ http_response http_response::empty(unsigned status) {
   return response;
 }
 
+http_response http_response::moved_permanently(const std::string& location) {
+  http_response response;
+  response.status = 301;
+  response.headers = {{"Location", location}, {"Content-Type", "text/html; charset=utf-8"}};
+  response.body = "<a href=\"" + location + "\">Moved Permanently</a>.\n";
+  return response;
+}
+
 }  // namespace kwm::net

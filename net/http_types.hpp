@@ -51,6 +51,8 @@ struct http_response {
   static http_response json(std::string body);
   // No body and no Content-Type.
   static http_response empty(unsigned status);
+  // 301 to `location`, with the small HTML body Go's http.Redirect writes.
+  static http_response moved_permanently(const std::string& location);
 };
 
 // One plain HTTP request waiting for its answer. `respond` may be called from any

@@ -16,14 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-http_response redirect(const std::string& location) {
-  http_response response;
-  response.status = 301;
-  response.headers = {{"Location", location}, {"Content-Type", "text/html; charset=utf-8"}};
-  response.body = "<a href=\"" + location + "\">Moved Permanently</a>.\n";
-  return response;
-}
-
 std::string http_date(std::time_t when) {
   std::tm utc{};
   ::gmtime_r(&when, &utc);
@@ -185,15 +177,15 @@ http_response static_files::serve(const http_request& request) const {
   constexpr std::string_view index_suffix = "/index.html";
   if (url_path.size() >= index_suffix.size() &&
       url_path.compare(url_path.size() - index_suffix.size(), index_suffix.size(), index_suffix) == 0)
-    return redirect("./");
+    return http_response::moved_permanently("./");
   if (fs::is_directory(status)) {
-    if (url_path.back() != '/') return redirect(percent_encoded(url_path.substr(url_path.rfind('/') + 1)) + "/");
+    if (url_path.back() != '/') return http_response::moved_permanently(percent_encoded(url_path.substr(url_path.rfind('/') + 1)) + "/");
     const auto index = target / "index.html";
     if (fs::is_regular_file(index, error)) return serve_file(request, index);
     return list_directory(target, url_path);
   }
   if (!fs::is_regular_file(status)) return http_response::not_found();
-  if (url_path.back() == '/') return redirect("../" + percent_encoded(target.filename().string()));
+  if (url_path.back() == '/') return http_response::moved_permanently("../" + percent_encoded(target.filename().string()));
   return serve_file(request, target);
 }
 
