@@ -110,6 +110,12 @@ unsigned status_of_fresh_request(
   }
 }
 
+kwm::app::runtime_options with_max_connections(std::size_t max_connections) {
+  auto options = test_options();
+  options.server.http.max_connections = max_connections;
+  return options;
+}
+
 // Sends a ping and waits for its pong (skipping hello and other frames before it).
 bool pong_arrives(ws_client& client) {
   client.send_text(R"({"type":"ping","id":7})");
@@ -266,9 +272,7 @@ TEST_CASE("the metrics listener bounds chunked requests too") {
 // -- the connection table (finding 10) ----------------------------------------------------
 
 TEST_CASE("a full table of idle keep-alive connections makes room for a new client, oldest first") {
-  auto options = test_options();
-  options.server.http.max_connections = 4;
-  server_fixture server(options);
+  server_fixture server(with_max_connections(4));
   std::vector<tcp_socket> idle;
   for (int i = 0; i < 4; ++i) {
     idle.emplace_back(server.port());
@@ -283,9 +287,7 @@ TEST_CASE("a full table of idle keep-alive connections makes room for a new clie
 }
 
 TEST_CASE("a full table of unfinished request heads makes room for a new client") {
-  auto options = test_options();
-  options.server.http.max_connections = 3;
-  server_fixture server(options);
+  server_fixture server(with_max_connections(3));
   std::vector<tcp_socket> slow;
   for (int i = 0; i < 3; ++i) {
     slow.emplace_back(server.port());
@@ -303,9 +305,7 @@ TEST_CASE("a full table of unfinished request heads makes room for a new client"
 }
 
 TEST_CASE("WebSockets are never evicted: a table full of them refuses new connections") {
-  auto options = test_options();
-  options.server.http.max_connections = 2;
-  server_fixture server(options);
+  server_fixture server(with_max_connections(2));
   const auto first_key = server.connect("alice");
   const auto second_key = server.connect("bob");
   REQUIRE(eventually([&] { return server.runtime->open_connections() == 0; }));
