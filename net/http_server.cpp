@@ -398,7 +398,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              if (ec) return self->close();
                              if (!response->serializer.is_done())
                                return self->write_piece(std::move(response), close_after);
-                             if (close_after) return self->close();
+                             if (close_after) return self->end_connection();
                              self->reset_request_state();
                              self->wait_for_next_request();
                            });
@@ -410,6 +410,36 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     keep_alive_ = false;
     match_ = {};
   }
+
+  // After the last response. When the client may still be sending (the request was refused
+  // before it was read to the end), closing at once would answer its data with an RST, which
+  // can destroy the response before the client reads it. So: FIN after the response, then
+  // drop what still arrives for a bounded time and amount, then close (what nginx calls a
+  // lingering close). Evictable meanwhile.
+  void end_connection() {
+    if (parser_ && parser_->is_done() && buffer_.size() == 0) return close();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    busy_ = false;
+    if (shutting_down_) return close();
+    state_->table.make_evictable(*evictable_);
+    lingered_bytes_ = 0;
+    stream_.expires_after(linger_time);
+    drop_input();
+  }
+
+  void drop_input() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
+                                                                              std::size_t n) {
+      self->lingered_bytes_ += n;
+      if (ec || self->lingered_bytes_ > linger_bytes) return self->close();
+      self->drop_input();
+    });
+  }
+
+  static constexpr std::chrono::seconds linger_time{2};
+  static constexpr std::size_t linger_bytes = 1024 * 1024;
 
   void close() {
     beast::error_code ec;
@@ -449,6 +479,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> count_chunk_ =
       [this](std::uint64_t, beast::string_view, beast::error_code&) { framing_.chunk(); };
   std::size_t head_fields_ = 0;
+  std::size_t lingered_bytes_ = 0;
   peer_address peer_;
   bool via_trusted_proxy_ = false;
   router::match match_;
