@@ -281,6 +281,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     const auto elapsed = std::chrono::steady_clock::now() - request_started_;
     const auto remaining = limits().read_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
     stream_.expires_after(std::max(remaining, std::chrono::milliseconds(1)));
+    // Each read parses all it holds (thousands of tiny chunks), not one chunk per round trip.
+    parser_->eager(true);
     read_body();
   }
 
