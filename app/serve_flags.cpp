@@ -192,6 +192,12 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("http-read-header-timeout", flags.http_read_header_timeout, "seconds for the request head");
   flag("http-read-timeout", flags.http_read_timeout, "seconds for the complete request");
   flag("http-idle-timeout", flags.http_idle_timeout, "seconds an idle keep-alive connection stays");
+  // Connection table (D20): per-address caps; X-Forwarded-For only from trusted proxies.
+  flag("max-connections-per-address", http.max_connections_per_address,
+       "concurrent connections per client address, IPv6 per /64 (0 = off)");
+  flag("trusted-proxies", flags.trusted_proxies,
+       "CIDR blocks whose X-Forwarded-For names the client for --max-connections-per-address")
+      ->delimiter(',');
 
   group = "Tuning";
   flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
@@ -234,14 +240,18 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   rt.server.http.read_header_timeout = std::chrono::seconds(flags.http_read_header_timeout);
   rt.server.http.read_timeout = std::chrono::seconds(flags.http_read_timeout);
   rt.server.http.idle_timeout = std::chrono::seconds(flags.http_idle_timeout);
-  if (!flags.trusted_networks.empty()) {
+  for (auto [texts, filter, name] :
+       {std::tuple{&flags.trusted_networks, &rt.server.trusted_networks, "--trusted-networks"},
+        std::tuple{&flags.trusted_proxies, &rt.server.trusted_proxies, "--trusted-proxies"}}) {
+    if (texts->empty()) continue;
     std::vector<net::network> networks;
-    for (const auto& text : flags.trusted_networks) {
+    for (const auto& text : *texts) {
       auto network = net::network::parse(text);
-      if (!network) return startup_error{"invalid --trusted-networks entry '" + text + "'", 2};
+      if (!network)
+        return startup_error{"invalid " + std::string(name) + " entry '" + text + "'", 2};
       networks.push_back(*network);
     }
-    rt.server.trusted_networks = net::address_filter(std::move(networks));
+    *filter = net::address_filter(std::move(networks));
   }
   if (flags.with_metrics) {
     const auto metrics_address = *parse_listen(flags.metrics_listen);

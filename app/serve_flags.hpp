@@ -33,6 +33,7 @@ struct serve_flags {
   std::string scheduler_policy = "sharing";  // measured: docs/performance.md
   runtime_options runtime;
   std::vector<std::string> trusted_networks;
+  std::vector<std::string> trusted_proxies;
   unsigned http_read_header_timeout = 10;
   unsigned http_read_timeout = 30;
   unsigned http_idle_timeout = 60;

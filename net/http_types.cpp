@@ -1,8 +1,14 @@
 #include "net/http_types.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace kwm::net {
+
+open_file::~open_file() {
+  if (descriptor_ >= 0) ::close(descriptor_);
+}
 
 std::string peer_address::to_string() const {
   char text[64];

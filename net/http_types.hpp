@@ -36,10 +36,32 @@ struct http_request {
   bool has_header(std::string_view lower_case_name) const;
 };
 
+// An open file descriptor, closed with the last owner (static file bodies).
+class open_file {
+ public:
+  explicit open_file(int descriptor) : descriptor_(descriptor) {}
+  ~open_file();
+  open_file(const open_file&) = delete;
+  open_file& operator=(const open_file&) = delete;
+  int descriptor() const { return descriptor_; }
+
+ private:
+  int descriptor_;
+};
+
+// A byte range of an open file, read in bounded pieces while the response is written, so
+// that no file is ever held in memory whole.
+struct file_range {
+  std::shared_ptr<const open_file> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::optional<file_range> file_body;  // when set, the body (`body` stays empty)
   bool close_connection = false;
   // For HEAD: the Content-Length the GET would have had (the body stays empty).
   std::optional<uint64_t> head_content_length;

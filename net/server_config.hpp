@@ -16,6 +16,8 @@ struct http_limits {
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 0;  // 0 = soft RLIMIT_NOFILE minus a reserve of 64
+  // Connections per client address (IPv6: per /64); 0 = no cap (D20).
+  std::size_t max_connections_per_address = 0;
 };
 
 struct websocket_limits {
@@ -35,6 +37,8 @@ struct server_config {
   http_limits http;
   websocket_limits websocket;
   address_filter trusted_networks = address_filter::loopback_only();
+  // Peers whose X-Forwarded-For names the client for the per-address cap (D20); none by default.
+  address_filter trusted_proxies;
   // SO_SNDBUF of accepted sockets; 0 keeps the kernel's autotuning. Small values make the
   // outgoing queue (and so slow-consumer detection) the only buffer that matters.
   int socket_send_buffer_bytes = 0;

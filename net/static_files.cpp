@@ -1,13 +1,14 @@
 #include "net/static_files.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <vector>
 
@@ -101,6 +102,13 @@ std::string percent_encoded(std::string_view path) {
   return out;
 }
 
+// Go's http.FileServer answers for files it cannot open.
+http_response open_error(int error) {
+  if (error == ENOENT || error == ENOTDIR || error == ELOOP) return http_response::not_found();
+  if (error == EACCES || error == EPERM) return http_response::text_error(403, "403 Forbidden");
+  return http_response::text_error(500, "500 Internal Server Error");
+}
+
 bool inside(const fs::path& root, const fs::path& candidate) {
   auto r = root.begin(), c = candidate.begin();
   for (; r != root.end(); ++r, ++c)
@@ -190,8 +198,14 @@ http_response static_files::serve(const http_request& request) const {
 }
 
 http_response static_files::serve_file(const http_request& request, const fs::path& file) const {
+  // Size and date come from the descriptor that is then streamed, never from a second lookup.
+  // O_NONBLOCK: a FIFO swapped in after the checks must not block the io thread.
+  auto opened = std::make_shared<const open_file>(
+      ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (opened->descriptor() < 0) return open_error(errno);
   struct stat info{};
-  if (::stat(file.c_str(), &info) != 0) return http_response::not_found();
+  if (::fstat(opened->descriptor(), &info) != 0) return open_error(errno);
+  if (!S_ISREG(info.st_mode)) return http_response::not_found();
   const auto size = static_cast<uint64_t>(info.st_size);
   const std::time_t modified = info.st_mtime;
   http_response response;
@@ -223,19 +237,26 @@ http_response static_files::serve_file(const http_request& request, const fs::pa
     response.head_content_length = length;
     return response;
   }
-  std::ifstream in(file, std::ios::binary);
-  response.body.resize(length);
-  in.seekg(static_cast<std::streamoff>(offset));
-  in.read(response.body.data(), static_cast<std::streamsize>(length));
-  if (static_cast<uint64_t>(in.gcount()) != length) return http_response::text_error(500, "read error");
+  response.file_body = file_range{std::move(opened), offset, length};
   return response;
 }
 
+// Entries whose type cannot be determined (a symlink loop, a dangling link, a target without
+// permission) and links that lead out of the root are left out: the listing shows only what
+// serve() would serve, and never throws.
 http_response static_files::list_directory(const fs::path& directory, const std::string& url_path) const {
   std::vector<std::string> names;
   std::error_code error;
-  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error))
-    names.push_back(it->path().filename().string() + (it->is_directory() ? "/" : ""));
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    std::error_code entry_error;
+    const bool is_directory = it->is_directory(entry_error);
+    if (entry_error) continue;
+    if (it->is_symlink(entry_error) || entry_error) {
+      const auto resolved = fs::canonical(it->path(), entry_error);
+      if (entry_error || !inside(root_, resolved)) continue;
+    }
+    names.push_back(it->path().filename().string() + (is_directory ? "/" : ""));
+  }
   std::sort(names.begin(), names.end());
   http_response response;
   response.headers = {{"Content-Type", "text/html; charset=utf-8"}};

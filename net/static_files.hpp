@@ -2,7 +2,8 @@
 // Static files under a root directory (spec §1.9: --enable-www at /, --enable-docs at /docs),
 // in the manner of Go's http.FileServer: index.html for directories, a listing otherwise,
 // redirects to canonical paths, Last-Modified / If-Modified-Since, single byte ranges.
-// No path ever resolves outside the root (`..`, encoded slashes, symlinks out of it).
+// No path ever resolves outside the root (`..`, encoded slashes, symlinks out of it). A file
+// is answered as an open descriptor (http_response::file_body) that the listener streams.
 #include <filesystem>
 #include <optional>
 #include <string>

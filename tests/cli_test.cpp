@@ -47,6 +47,8 @@ TEST_CASE("unknown flags and bad values are usage errors with exit 2") {
            {binary, "serve", "--log-level", "loud"},
            {binary, "serve", "--io-threads", "many"},
            {binary, "serve", "--trusted-networks", "10.0.0.0/99"},
+           {binary, "serve", "--trusted-proxies", "10.0.0.0/8,proxy"},
+           {binary, "serve", "--max-connections-per-address", "few"},
            {binary, "bogus"}}) {
     CAPTURE(args.back());
     const auto result = run_binary(args);
@@ -208,4 +210,28 @@ TEST_CASE("--enable-mcu-api with an invalid --pipeline-forced-regexp: logged, th
   CHECK(control.is_open());
   server.send_signal(SIGTERM);
   CHECK(server.wait_exit(std::chrono::seconds(10)) == std::optional<int>(0));
+}
+
+TEST_CASE("the per-address cap and trusted proxies come from flags and environment") {
+  child_process server({binary, "serve", "--trusted-proxies", "127.0.0.2/32"},
+                       {{"KWMSERVERD_LISTEN", "127.0.0.1:0"}, {"KWMSERVERD_MAX_CONNECTIONS_PER_ADDRESS", "1"}});
+  const uint16_t port = wait_for_port(server);
+  tcp_socket held(port);
+  std::string buffer;
+  held.send_all(build_http_request("GET", "/health-check", {}, {}, true));
+  REQUIRE(read_http_reply(held, buffer).has_value());
+  // 127.0.0.1 is at its cap: a second connection is closed unanswered.
+  tcp_socket refused(port);
+  CHECK(refused.wait_for_close(std::chrono::seconds(5)));
+  // Two open connections of the trusted proxy 127.0.0.2: the forwarded clients count, not
+  // the proxy, so the second is not refused.
+  std::vector<tcp_socket> proxied;
+  for (const char* client : {"192.0.2.1", "192.0.2.2"}) {
+    proxied.push_back(tcp_socket::connect_from("127.0.0.2", port));
+    proxied.back().send_all(build_http_request("GET", "/health-check", {{"X-Forwarded-For", client}}, {}, true));
+    std::string reply_buffer;
+    const auto reply = read_http_reply(proxied.back(), reply_buffer);
+    REQUIRE(reply.has_value());
+    CHECK(reply->status == 200);
+  }
 }

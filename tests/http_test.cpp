@@ -194,24 +194,6 @@ TEST_CASE("slow request heads and idle keep-alive connections are closed") {
   CHECK(idle.wait_for_close(std::chrono::seconds(5)));
 }
 
-TEST_CASE("connections beyond --max-connections are closed at once") {
-  auto options = test_options();
-  options.server.http.max_connections = 2;
-  server_fixture server(options);
-  tcp_socket a(server.port());
-  tcp_socket b(server.port());
-  std::string buffer;
-  a.send_all(build_http_request("GET", "/health-check", {}, {}, true));
-  REQUIRE(read_http_reply(a, buffer).has_value());  // a and b are counted by now
-  tcp_socket c(server.port());
-  CHECK(c.wait_for_close(std::chrono::seconds(5)));
-  b.send_all(build_http_request("GET", "/health-check", {}, {}, true));
-  buffer.clear();
-  auto reply = read_http_reply(b, buffer);
-  REQUIRE(reply.has_value());
-  CHECK(reply->status == 200);
-}
-
 TEST_CASE("admin and MCU routes answer untrusted peers 403 before anything else") {
   auto options = test_options();
   options.server.trusted_networks = kwm::net::address_filter({*kwm::net::network::parse("10.0.0.0/8")});

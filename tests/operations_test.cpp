@@ -13,6 +13,7 @@
 #include "net/static_files.hpp"
 #include "protocol/metrics_text.hpp"
 #include "support/rtm_peer.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kwm::test;
 namespace fs = std::filesystem;
@@ -25,17 +26,6 @@ std::optional<double> series(const std::string& scrape, const std::string& name)
   if (!std::regex_search(scrape, match, std::regex("\n" + name + R"(\{id=""\} ([0-9.e+]+)\n)"))) return std::nullopt;
   return std::stod(match[1]);
 }
-
-struct temp_dir {
-  fs::path path = fs::temp_directory_path() / ("kwm-ops-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  temp_dir() { fs::create_directories(path); }
-  ~temp_dir() { fs::remove_all(path); }
-  void write(const std::string& name, const std::string& content) const {
-    fs::create_directories((path / name).parent_path());
-    std::ofstream(path / name, std::ios::binary) << content;
-  }
-  static inline int counter = 0;
-};
 
 // A raw HEAD request: the reply has a Content-Length but no body.
 std::string head_request(uint16_t port, const std::string& target) {

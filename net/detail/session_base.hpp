@@ -10,8 +10,11 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 
+#include "net/detail/connection_table.hpp"
 #include "net/http_types.hpp"
 #include "net/router.hpp"
 #include "net/server_config.hpp"
@@ -32,10 +35,11 @@ class session_base {
 };
 
 struct server_state {
+  server_state(server_config config_, router routes_);
+
   server_config config;
   router routes;
-  std::size_t max_connections = 0;
-  std::atomic<std::size_t> open_connections{0};
+  connection_table table;
   std::atomic<std::size_t> open_websockets{0};
   std::atomic<bool> stopping{false};
 
@@ -53,17 +57,35 @@ struct server_state {
   std::unordered_map<const session_base*, entry> sessions_;
 };
 
-// One accepted TCP connection's place in the max-connections budget.
+// One admitted TCP connection's place in the connection table; it moves with the socket into
+// a WebSocket session and is given back when the last owner ends.
 class connection_slot {
  public:
-  explicit connection_slot(std::shared_ptr<server_state> state) : state_(std::move(state)) {}
-  connection_slot(connection_slot&&) = default;
+  // `address`: what the connection was admitted under (nullopt for a trusted proxy).
+  connection_slot(std::shared_ptr<server_state> state, std::optional<address_key> address)
+      : state_(std::move(state)), address_(address) {}
+  connection_slot(connection_slot&& other) noexcept
+      : state_(std::move(other.state_)), address_(std::exchange(other.address_, std::nullopt)) {}
+  connection_slot& operator=(connection_slot&&) = delete;
   ~connection_slot() {
-    if (state_) state_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+    if (state_) state_->table.release(address_);
+  }
+
+  // For a connection from a trusted proxy: counts it under the client the current request
+  // comes from; false (and counted under nothing) when that client is at its cap.
+  bool attribute_to(const address_key& client) {
+    end_attribution();
+    if (!state_->table.claim(client)) return false;
+    address_ = client;
+    return true;
+  }
+  void end_attribution() {
+    if (address_) state_->table.unclaim(*std::exchange(address_, std::nullopt));
   }
 
  private:
   std::shared_ptr<server_state> state_;
+  std::optional<address_key> address_;
 };
 
 inline std::string_view to_std(beast::string_view text) { return {text.data(), text.size()}; }

@@ -37,23 +37,48 @@ uint16_t free_loopback_port(int socket_type) {
   return ntohs(address.sin_port);
 }
 
-tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int receive_buffer) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd_ < 0) throw std::runtime_error("socket failed");
+namespace {
+
+// A TCP socket connected to the loopback `port`, bound first to `source` when given; -1 on failure.
+int connect_loopback(uint16_t port, const sockaddr_in* source, int receive_buffer) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
   if (receive_buffer > 0)
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    throw std::runtime_error("connect failed");
+  if ((source != nullptr &&
+       ::bind(fd, reinterpret_cast<const sockaddr*>(source), sizeof *source) != 0) ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
   }
   int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+}  // namespace
+
+tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int receive_buffer)
+    : fd_(connect_loopback(port, nullptr, receive_buffer)) {
+  if (fd_ < 0) throw std::runtime_error("connect failed");
   set_timeout(timeout);
+}
+
+tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t port,
+                                    std::chrono::milliseconds timeout) {
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1)
+    throw std::runtime_error("not an IPv4 address: " + source_address);
+  tcp_socket socket;
+  socket.fd_ = connect_loopback(port, &source, 0);
+  if (socket.fd_ < 0) throw std::runtime_error("connect from " + source_address + " failed");
+  socket.set_timeout(timeout);
+  return socket;
 }
 
 tcp_socket::tcp_socket(tcp_socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}

@@ -23,6 +23,9 @@ class tcp_socket {
   // `receive_buffer` > 0 fixes SO_RCVBUF before connecting (and so disables the kernel's
   // receive-window autotuning, which on loopback can absorb tens of megabytes).
   explicit tcp_socket(uint16_t port, std::chrono::milliseconds timeout = 5s, int receive_buffer = 0);
+  // Connects from another loopback address (e.g. "127.0.0.2"), as a second client host.
+  static tcp_socket connect_from(const std::string& source_address, uint16_t port,
+                                 std::chrono::milliseconds timeout = 5s);
   tcp_socket(tcp_socket&& other) noexcept;
   tcp_socket& operator=(tcp_socket&& other) noexcept;
   ~tcp_socket();
