@@ -51,8 +51,9 @@ class frame_reader {
   template <class Events>
   std::size_t feed(char* data, std::size_t size, Events& events);
 
-  // Memory held for what has not been completed yet (fragments, partial frames).
-  std::size_t held_bytes() const { return message_.capacity() + header_have_ + control_have_; }
+  // Bytes received of what has not been completed yet (fragments, partial frames). The
+  // memory behind them is at most about twice that (the buffer grows by doubling).
+  std::size_t held_bytes() const { return message_.size() + header_have_ + control_have_; }
   // A message (or a frame header) has begun and is not complete yet.
   bool in_message() const { return in_message_ || header_have_ > 0 || in_frame_; }
   bool finished() const { return finished_; }

@@ -470,7 +470,7 @@ class websocket_session final : public session_base,
     } else {
       message_started_ = {};
     }
-    const std::size_t held = reader_.held_bytes() + input_.capacity();
+    const std::size_t held = reader_.held_bytes() + input_.size();
     if (held == reported_unfinished_) return;
     reported_unfinished_ = held;
     // Small holdings are not worth the lock; they are bounded by the connection count.
