@@ -158,11 +158,13 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
     log::debug("websocket connected", {{"connection", std::to_string(self->id())}, {"user", st.auth.user_id}});
   return {
       [=](text_atom, const std::string& text) {
-        if (self->state.closing || !admit_frame(self, &text)) return;
-        on_text(self, text);
+        if (!self->state.closing && admit_frame(self, &text)) on_text(self, text);
+        // Input flow control: net reads on once enough frames are processed (D20).
+        self->state.sink->frame_processed(text.size());
       },
       [=](binary_atom, uint64_t) {
         if (!self->state.closing) admit_frame(self, nullptr);
+        self->state.sink->frame_processed(0);
       },
       [=](closed_atom) {
         if (log::enabled(spdlog::level::debug))

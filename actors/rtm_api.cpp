@@ -225,6 +225,7 @@ void handle_websocket_open(const rtm_services& services,
                 server_metrics::bump(services.context->metrics->http_websocket_success_total);
                 net::websocket_options options;
                 options.farewell = goodbye_frame();
+                options.acknowledges_frames = true;  // the connection actor does (input flow control)
                 websocket->accept(make_connection_listener(connection), std::move(options));
               },
               [=](const caf::error&) {

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,11 +21,17 @@
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
+#include "app/io_scheduler.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/routes.hpp"
 #include "app/service_notify.hpp"
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
+#include "net/io_pool.hpp"
+#include "net/output_check.hpp"
+#ifdef KWM_CHECK_OUTPUT
+#include "protocol/json_check.hpp"
+#endif
 
 namespace kwm::app {
 namespace {
@@ -34,7 +42,15 @@ std::size_t or_cores(std::size_t configured) {
   return cores == 0 ? 1 : cores;
 }
 
-caf::actor_system_config& configure(caf::actor_system_config& config, const runtime_options& options) {
+caf::actor_system_config& configure(caf::actor_system_config& config, const runtime_options& options,
+                                     net::io_pool& pool) {
+  // D20: an actor yields after this many messages, so one busy actor cannot hold a thread.
+  config.set("scheduler.max-throughput", options.actor_max_throughput == 0 ? std::size_t{1} : options.actor_max_throughput);
+  if (options.scheduler_policy == "io") {
+    config.set("scheduler.max-threads", pool.size());
+    use_io_scheduler(config, pool);
+    return config;
+  }
   // CAF's default is max(4, cores) workers, which oversubscribes small machines (P6).
   config.set("scheduler.max-threads", or_cores(options.actor_threads));
   config.set("scheduler.policy", caf::atom_from_string(options.scheduler_policy));
@@ -45,10 +61,13 @@ caf::actor_system_config& configure(caf::actor_system_config& config, const runt
 
 struct server_runtime::impl {
   explicit impl(runtime_options opts)
-      : options(std::move(opts)), system(configure(config, options)), io(int(or_cores(options.io_threads))) {}
+      : options(std::move(opts)), pool(or_cores(options.io_threads)), system(configure(config, options, pool)) {}
 
   runtime_options options;
-  // Declared before everything that can hold actors or post into io: destroyed last.
+  // The io threads outlive the actor system: with the io scheduler its actors run there,
+  // and its destruction runs what is left on the pool's contexts.
+  net::io_pool pool;
+  // Declared before everything that can hold actors: destroyed last but the pool.
   caf::actor_system_config config;
   caf::actor_system system;
   actors::token_issuer_actor issuer;
@@ -57,27 +76,29 @@ struct server_runtime::impl {
   actors::admin_tokens_actor admin;
   actors::oidc_provider_actor oidc;
   actors::mcu_broker_actor mcu;
-  boost::asio::io_context io;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
   actors::metrics_pointer metrics = std::make_shared<actors::server_metrics>();
   std::unique_ptr<boost::asio::signal_set> signals;
   std::unique_ptr<boost::asio::steady_timer> drain_timer;
-  std::vector<std::thread> threads;
   std::atomic<int> shutdown_requests{0};
+  // Set once every connection is closed (or the drain gave up): wait() may stop actors.
+  std::mutex drained_mutex;
+  std::condition_variable drained_changed;
+  bool drained = false;
   std::chrono::steady_clock::time_point drain_deadline{};
   bool actors_stopped = false;
 
   void begin_shutdown() {
     const int request = ++shutdown_requests;
-    boost::asio::post(io, [this, request] {
+    boost::asio::post(pool.context(0), [this, request] {
       if (request == 1) {
         notify_stopping();
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
         server->begin_shutdown();
         if (metrics_server) metrics_server->begin_shutdown();
         drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
-        drain_timer = std::make_unique<boost::asio::steady_timer>(io);
+        drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));
         poll_drain();
       } else if (request == 2) {
         log::warn("second shutdown request: closing every connection now");
@@ -102,7 +123,7 @@ struct server_runtime::impl {
   void force_stop() {
     server->force_close();
     if (metrics_server) metrics_server->force_close();
-    drain_timer = std::make_unique<boost::asio::steady_timer>(io);
+    drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));
     drain_timer->expires_after(std::chrono::milliseconds(100));
     drain_timer->async_wait([this](boost::system::error_code) { finish_io(); });
   }
@@ -112,16 +133,24 @@ struct server_runtime::impl {
       boost::system::error_code ignored;
       signals->cancel(ignored);
     }
-    io.stop();
+    std::lock_guard<std::mutex> guard(drained_mutex);
+    drained = true;
+    drained_changed.notify_all();
   }
 
-  void join_threads() {
-    for (auto& thread : threads)
-      if (thread.joinable()) thread.join();
-    threads.clear();
+  void await_drained() {
+    std::unique_lock<std::mutex> guard(drained_mutex);
+    drained_changed.wait(guard, [this] { return drained; });
   }
 
-  // Every actor that may post into `io` ends before `io` is destroyed (stack notes §6).
+  // Every actor ends while the io threads still run (the io scheduler runs actors there,
+  // and actors post into io), then the io threads stop (stack notes §6).
+  void stop_everything() {
+    if (!actors_stopped && !pool.running()) pool.start();  // e.g. start() failed to bind
+    stop_actors();
+    pool.stop();
+  }
+
   void stop_actors() {
     if (actors_stopped) return;
     actors_stopped = true;
@@ -157,8 +186,8 @@ server_runtime::server_runtime(runtime_options options)
     impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
   }
   // Outbound HTTP(S) for the OIDC provider and the TURN credential service.
-  const net::fetcher fetcher = [io = &impl_->io](const std::string& url, net::fetch_options options,
-                                                 net::fetch_callback done) {
+  const net::fetcher fetcher = [io = &impl_->pool.context(0)](const std::string& url, net::fetch_options options,
+                                                              net::fetch_callback done) {
     net::fetch(*io, url, std::move(options), std::move(done));
   };
   if (impl_->options.oidc) {
@@ -180,29 +209,32 @@ server_runtime::server_runtime(runtime_options options)
   context->pipelines = pipelines;
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
                                 std::move(context), impl_->options.rtm, impl_->mcu};
-  impl_->server = std::make_unique<net::http_server>(impl_->io, impl_->options.server,
+  impl_->server = std::make_unique<net::http_server>(impl_->pool, impl_->options.server,
                                                      build_routes(impl_->options, services));
   if (impl_->options.metrics_listener)
     impl_->metrics_server = std::make_unique<net::http_server>(
-        impl_->io, *impl_->options.metrics_listener,
+        impl_->pool, *impl_->options.metrics_listener,
         build_metrics_routes(std::make_shared<metrics_endpoint>(metrics, impl_->options.enable_guest_api)));
 }
 
 server_runtime::~server_runtime() {
-  if (!impl_->threads.empty()) {
+  if (impl_->pool.running()) {
     request_shutdown();
-    impl_->join_threads();
+    impl_->await_drained();
   }
-  impl_->stop_actors();
+  impl_->stop_everything();
   impl_->server.reset();
   impl_->metrics_server.reset();
 }
 
 void server_runtime::start() {
+#ifdef KWM_CHECK_OUTPUT
+  // D19 in test builds: every frame and JSON body written is checked.
+  net::set_output_validator(&protocol::is_valid_json_text);
+#endif
   impl_->server->start();
   if (impl_->metrics_server) impl_->metrics_server->start();
-  const std::size_t count = or_cores(impl_->options.io_threads);
-  for (std::size_t i = 0; i < count; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->pool.start();
 }
 
 uint16_t server_runtime::port() const { return impl_->server->port(); }
@@ -212,7 +244,7 @@ uint16_t server_runtime::metrics_port() const {
 }
 
 void server_runtime::handle_signals() {
-  impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->io, SIGINT, SIGTERM);
+  impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->pool.context(0), SIGINT, SIGTERM);
   struct waiter {
     impl* self;
     void operator()(boost::system::error_code ec, int signal) const {
@@ -228,8 +260,8 @@ void server_runtime::handle_signals() {
 void server_runtime::request_shutdown() { impl_->begin_shutdown(); }
 
 void server_runtime::wait() {
-  impl_->join_threads();
-  impl_->stop_actors();
+  impl_->await_drained();
+  impl_->stop_everything();
 }
 
 std::size_t server_runtime::open_connections() const { return impl_->server->open_connections(); }

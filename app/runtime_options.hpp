@@ -19,8 +19,11 @@ namespace kwm::app {
 struct runtime_options {
   net::server_config server;
   std::size_t io_threads = 0;     // 0 = one per core
-  std::size_t actor_threads = 0;  // CAF scheduler workers; 0 = one per core
-  std::string scheduler_policy = "sharing";  // measured: docs/performance.md
+  std::size_t actor_threads = 0;  // CAF workers of the stealing/sharing policies; 0 = one per core
+  // "io": actors run on the io threads (app/io_scheduler); "stealing"/"sharing": CAF's own
+  // worker pools (measured against each other in docs/performance.md).
+  std::string scheduler_policy = "io";
+  std::size_t actor_max_throughput = 64;  // messages per actor turn (D20 fairness)
   bool enable_rtm_api = true;
   actors::rtm_settings rtm;
   actors::token_issuer_settings connect_keys;

@@ -199,11 +199,24 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
        "CIDR blocks whose X-Forwarded-For names the client for --max-connections-per-address")
       ->delimiter(',');
 
+  group = "WebSocket limits";
+  flag("ws-max-message-bytes", ws.max_message_bytes, "largest incoming message (larger: goodbye, close 1009)");
+  flag("ws-message-timeout", flags.ws_message_timeout,
+       "seconds a message may take from its first byte to its end (0 = no limit; then close 1008)");
+  flag("ws-max-unfinished-bytes", ws.max_unfinished_bytes,
+       "memory all unfinished messages may hold together; beyond it the largest are closed (0 = no limit)");
+  flag("ws-inflight-frames", ws.max_inflight_frames,
+       "frames read but not yet processed after which a socket is not read (0 = no limit)");
+  flag("ws-inflight-bytes", ws.max_inflight_bytes,
+       "bytes read but not yet processed after which a socket is not read (0 = no limit)");
+
   group = "Tuning";
   flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
-  flag("actor-threads", flags.actor_threads, "actor scheduler threads (0 = one per core)");
-  flag("scheduler-policy", flags.scheduler_policy, "actor scheduler: stealing or sharing")
-      ->check(CLI::IsMember({"stealing", "sharing"}));
+  flag("actor-threads", flags.actor_threads, "worker threads of the stealing and sharing schedulers (0 = one per core)");
+  flag("scheduler-policy", flags.scheduler_policy,
+       "actor scheduler: io (actors run on the network threads), stealing or sharing")
+      ->check(CLI::IsMember({"io", "stealing", "sharing"}));
+  flag("actor-max-throughput", rt.actor_max_throughput, "messages an actor handles before others get their turn");
 
   // Flags of the original that have no counterpart here: accepted by the parser so the
   // answer is a clear message instead of "unknown option".
@@ -240,6 +253,7 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   rt.server.http.read_header_timeout = std::chrono::seconds(flags.http_read_header_timeout);
   rt.server.http.read_timeout = std::chrono::seconds(flags.http_read_timeout);
   rt.server.http.idle_timeout = std::chrono::seconds(flags.http_idle_timeout);
+  rt.server.websocket.message_timeout = std::chrono::seconds(flags.ws_message_timeout);
   for (auto [texts, filter, name] :
        {std::tuple{&flags.trusted_networks, &rt.server.trusted_networks, "--trusted-networks"},
         std::tuple{&flags.trusted_proxies, &rt.server.trusted_proxies, "--trusted-proxies"}}) {

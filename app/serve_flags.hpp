@@ -30,13 +30,14 @@ struct serve_flags {
   std::string docs_root = "./docs";
   std::size_t io_threads = 0;
   std::size_t actor_threads = 0;
-  std::string scheduler_policy = "sharing";  // measured: docs/performance.md
+  std::string scheduler_policy = "io";  // measured: docs/performance.md
   runtime_options runtime;
   std::vector<std::string> trusted_networks;
   std::vector<std::string> trusted_proxies;
   unsigned http_read_header_timeout = 10;
   unsigned http_read_timeout = 30;
   unsigned http_idle_timeout = 60;
+  unsigned ws_message_timeout = 30;
   std::string admin_tokens_key;
   bool enable_auth_basic = false;
   std::string auth_basic_values;

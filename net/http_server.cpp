@@ -26,6 +26,7 @@
 #include "net/cors.hpp"
 #include "net/detail/file_range_body.hpp"
 #include "net/detail/session_base.hpp"
+#include "net/io_pool.hpp"
 
 namespace kwm::net {
 
@@ -203,7 +204,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void terminate() override { close(); }
 
-  // Called on the strand when the route handler answers.
+  // Called on the session's io thread when the route handler answers.
   void finish_exchange(http_response response) {
     if (cors_) cors_response_headers(*cors_, cors_request_, response);
     write_response(std::move(response));
@@ -342,8 +343,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       if (message.method() != http::verb::get)
         return write_response(http_response::text_error(405, ""));
       state_->untrack(this);
-      shutting_down_ = true;  // this object is finished; the stream moves on
-      start_websocket_session(state_, std::move(slot_), std::move(stream_),
+      shutting_down_ = true;  // this object is finished; the socket moves on
+      stream_.expires_never();
+      // Whatever the client sent after the request head (frames, in the same packet) too.
+      std::string early_input(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+      start_websocket_session(state_, std::move(slot_), stream_.release_socket(), std::move(early_input),
                               parser_->release(), std::move(request), *matched,
                               std::string(match_.parameter));
       return;
@@ -514,8 +518,9 @@ std::optional<connection_slot> admit_connection(const std::shared_ptr<server_sta
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(asio::io_context& io, std::shared_ptr<server_state> state)
-      : io_(io), acceptor_(asio::make_strand(io)), retry_timer_(acceptor_.get_executor()),
+  // Accepts on the pool's first thread; each new connection lives on the next thread.
+  listener(io_pool& pool, std::shared_ptr<server_state> state)
+      : pool_(pool), acceptor_(pool.context(0)), retry_timer_(acceptor_.get_executor()),
         state_(std::move(state)) {}
 
   void open(const std::string& host, uint16_t port) {
@@ -541,7 +546,7 @@ class listener : public std::enable_shared_from_this<listener> {
  private:
   void accept_next() {
     if (!acceptor_.is_open()) return;
-    acceptor_.async_accept(asio::make_strand(io_),
+    acceptor_.async_accept(pool_.context(pool_.next_index()),
                            beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
@@ -569,7 +574,7 @@ class listener : public std::enable_shared_from_this<listener> {
     accept_next();
   }
 
-  asio::io_context& io_;
+  io_pool& pool_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
   std::shared_ptr<server_state> state_;
@@ -581,21 +586,24 @@ class listener : public std::enable_shared_from_this<listener> {
 // -- http_server --------------------------------------------------------------------------
 
 struct http_server::impl {
-  asio::io_context& io;
+  io_pool& pool;
   std::shared_ptr<server_state> state;
   std::shared_ptr<listener> acceptor;
 };
 
-http_server::http_server(asio::io_context& io, server_config config, router routes)
+http_server::http_server(io_pool& pool, server_config config, router routes)
     : impl_(std::make_unique<impl>(impl{
-          io, std::make_shared<server_state>(std::move(config), std::move(routes)), nullptr})) {}
+          pool, std::make_shared<server_state>(std::move(config), std::move(routes)), nullptr})) {
+  impl_->state->pool = &pool;
+  impl_->state->websockets = make_websocket_hub(pool, impl_->state->config.websocket);
+}
 
 http_server::~http_server() {
   if (impl_->acceptor) impl_->acceptor->stop();
 }
 
 void http_server::start() {
-  impl_->acceptor = std::make_shared<listener>(impl_->io, impl_->state);
+  impl_->acceptor = std::make_shared<listener>(impl_->pool, impl_->state);
   impl_->acceptor->open(impl_->state->config.host, impl_->state->config.port);
 }
 

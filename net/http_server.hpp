@@ -8,17 +8,15 @@
 #include "net/router.hpp"
 #include "net/server_config.hpp"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace kwm::net {
 
+class io_pool;
 struct server_state;
 
 class http_server {
  public:
-  http_server(boost::asio::io_context& io, server_config config, router routes);
+  // Connections are spread over the pool's threads; the pool must outlive the server.
+  http_server(io_pool& pool, server_config config, router routes);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

@@ -29,6 +29,15 @@ struct websocket_limits {
   std::chrono::milliseconds write_wait{10'000};
   std::chrono::milliseconds close_wait{1'000};
   std::chrono::milliseconds handshake_timeout{10'000};
+  // D20: a message must be complete this long after its first byte (0 = no limit) ...
+  std::chrono::milliseconds message_timeout{30'000};
+  // ... and all unfinished messages of the listener together hold at most this much;
+  // beyond it the largest holders are closed (0 = no limit).
+  std::size_t max_unfinished_bytes = 256 * 1024 * 1024;
+  // Input flow control: a socket is not read while this many frames or bytes it delivered
+  // are not yet processed (0 = no limit).
+  std::size_t max_inflight_frames = 64;
+  std::size_t max_inflight_bytes = 1024 * 1024;
 };
 
 struct server_config {

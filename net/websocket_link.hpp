@@ -17,6 +17,8 @@ inline frame make_frame(std::string text) {
 
 enum class close_code : uint16_t {
   going_away = 1001,
+  protocol_error = 1002,
+  invalid_payload = 1007,
   policy_violation = 1008,
   message_too_big = 1009,
 };
@@ -31,9 +33,14 @@ class frame_sink {
   // Server-initiated close: the farewell frame (if the socket has one), then the close
   // frame. Frames queued before the call are written first.
   virtual void close(close_code code, std::string reason = {}) = 0;
+  // Input flow control (D20): the receiver of a frame handed to frame_listener::on_text or
+  // on_binary calls this once it has processed that frame. While too many frames or bytes
+  // are unprocessed, the socket is not read (TCP back-pressure). `bytes` is the size of the
+  // text (0 for a binary frame). Safe from any thread.
+  virtual void frame_processed(std::size_t /*bytes*/) {}
 };
 
-// Inbound side. Called on the connection's strand, in arrival order.
+// Inbound side. Called on the connection's io thread, in arrival order.
 class frame_listener {
  public:
   virtual ~frame_listener() = default;
@@ -47,6 +54,10 @@ class frame_listener {
 struct websocket_options {
   frame farewell;           // written before every server-initiated close; may be null
   std::string subprotocol;  // selected in the handshake response when non-empty
+  // The listener's receiver calls frame_sink::frame_processed for every frame it gets, so
+  // the session can apply input flow control (D20). Without it frames count as processed
+  // once handed over.
+  bool acknowledges_frames = false;
 };
 
 }  // namespace kwm::net

@@ -28,24 +28,30 @@ namespace http = boost::beast::http;
 class session_base {
  public:
   virtual ~session_base() = default;
-  // Graceful shutdown of this session; called on its strand.
+  // Graceful shutdown of this session; called on its io thread.
   virtual void shutdown() = 0;
-  // Immediate close of the socket; called on its strand.
+  // Immediate close of the socket; called on its io thread.
   virtual void terminate() = 0;
 };
+
+class io_pool;
+struct websocket_hub;  // what the WebSocket sessions share (websocket_session.cpp)
+std::shared_ptr<websocket_hub> make_websocket_hub(io_pool& pool, const websocket_limits& limits);
 
 struct server_state {
   server_state(server_config config_, router routes_);
 
   server_config config;
   router routes;
+  io_pool* pool = nullptr;
+  std::shared_ptr<websocket_hub> websockets;
   connection_table table;
   std::atomic<std::size_t> open_websockets{0};
   std::atomic<bool> stopping{false};
 
   void track(const std::shared_ptr<session_base>& session, asio::any_io_executor executor);
   void untrack(const session_base* session);
-  // Runs `action` on the strand of every live session.
+  // Runs `action` on the io thread of every live session.
   void for_each_session(void (session_base::*action)());
 
  private:
@@ -92,11 +98,13 @@ inline std::string_view to_std(beast::string_view text) { return {text.data(), t
 
 peer_address to_peer_address(const asio::ip::tcp::endpoint& endpoint);
 
-// Hands an upgrade request on a WebSocket route to a new WebSocket session, which then
-// calls the route's handler. Defined in websocket_session.cpp.
+// Hands an upgrade request on a WebSocket route to a new WebSocket session on the calling
+// io thread, which then calls the route's handler. `early_input` holds what the client sent
+// after the request head (frames may come in the same packet). Defined in
+// websocket_session.cpp.
 void start_websocket_session(std::shared_ptr<server_state> state, connection_slot slot,
-                             beast::tcp_stream stream, http::request<http::string_body> request,
-                             http_request plain_request, const route& matched,
-                             std::string parameter);
+                             asio::ip::tcp::socket socket, std::string early_input,
+                             http::request<http::string_body> request, http_request plain_request,
+                             const route& matched, std::string parameter);
 
 }  // namespace kwm::net
