@@ -186,34 +186,23 @@ class frame_builder {
         break;
       case 6:
       case 7:
-        object(depth);
+        container(depth, true);
         break;
       default:
-        array(depth);
+        container(depth, false);
     }
   }
 
-  void object(size_t depth) {
-    if (depth > 40) return (void)(out_ += "{}");
-    out_ += '{';
-    const size_t members = in_.pick(6);
-    for (size_t i = 0; i < members; ++i) {
+  // An object (with data keys) or an array of up to five values.
+  void container(size_t depth, bool object) {
+    out_ += object ? '{' : '[';
+    const size_t count = depth > 40 ? 0 : in_.pick(6);
+    for (size_t i = 0; i < count; ++i) {
       if (i != 0) out_ += ',';
-      write_key(in_.pick(data_keys));
+      if (object) write_key(in_.pick(data_keys));
       value(depth + 1);
     }
-    out_ += '}';
-  }
-
-  void array(size_t depth) {
-    if (depth > 40) return (void)(out_ += "[]");
-    out_ += '[';
-    const size_t elements = in_.pick(6);
-    for (size_t i = 0; i < elements; ++i) {
-      if (i != 0) out_ += ',';
-      value(depth + 1);
-    }
-    out_ += ']';
+    out_ += object ? '}' : ']';
   }
 
   // Nesting straight to around the limit of 32 (D18) or beyond it, or an array around the
