@@ -171,17 +171,22 @@ class scanner {
         unescaped_(unescaped) {}
 
   rapidjson::ParseResult run() {
-    if (static_cast<std::size_t>(end_ - begin_) > max_text_bytes)
-      return fail(rapidjson::kParseErrorTermination), result_;
-    skip_space();
-    if (p_ == end_) return fail(rapidjson::kParseErrorDocumentEmpty), result_;
-    if (!document()) return result_;
-    skip_space();
-    if (p_ != end_) fail(rapidjson::kParseErrorDocumentRootNotSingular);
+    (void)text();
     return result_;
   }
 
  private:
+  // One value, whitespace around it allowed. Failures are in result_.
+  bool text() {
+    if (static_cast<std::size_t>(end_ - begin_) > max_text_bytes)
+      return fail(rapidjson::kParseErrorTermination);
+    skip_space();
+    if (p_ == end_) return fail(rapidjson::kParseErrorDocumentEmpty);
+    if (!document()) return false;
+    skip_space();
+    return p_ == end_ || fail(rapidjson::kParseErrorDocumentRootNotSingular);
+  }
+
   struct frame {
     uint32_t count;  // members or elements so far
     bool object;
