@@ -1,10 +1,12 @@
 // Micro-benchmark of the JSON entry on typical RTM frames: the hardened reader (D18) into
 // the per-thread scratch, against RapidJSON's own reader set up as protocol/rtm_parse.cpp
 // did before D18 (same fixed, trusted frames; RapidJSON never sees untrusted text).
-// Reports thread CPU time per parse, which is steadier than wall time on a shared machine.
+// Reports the best thread CPU time per parse of seven interleaved repetitions, which is
+// steadier than wall time on a shared machine.
 //   cmake --build build/test --target kwm_json_bench && build/test/kwm_json_bench
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -45,13 +47,28 @@ size_t hardened_reader(std::string_view text) {
 
 template <class Parse>
 double ns_per_parse(const std::string& frame, Parse parse) {
-  constexpr int rounds = 200000;
+  constexpr int rounds = 100000;
   size_t members = 0;
   const double start = cpu_ns();
   for (int i = 0; i < rounds; ++i) members += parse(frame);
   const double elapsed = cpu_ns() - start;
   if (members == 0) std::puts("parse failed");
   return elapsed / rounds;
+}
+
+// The best of several interleaved repetitions: other load on the machine only adds time.
+struct costs {
+  double rapidjson = 1e18;
+  double hardened = 1e18;
+};
+
+costs measure(const std::string& frame) {
+  costs best;
+  for (int repetition = 0; repetition < 7; ++repetition) {
+    best.rapidjson = std::min(best.rapidjson, ns_per_parse(frame, rapidjson_reader));
+    best.hardened = std::min(best.hardened, ns_per_parse(frame, hardened_reader));
+  }
+  return best;
 }
 
 }  // namespace
@@ -70,7 +87,9 @@ int main() {
        R"({"type":"webrtc","subtype":"webrtc_signal","id":42,"target":"bob","channel":"*6uswzKyJS4QDZJzyyZA-OwzQWtNU4wNi","hash":"WVlipRWKIqPdkG5ezL+77B7yx/o1OaW5y3kCcLLtxn4=","v":20180703,"pcid":"abc","data":{"type":"offer","sdp":")" +
            sdp + R"("}})"}};
   std::printf("%-16s %7s %16s %16s\n", "frame", "bytes", "RapidJSON ns", "hardened ns");
-  for (const auto& [name, frame] : frames)
-    std::printf("%-16s %7zu %16.0f %16.0f\n", name.c_str(), frame.size(),
-                ns_per_parse(frame, rapidjson_reader), ns_per_parse(frame, hardened_reader));
+  for (const auto& [name, frame] : frames) {
+    const auto best = measure(frame);
+    std::printf("%-16s %7zu %16.0f %16.0f\n", name.c_str(), frame.size(), best.rapidjson,
+                best.hardened);
+  }
 }
