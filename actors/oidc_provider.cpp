@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "protocol/chats_output.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::actors {
 namespace {
@@ -93,8 +94,8 @@ oidc_provider_actor::behavior_type oidc_provider(self_pointer self, oidc_setting
         auto& st = self->state;
         if (!ok) return retry_later(self, "discovery failed", body);
         rapidjson::Document doc;
-        doc.Parse(body.c_str(), body.size());
-        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("jwks_uri") || !doc["jwks_uri"].IsString())
+        if (protocol::read_json(body, doc).IsError() || !doc.IsObject() ||
+            !doc.HasMember("jwks_uri") || !doc["jwks_uri"].IsString())
           return retry_later(self, "discovery failed", "no jwks_uri in the discovery document");
         st.jwks_uri = doc["jwks_uri"].GetString();
         st.algorithms.clear();

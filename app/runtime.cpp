@@ -28,10 +28,6 @@
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_pool.hpp"
-#include "net/output_check.hpp"
-#ifdef KWM_CHECK_OUTPUT
-#include "protocol/json_check.hpp"
-#endif
 
 namespace kwm::app {
 namespace {
@@ -228,10 +224,6 @@ server_runtime::~server_runtime() {
 }
 
 void server_runtime::start() {
-#ifdef KWM_CHECK_OUTPUT
-  // D19 in test builds: every frame and JSON body written is checked.
-  net::set_output_validator(&protocol::is_valid_json_text);
-#endif
   impl_->server->start();
   if (impl_->metrics_server) impl_->metrics_server->start();
   impl_->pool.start();

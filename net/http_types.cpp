@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "protocol/json_check.hpp"
+
 namespace kwm::net {
 
 open_file::~open_file() {
@@ -48,6 +50,9 @@ http_response http_response::text_error(unsigned status, std::string_view messag
 }
 
 http_response http_response::json(std::string body) {
+#ifdef KWM_CHECK_OUTPUT
+  protocol::require_valid_json_output("HTTP body", body);  // D19, in the test build
+#endif
   http_response response;
   response.headers = {{"Content-Type", "application/json"}};
   response.body = std::move(body);

@@ -22,7 +22,7 @@
 #include "net/io_pool.hpp"
 #include "net/websocket_frames.hpp"
 #include "net/websocket_handshake.hpp"
-#include "net/output_check.hpp"
+#include "protocol/json_check.hpp"
 
 namespace kwm::net {
 
@@ -173,7 +173,9 @@ class websocket_session final : public session_base,
     const std::size_t size = text->size();
     if (queued_texts_ + 1 > limits().send_queue_messages || queued_bytes_ + size > limits().send_queue_bytes)
       return slow_consumer();
-    check_outgoing_frame(*text);
+#ifdef KWM_CHECK_OUTPUT
+    protocol::require_valid_json_output("WebSocket frame", *text);  // D19, in the test build
+#endif
     count_queued(size);
     out_.push_back({std::move(text), false});
     schedule_flush();

@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 
 #include "protocol/json.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
 namespace {
@@ -46,13 +47,13 @@ void write_token(json_writer& out, const admin_token_object& token) {
 
 std::variant<admin_token_object, std::string> parse_admin_token_object(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
-  if (doc.HasParseError()) {
+  if (const auto parsed = read_json(body, doc); parsed.IsError()) {
     // Go's wording for input that ends too early, which is what a truncated body gives.
-    if (doc.GetErrorOffset() >= body.find_last_not_of(" \t\r\n") + 1 || body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    if (parsed.Offset() >= body.find_last_not_of(" \t\r\n") + 1 ||
+        body.find_first_not_of(" \t\r\n") == std::string_view::npos)
       return std::string("unexpected end of JSON input");
-    return std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
-           std::to_string(doc.GetErrorOffset());
+    return std::string(rapidjson::GetParseError_En(parsed.Code())) + " at offset " +
+           std::to_string(parsed.Offset());
   }
   if (!doc.IsObject())
     return std::string("json: cannot unmarshal ") + json_kind(doc) + " into Go value of type admin.AdminAuthToken";

@@ -5,6 +5,7 @@
 #include "protocol/base64.hpp"
 #include "protocol/crypto.hpp"
 #include "protocol/json.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
 namespace {
@@ -16,8 +17,7 @@ std::string segment(std::string_view bytes) {
 }
 
 bool parse_object(std::string_view json, rapidjson::Document& doc) {
-  doc.Parse(json.data(), json.size());
-  return !doc.HasParseError() && doc.IsObject();
+  return !read_json(json, doc).IsError() && doc.IsObject();
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
 #include "protocol/jose.hpp"
 
-#include "protocol/base64.hpp"
-
 #include <cjose/cjose.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cstdlib>
+
+#include "protocol/base64.hpp"
+#include "protocol/json.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
 namespace {
@@ -26,17 +26,16 @@ std::string string_member(const rapidjson::Value& object, const char* key) {
 }  // namespace
 
 std::optional<json_web_key> json_web_key::parse(std::string_view json) {
+  // jansson (inside cjose) only sees what the hardened reader accepted (D18).
+  rapidjson::Document doc;
+  if (read_json(json, doc).IsError() || !doc.IsObject()) return std::nullopt;
   cjose_err error;
   cjose_jwk_t* raw = cjose_jwk_import(json.data(), json.size(), &error);
   if (raw == nullptr) return std::nullopt;
   json_web_key key;
   key.key_ = std::shared_ptr<cjose_jwk_t>(raw, [](cjose_jwk_t* k) { cjose_jwk_release(k); });
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (!doc.HasParseError() && doc.IsObject()) {
-    key.kid_ = string_member(doc, "kid");
-    key.use_ = string_member(doc, "use");
-  }
+  key.kid_ = string_member(doc, "kid");
+  key.use_ = string_member(doc, "use");
   return key;
 }
 
@@ -83,14 +82,13 @@ std::string json_web_key::sign(std::string_view alg, std::string_view payload) c
 std::vector<json_web_key> parse_jwks(std::string_view json) {
   std::vector<json_web_key> keys;
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return keys;
+  if (read_json(json, doc).IsError() || !doc.IsObject()) return keys;
   auto list = doc.FindMember("keys");
   if (list == doc.MemberEnd() || !list->value.IsArray()) return keys;
   for (const auto& entry : list->value.GetArray()) {
     if (!entry.IsObject()) continue;
     rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    json_writer writer(buffer);
     entry.Accept(writer);
     if (auto key = json_web_key::parse(std::string_view(buffer.GetString(), buffer.GetSize())))
       keys.push_back(std::move(*key));
@@ -99,7 +97,8 @@ std::vector<json_web_key> parse_jwks(std::string_view json) {
 }
 
 // cjose asserts (aborts the process) on some malformed input, so only well-formed compact
-// serialisations reach it: three unpadded base64url segments, the first two decodable.
+// serialisations reach it: three unpadded base64url segments, the first two decodable, the
+// header one JSON object the hardened reader accepts (jansson parses it inside cjose).
 bool is_well_formed_compact_jws(std::string_view token) {
   std::size_t dots = 0;
   for (char c : token) {
@@ -113,10 +112,14 @@ bool is_well_formed_compact_jws(std::string_view token) {
   if (dots != 2) return false;
   const auto first = token.find('.');
   const auto second = token.find('.', first + 1);
-  return first > 0 && second > first + 1 &&
-         base64_decode(token.substr(0, first), base64_alphabet::url_safe) &&
-         base64_decode(token.substr(first + 1, second - first - 1), base64_alphabet::url_safe) &&
-         base64_decode(token.substr(second + 1), base64_alphabet::url_safe);
+  if (first == 0 || second == first + 1) return false;
+  const auto header = base64_decode(token.substr(0, first), base64_alphabet::url_safe);
+  if (!header ||
+      !base64_decode(token.substr(first + 1, second - first - 1), base64_alphabet::url_safe) ||
+      !base64_decode(token.substr(second + 1), base64_alphabet::url_safe))
+    return false;
+  rapidjson::Document doc;
+  return !read_json(*header, doc).IsError() && doc.IsObject();
 }
 
 jws_verification verify_jws(std::string_view token, const std::vector<json_web_key>& keys,

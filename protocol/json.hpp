@@ -5,12 +5,22 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cmath>
 #include <string>
 #include <string_view>
 
 namespace kwm::protocol {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+// RapidJSON's writer, except that a non-finite double (which it would leave out, making
+// the output invalid JSON) is written as null. The hardened reader never produces one
+// (D18); this keeps any other source from breaking D19.
+class json_writer : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using Writer::Writer;
+  bool Double(double value) {
+    return std::isfinite(value) ? Writer::Double(value) : Writer::Null();
+  }
+};
 
 // Writes `value`; objects at every depth get their keys sorted ascending by byte value.
 // When a key repeats, the last occurrence wins (as in the original's map decoding).

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include "protocol/json_reader.hpp"
+
 namespace kwm::protocol {
 namespace {
 
@@ -27,16 +29,15 @@ oidc_check failed(std::string_view error) { return {std::nullopt, std::string(er
 
 std::string raw_subject(std::string_view claims_json) {
   rapidjson::Document doc;
-  doc.Parse(claims_json.data(), claims_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return {};
+  if (read_json(claims_json, doc).IsError() || !doc.IsObject()) return {};
   return string_of(member(doc, "sub"));
 }
 
 oidc_check check_access_token_claims(std::string_view claims_json, const oidc_policy& policy, int64_t now,
                                      std::string_view auth_mode) {
   rapidjson::Document doc;
-  doc.Parse(claims_json.data(), claims_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return failed(oidc_error::malformed);
+  if (read_json(claims_json, doc).IsError() || !doc.IsObject())
+    return failed(oidc_error::malformed);
   const auto exp = number_of(member(doc, "exp"));
   if (!exp || *exp < now) return failed(oidc_error::expired);
   if (auto nbf = number_of(member(doc, "nbf")); nbf && *nbf > now) return failed(oidc_error::expired);
@@ -91,8 +92,7 @@ oidc_check check_access_token_claims(std::string_view claims_json, const oidc_po
 std::optional<std::string> id_token_name(std::string_view claims_json, const oidc_identity& access,
                                          std::string_view access_sub) {
   rapidjson::Document doc;
-  doc.Parse(claims_json.data(), claims_json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  if (read_json(claims_json, doc).IsError() || !doc.IsObject()) return std::nullopt;
   if (string_of(member(doc, "sub")) != access_sub || string_of(member(doc, "iss")) != access.issuer)
     return std::nullopt;
   return string_of(member(doc, "name"));

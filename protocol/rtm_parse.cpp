@@ -3,37 +3,16 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
-#include <array>
-#include <vector>
 #include <cstring>
+#include <vector>
 
 #include "protocol/json.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
 namespace {
 
-using allocator = rapidjson::MemoryPoolAllocator<>;
-using document = rapidjson::GenericDocument<rapidjson::UTF8<>, allocator, allocator>;
 using value = rapidjson::Value;
-
-constexpr unsigned parse_flags = rapidjson::kParseFullPrecisionFlag;
-
-// Scratch memory reused by every parse on this thread, so that a typical frame costs no
-// heap allocation for its DOM (large frames spill over into the heap and release it).
-struct parse_scratch {
-  std::array<char, 8192> value_memory;
-  std::array<char, 2048> stack_memory;
-};
-
-template <class F>
-auto with_document(std::string_view text, F&& use) {
-  thread_local parse_scratch scratch;
-  allocator value_alloc(scratch.value_memory.data(), scratch.value_memory.size());
-  allocator stack_alloc(scratch.stack_memory.data(), scratch.stack_memory.size());
-  document doc(&value_alloc, scratch.stack_memory.size(), &stack_alloc);
-  doc.Parse<parse_flags>(text.data(), text.size());
-  return use(doc.HasParseError() ? static_cast<const value*>(nullptr) : &doc);
-}
 
 bool name_is(const value& name, std::string_view key) {
   return name.GetStringLength() == key.size() &&
@@ -271,8 +250,8 @@ std::string pong_of(const value& ping, std::string_view auth) {
 
 }  // namespace
 
-client_frame parse_client_frame(std::string_view text) {
-  return with_document(text, [](const value* root) -> client_frame {
+client_frame parse_client_frame(std::string_view text, const json_limits& limits) {
+  return with_json(text, limits, [](const value* root) -> client_frame {
     if (root == nullptr || !root->IsObject()) return fatal_frame{};
     const value* type = last_member(*root, "type");
     if (type == nullptr || !type->IsString()) return fatal_frame{};
@@ -290,8 +269,9 @@ client_frame parse_client_frame(std::string_view text) {
   });
 }
 
-std::string render_pong(std::string_view ping_text, std::string_view auth) {
-  return with_document(ping_text, [&](const value* root) -> std::string {
+std::string render_pong(std::string_view ping_text, std::string_view auth,
+                        const json_limits& limits) {
+  return with_json(ping_text, limits, [&](const value* root) -> std::string {
     if (root == nullptr || !root->IsObject()) return {};
     return pong_of(*root, auth);
   });

@@ -4,14 +4,17 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/json_reader.hpp"
 #include "protocol/rtm_messages.hpp"
 
 namespace kwm::protocol {
 
-client_frame parse_client_frame(std::string_view text);
+// Invalid JSON under D18 (including text over `limits`) is a fatal_frame.
+client_frame parse_client_frame(std::string_view text, const json_limits& limits = {});
 
 // The pong for a ping frame, with `auth` added (or replaced) when `auth` is non-empty
 // (token renewal, D8). Returns an empty string when `ping_text` is not a JSON object.
-std::string render_pong(std::string_view ping_text, std::string_view auth);
+std::string render_pong(std::string_view ping_text, std::string_view auth,
+                        const json_limits& limits = {});
 
 }  // namespace kwm::protocol

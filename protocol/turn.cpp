@@ -1,11 +1,10 @@
 #include "protocol/turn.hpp"
 
-
 #include <rapidjson/document.h>
-
 
 #include "protocol/base64.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
 
@@ -21,8 +20,7 @@ turn_credentials shared_secret_credentials(std::string_view secret, std::string_
 
 std::optional<turn_credentials> parse_turn_service_response(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  if (read_json(body, doc).IsError() || !doc.IsObject()) return std::nullopt;
   turn_credentials credentials;
   auto text = [&](const char* key) {
     auto it = doc.FindMember(key);
