@@ -362,3 +362,11 @@ TEST_CASE(
   flooder->send_text(R"({"type":"ping","id":4})");
   CHECK(flooder->next_text() == std::optional<std::string>(R"({"id":4,"type":"pong"})"));
 }
+
+TEST_CASE("RE2 (D22): an invalid --public-guest-access-regexp stays a startup error") {
+  const auto result = run_binary({KWM_SERVER_BINARY, "serve", "--listen", "127.0.0.1:0",
+                                  "--public-guest-access-regexp", "group/(public"},
+                                 std::chrono::seconds(10));
+  CHECK(result.status == 1);
+  CHECK(result.err == "Error: invalid --public-guest-access-regexp: missing ): group/(public\n");
+}
