@@ -14,7 +14,8 @@ RUN /src/scripts/install-deps.sh \
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libcjose0 libfmt9 libjansson4 libspdlog1.10 libssl3 libyaml-cpp0.7 libsystemd0 ca-certificates \
+      libcaf-core0.17 libcjose0 libfmt9 libjansson4 libre2-9 libspdlog1.10 libssl3 libyaml-cpp0.7 libsystemd0 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin kopano
 COPY --from=build /build/kwmserverd /usr/local/bin/kwmserverd

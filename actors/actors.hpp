@@ -65,6 +65,7 @@ using claim_atom = caf::atom_constant<caf::atom("claim")>;
 using control_atom = caf::atom_constant<caf::atom("control")>;
 using data_atom = caf::atom_constant<caf::atom("data")>;
 using reattach_atom = caf::atom_constant<caf::atom("reattach")>;
+using left_atom = caf::atom_constant<caf::atom("left")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -75,7 +76,11 @@ using connection_actor = caf::typed_actor<
     caf::reacts_to<binary_atom, uint64_t>,
     // From net: the socket is gone. The actor quits; channels and the directory notice
     // through their monitors.
-    caf::reacts_to<closed_atom>>;
+    caf::reacts_to<closed_atom>,
+    // From a group channel (id): another connection of this user replaced this one as the
+    // member whose join got that membership number. The group no longer counts against
+    // this connection's cap (D20); a notice about an older membership is ignored.
+    caf::reacts_to<left_atom, std::string, uint64_t>>;
 
 // A live connection as other actors address it: the actor for requests, the sink for
 // frames (fan-out writes straight to the socket's queue, without an extra actor hop).
@@ -97,12 +102,13 @@ struct redeemed_key {
 
 using token_issuer_actor = caf::typed_actor<
     // From a connect request: store the auth of the connect call under a fresh key and
-    // return the key (32 characters).
+    // return the key (32 characters), or "" when the cap of outstanding keys is reached
+    // (D20: 503 `too many pending connects`).
     caf::replies_to<issue_atom, protocol::auth_record>::with<std::string>,
     // From a WebSocket open: remove the key (single use, even when it is expired) and
     // return what it grants if it was issued at most 30 s ago.
     caf::replies_to<redeem_atom, std::string>::with<redeemed_key>,
-    // From itself, periodically: drop expired keys.
+    // From itself, every second: drop expired keys (gone within 31 s of their issue).
     caf::reacts_to<sweep_atom>>;
 
 // -- user_directory: user id → live connections -------------------------------------------
@@ -129,19 +135,22 @@ enum class join_outcome : uint8_t {
   id_exists,          // 1:1: another connection of the user is the member (D4)
   closed,             // the channel is being removed
   create_restricted,  // the channel is empty and the joiner may not create channels
+  full,               // group: a new member would exceed the group's member cap (D20)
 };
 
 struct join_result {
   join_outcome outcome = join_outcome::closed;
   std::vector<std::string> members;  // user ids, sorted, including the joiner
+  uint64_t membership = 0;  // joined, already_member, replaced: names this connection's membership
 };
 
 using channel_actor = caf::typed_actor<
     // From a connection: make it its user's member connection. 1:1 channels refuse a
     // second connection of a member (D4); group channels replace it (spec §3.14), telling
-    // the old connection it was replaced. The flag says whether the joiner may create
-    // channels (joining an empty channel counts as creating it). Other members get the
-    // "joined" notice and, in groups, the new member list.
+    // the old connection it was replaced (a frame to its socket, `left` to its actor). The
+    // flag says whether the joiner may create channels (joining an empty channel counts as
+    // creating it). A group at its member cap refuses new users (`full`). Other members get
+    // the "joined" notice and, in groups, the new member list.
     caf::replies_to<join_atom, connection_ref, bool>::with<join_result>,
     // From a connection: a chat message (spec §3.16). The channel is the sequencer: it
     // checks that the sender is the member connection, assigns id, ts and sender, echoes

@@ -16,7 +16,7 @@ namespace kwm::actors {
 namespace {
 
 using self_pointer = channel_actor::stateful_pointer<channel_state>;
-using member_map = std::map<std::string, connection_ref>;
+using member_map = std::map<std::string, channel_member>;
 
 std::vector<std::string> member_ids(const channel_state& st) {
   std::vector<std::string> ids;
@@ -27,7 +27,7 @@ std::vector<std::string> member_ids(const channel_state& st) {
 
 void send_to_others(const channel_state& st, const std::string& except_user, const net::frame& frame) {
   for (const auto& [user, member] : st.members)
-    if (user != except_user) member.sink->send(frame);
+    if (user != except_user) member.connection.sink->send(frame);
 }
 
 // "X has joined/left the meeting." to every other member (spec §3.16, D15).
@@ -69,7 +69,7 @@ void count_member(channel_state& st, int delta) {
 
 void remove_member(self_pointer self, member_map::iterator it) {
   auto& st = self->state;
-  const connection_ref gone = std::move(it->second);
+  const connection_ref gone = std::move(it->second.connection);
   st.members.erase(it);
   count_member(st, -1);
   self->demonitor(gone.actor.address());
@@ -80,7 +80,12 @@ void remove_member(self_pointer self, member_map::iterator it) {
 
 member_map::iterator find_member_connection(channel_state& st, const caf::actor_addr& address) {
   return std::find_if(st.members.begin(), st.members.end(),
-                      [&](const auto& entry) { return entry.second.actor.address() == address; });
+                      [&](const auto& entry) { return entry.second.connection.actor.address() == address; });
+}
+
+bool is_full(const channel_state& st) {
+  const auto cap = st.settings.max_group_members;
+  return st.is_group() && cap != 0 && st.members.size() >= cap;
 }
 
 join_result join(self_pointer self, connection_ref& joiner, bool may_create) {
@@ -89,25 +94,28 @@ join_result join(self_pointer self, connection_ref& joiner, bool may_create) {
   auto it = st.members.find(joiner.user_id);
   if (it == st.members.end()) {
     if (!may_create && st.members.empty()) return {join_outcome::create_restricted, {}};
+    if (is_full(st)) return {join_outcome::full, {}};
     self->monitor(joiner.actor);
     const auto user = joiner.user_id;
-    const auto added = st.members.emplace(user, std::move(joiner)).first->second;
+    const auto& added = st.members.emplace(user, channel_member{std::move(joiner), ++st.memberships}).first->second;
     count_member(st, +1);
-    announce(st, added, true);
+    announce(st, added.connection, true);
     send_member_list(st, user);
-    return {join_outcome::joined, member_ids(st)};
+    return {join_outcome::joined, member_ids(st), added.membership};
   }
-  if (it->second.actor == joiner.actor) return {join_outcome::already_member, member_ids(st)};
+  auto& member = it->second;
+  if (member.connection.actor == joiner.actor) return {join_outcome::already_member, member_ids(st), member.membership};
   if (!st.is_group()) return {join_outcome::id_exists, {}};
   // A group keeps one connection per user: the newest replaces the old one.
   protocol::channel_extra replaced;
   replaced.replaced = true;
-  it->second.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
-  self->demonitor(it->second.actor.address());
+  member.connection.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
+  self->send(member.connection.actor, left_atom::value, st.id, member.membership);
+  self->demonitor(member.connection.actor.address());
   self->monitor(joiner.actor);
-  it->second = std::move(joiner);
+  member = channel_member{std::move(joiner), ++st.memberships};
   send_member_list(st, it->first);
-  return {join_outcome::replaced, member_ids(st)};
+  return {join_outcome::replaced, member_ids(st), member.membership};
 }
 
 std::string chat(self_pointer self, const connection_actor& sender, protocol::chats_message& message) {
@@ -117,7 +125,7 @@ std::string chat(self_pointer self, const connection_actor& sender, protocol::ch
   if (it == st.members.end()) return std::string(protocol::error_text::connection_not_in_channel);
   protocol::chat_data data;
   if (auto error = protocol::check_chat_data(message, data)) return std::string(*error);
-  const connection_ref& from = it->second;
+  const connection_ref& from = it->second.connection;
   data.id = protocol::random_string(protocol::message_id_bytes);
   data.ts = protocol::unix_seconds_now();
   data.sender = from.user_id;
@@ -142,7 +150,8 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   st.created_at = self->clock().now();
   if (first) {
     self->monitor(first->actor);
-    st.members.emplace(first->user_id, std::move(*first));
+    const auto user = first->user_id;
+    st.members.emplace(user, channel_member{std::move(*first), ++st.memberships});
     count_member(self->state, +1);
   }
   if (st.settings.pipelines && st.settings.pipelines->applies_to(st.id)) {
@@ -165,14 +174,14 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       [=](forward_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
         if (st.pipeline) return;  // members only talk to the MCU (call answers are dropped)
-        if (auto it = st.members.find(target); it != st.members.end()) it->second.sink->send(frame);
+        if (auto it = st.members.find(target); it != st.members.end()) it->second.connection.sink->send(frame);
       },
       [=](pipeline_atom, const net::frame& frame) {
         if (self->state.pipeline) self->send(self->state.pipeline, pipeline_atom::value, frame);
       },
       [=](deliver_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
-        if (auto it = st.members.find(target); it != st.members.end()) it->second.sink->send(frame);
+        if (auto it = st.members.find(target); it != st.members.end()) it->second.connection.sink->send(frame);
       },
       [=](reset_atom) {
         auto& st = self->state;
@@ -185,7 +194,7 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
           remove_member(self, it);
         if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
         if (auto it = st.members.find(target); it != st.members.end()) {
-          it->second.sink->send(frame);
+          it->second.connection.sink->send(frame);
           return;
         }
         if (st.is_group() && target == st.group) return;  // to the group: pipeline or dropped

@@ -20,8 +20,14 @@ namespace kwm::actors {
 struct channel_settings {
   // An empty channel is removed once it is older than this (the creation time counts).
   std::chrono::milliseconds empty_lifetime{60'000};
+  uint32_t max_group_members = 1000;  // users per group channel (D20); 0 = unlimited
   metrics_pointer metrics = std::make_shared<server_metrics>();
   pipeline_settings_pointer pipelines;  // set with --enable-mcu-api
+};
+
+struct channel_member {
+  connection_ref connection;
+  uint64_t membership = 0;  // numbers the joins, so a replaced connection can tell which one ended
 };
 
 struct channel_state {
@@ -29,7 +35,8 @@ struct channel_state {
 
   std::string id;
   std::string group;  // empty for 1:1 channels
-  std::map<std::string, connection_ref> members;  // by user id, so lists come out sorted
+  std::map<std::string, channel_member> members;  // by user id, so lists come out sorted
+  uint64_t memberships = 0;  // the last membership number handed out
   caf::actor_clock::time_point created_at;
   bool closed = false;
   pipeline_actor pipeline;  // set when the channel id matches --pipeline-forced-regexp

@@ -11,6 +11,7 @@
 #include "actors/event_log.hpp"
 #include "actors/handles.hpp"
 #include "protocol/chats_output.hpp"
+#include "protocol/field_limits.hpp"
 #include "protocol/rtm_output.hpp"
 #include "protocol/rtm_parse.hpp"
 #include "protocol/webrtc_rules.hpp"
@@ -59,31 +60,22 @@ void close_connection(connection_self self, net::close_code code, std::string re
   self->quit();
 }
 
-uint64_t message_id_of(const protocol::client_frame& frame) {
-  return std::visit(
-      [](const auto& message) -> uint64_t {
-        using type = std::decay_t<decltype(message)>;
-        if constexpr (std::is_same_v<type, protocol::fatal_frame>)
-          return 0;
-        else if constexpr (std::is_same_v<type, protocol::invalid_field>)
-          return message.reply_to;
-        else
-          return message.id;
-      },
-      frame);
+// The answer to a refused frame, rendered once: the frame is not parsed, so there is no
+// `reply_to` (D20: refused frames cost no parsing).
+const net::frame& rate_limit_error() {
+  static const net::frame frame = net::make_frame(
+      protocol::render_error(0, protocol::error_code::bad_message, protocol::error_text::rate_limit_exceeded));
+  return frame;
 }
 
-// Returns false when the frame must not be processed (spec §4.3).
-bool admit_frame(connection_self self, const std::string* text) {
-  switch (self->state.limiter->admit(self->clock().now())) {
+// Returns false when the frame must not be processed (spec §4.3, D20).
+bool admit_frame(connection_self self, uint64_t size, bool text) {
+  switch (self->state.limiter->admit(self->clock().now(), size)) {
     case protocol::frame_rate_limiter::verdict::accept:
       return true;
     case protocol::frame_rate_limiter::verdict::reject:
       server_metrics::bump(self->state.context->metrics->rate_limit_rejections_total);
-      // `reply_to` when the rejected frame is an object with a valid id.
-      if (text != nullptr)
-        detail::send_bad_message(self, message_id_of(protocol::parse_client_frame(*text)),
-                                 protocol::error_text::rate_limit_exceeded);
+      if (text) self->state.sink->send(rate_limit_error());
       return false;
     case protocol::frame_rate_limiter::verdict::close:
       close_connection(self, net::close_code::policy_violation,
@@ -108,7 +100,6 @@ void on_ping(connection_self self, const std::string& text, protocol::ping_messa
           [=, pong = std::move(ping.pong)](const token_verdict& renewed) mutable {
             if (!renewed.valid) return detail::send_text(self, std::move(pong));
             auto& current = self->state.auth;
-            current.credential = renewed.token;
             current.issued_at = renewed.claims.issued_at;
             current.expires_at = renewed.claims.expires_at;
             detail::send_text(self, protocol::render_pong(text, renewed.token));
@@ -128,6 +119,8 @@ void on_text(connection_self self, const std::string& text) {
         } else if constexpr (std::is_same_v<type, protocol::invalid_field>) {
           detail::send_bad_message(self, message.reply_to, "invalid type for field " + message.field);
         } else {
+          if (auto error = protocol::check_field_limits(message, self->state.context->settings.fields))
+            return detail::send_bad_message(self, message.id, *error);
           if (auto error = protocol::check_has_user(self->state.auth))
             return detail::send_error(self, message.id, *error);
           if constexpr (std::is_same_v<type, protocol::webrtc_message>)
@@ -151,20 +144,28 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
   self->attach_functor([sink = st.sink](const caf::error&) {
     sink->close(net::close_code::going_away);
   });
-  // Channels that end are forgotten.
-  self->set_down_handler([=](caf::down_msg& down) { erase_by_address(self->state.channels, down.source); });
+  // Channels that end are forgotten, and so are the memberships in them.
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    for (const auto& [id, channel] : st.channels)
+      if (channel.address() == down.source) {
+        st.groups.erase(id);
+        st.calls.erase(id);
+      }
+    erase_by_address(st.channels, down.source);
+  });
   detail::send_text(self, protocol::render_hello(st.auth.self()));
   if (log::enabled(spdlog::level::debug))
     log::debug("websocket connected", {{"connection", std::to_string(self->id())}, {"user", st.auth.user_id}});
   return {
       [=](text_atom, const std::string& text) {
-        if (!self->state.closing && admit_frame(self, &text)) on_text(self, text);
+        if (!self->state.closing && admit_frame(self, text.size(), true)) on_text(self, text);
         // Input flow control: net reads on once enough frames are processed (D20).
         self->state.sink->frame_processed(text.size());
       },
-      [=](binary_atom, uint64_t) {
-        if (!self->state.closing) admit_frame(self, nullptr);
-        self->state.sink->frame_processed(0);
+      [=](binary_atom, uint64_t size) {
+        if (!self->state.closing) admit_frame(self, size, false);
+        self->state.sink->frame_processed(0);  // net holds no bytes of a binary frame
       },
       [=](closed_atom) {
         if (log::enabled(spdlog::level::debug))
@@ -172,6 +173,10 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
                      {{"connection", std::to_string(self->id())}, {"user", self->state.auth.user_id}});
         self->state.closing = true;
         self->quit();
+      },
+      [=](left_atom, const std::string& channel_id, uint64_t membership) {
+        auto& groups = self->state.groups;
+        if (auto it = groups.find(channel_id); it != groups.end() && it->second == membership) groups.erase(it);
       },
   };
 }

@@ -9,17 +9,23 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/actors.hpp"
 #include "actors/metrics.hpp"
 #include "actors/pipeline.hpp"
 #include "protocol/channel_hash.hpp"
+#include "protocol/field_limits.hpp"
 #include "protocol/rate_limit.hpp"
 
 namespace kwm::actors {
 
 struct connection_settings {
   protocol::rate_limit_settings rate_limit;
+  protocol::field_limits fields;
+  // Channel memberships one connection may hold at once (D20); 0 = unlimited.
+  uint32_t max_groups = 64;  // group channels it is the member connection of
+  uint32_t max_calls = 64;   // 1:1 channels it is a member of (created or answered)
 };
 
 // What every connection actor works with; shared and never modified.
@@ -45,6 +51,12 @@ struct connection_state {
   // Channels this connection has used, so that signals need no registry lookup. Entries
   // go when the channel ends (monitored).
   std::unordered_map<std::string, channel_actor> channels;
+  // Channels whose member connection this is, for the caps of D20: groups by channel id with
+  // the membership number of the join (a `left` notice for an older membership is stale),
+  // and 1:1 channels. An entry goes when this connection hangs up there, is replaced, or
+  // the channel ends.
+  std::unordered_map<std::string, uint64_t> groups;
+  std::unordered_set<std::string> calls;
   bool closing = false;
 };
 

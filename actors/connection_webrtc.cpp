@@ -21,6 +21,27 @@ void remember_channel(connection_self self, const std::string& id, const channel
   if (self->state.channels.emplace(id, channel).second) self->monitor(channel);
 }
 
+// Whether one more membership than `held` would pass the cap (0 = unlimited, D20).
+bool at_cap(std::size_t held, uint32_t cap) { return cap != 0 && held >= cap; }
+
+const connection_settings& settings(connection_self self) { return self->state.context->settings; }
+
+// Whether this connection may become a member of channel `id`: it already counts it, or its
+// groups (for '@' ids) or 1:1 channels are below their cap.
+bool may_join(connection_self self, const std::string& id) {
+  const auto& st = self->state;
+  if (protocol::is_group_channel_id(id))
+    return st.groups.count(id) != 0 || !at_cap(st.groups.size(), settings(self).max_groups);
+  return st.calls.count(id) != 0 || !at_cap(st.calls.size(), settings(self).max_calls);
+}
+
+void count_membership(connection_self self, const std::string& id, uint64_t membership) {
+  if (protocol::is_group_channel_id(id))
+    self->state.groups[id] = membership;
+  else
+    self->state.calls.insert(id);
+}
+
 void send_to_all(const connection_list& connections, const net::frame& frame) {
   for (const auto& connection : connections) connection.sink->send(frame);
 }
@@ -34,11 +55,14 @@ void start_call(connection_self self, protocol::webrtc_message& message) {
   if (!auth.can_create_channels)
     return send_error(self, message.id,
                       {protocol::error_code::create_restricted, protocol::error_text::access_denied});
+  if (at_cap(self->state.calls.size(), settings(self).max_calls))
+    return send_bad_message(self, message.id, protocol::error_text::too_many_channels);
   auto call = std::make_shared<protocol::webrtc_message>(std::move(message));
   self->request(self->state.context->channels, caf::infinite, create_atom::value, self_ref(self))
       .await([=](const created_channel& created) {
         const auto& me = self->state.auth;
         remember_channel(self, created.id, created.actor);
+        self->state.calls.insert(created.id);
         const auto hash = hasher(self).hash(me.user_id, call->target, created.id);
         send_text(self, protocol::render_channel_message(call->id, created.id, hash, {}));
         call->channel = created.id;
@@ -92,15 +116,22 @@ void answer_call(connection_self self, protocol::webrtc_message& message) {
     if (auto error = protocol::check_answer_data(*answer)) return send_bad_message(self, answer->id, *error);
     if (!answer->group.empty()) return answer_in_group(self, channel, answer);
     if (!answer->answer->accept) return deliver_answer(self, channel, answer);
+    // (A pairwise group hash also opens a group channel this way.)
+    if (!may_join(self, answer->channel))
+      return send_bad_message(self, answer->id, protocol::error_text::too_many_channels);
     self->request(channel, caf::infinite, join_atom::value, self_ref(self), true)
         .await(
             [=](const join_result& joined) {
               switch (joined.outcome) {
                 case join_outcome::closed:
+                case join_outcome::create_restricted:  // not asked for: the joiner may create
                   return send_bad_message(self, answer->id, protocol::error_text::channel_is_closed);
                 case join_outcome::id_exists:
                   return send_bad_message(self, answer->id, protocol::error_text::id_already_exists);
-                default:
+                case join_outcome::full:
+                  return send_bad_message(self, answer->id, protocol::error_text::group_is_full);
+                default:  // joined, already_member, replaced
+                  count_membership(self, answer->channel, joined.membership);
                   return deliver_answer(self, channel, answer);
               }
             },
@@ -122,9 +153,13 @@ void relay(connection_self self, protocol::webrtc_message& message, bool hangup)
     if (auto error = protocol::check_channel_hash(hasher(self), *relayed, me, pipelined))
       return send_bad_message(self, relayed->id, *error);
     auto frame = net::make_frame(protocol::render_forwarded(*relayed, {me, std::nullopt, std::nullopt, pipelined}));
-    if (hangup)
+    if (hangup) {
+      // The channel removes the sender when it is the member connection: the membership ends.
+      self->state.groups.erase(relayed->channel);
+      self->state.calls.erase(relayed->channel);
       return self->send(channel, hangup_atom::value, caf::actor_cast<connection_actor>(self),
                         relayed->target, std::move(frame));
+    }
     if (pipelined) return self->send(channel, pipeline_atom::value, std::move(frame));
     // A signal to the group itself only goes to an MCU pipeline; without one it is dropped.
     if (!relayed->group.empty() && relayed->target == relayed->group) return;
@@ -166,9 +201,14 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
                                          protocol::error_text::access_denied});
                     case join_outcome::id_exists:
                       return send_bad_message(self, request->id, protocol::error_text::id_already_exists);
-                    default:
-                      remember_channel(self, protocol::group_channel_id(request->group), channel);
+                    case join_outcome::full:
+                      return send_bad_message(self, request->id, protocol::error_text::group_is_full);
+                    default: {  // joined, already_member, replaced
+                      const auto id = protocol::group_channel_id(request->group);
+                      remember_channel(self, id, channel);
+                      count_membership(self, id, joined.membership);
                       return reply_to_group_join(self, *request, joined.members);
+                    }
                   }
                 },
                 [=](const caf::error&) { retry_or_fail(); });
@@ -178,6 +218,9 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
 // webrtc_group: join (or rejoin) a group channel (spec §3.14). `data` is ignored.
 void join_group(connection_self self, protocol::webrtc_message& message) {
   if (auto error = protocol::check_group_join(message)) return send_bad_message(self, message.id, *error);
+  // Rejoining a group this connection is in always works (kwmjs refreshGroup).
+  if (!may_join(self, protocol::group_channel_id(message.group)))
+    return send_bad_message(self, message.id, protocol::error_text::too_many_channels);
   join_group_channel(self, std::make_shared<protocol::webrtc_message>(std::move(message)), true);
 }
 

@@ -23,7 +23,7 @@ http_response logon(const guest_settings& settings, const net::http_request& req
   if (path.empty()) return http_response::text_error(400, "empty path");
   if (form.has("token")) return http_response::text_error(501, "token validation not implemented");
   const auto denied = http_response::text_error(403, "guest access denied");
-  if (!settings.public_paths || !std::regex_search(path, *settings.public_paths)) return denied;
+  if (!settings.public_paths || !settings.public_paths->found_in(path)) return denied;
   const protocol::guest_client* client = nullptr;
   for (const auto& candidate : *settings.clients)
     if (candidate.id == client_id) client = &candidate;

@@ -4,19 +4,19 @@
 // that answers on the io thread.
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "actors/metrics.hpp"
 #include "net/http_types.hpp"
 #include "protocol/guest.hpp"
+#include "protocol/search_pattern.hpp"
 
 namespace kwm::actors {
 
 struct guest_settings {
   std::optional<std::vector<protocol::guest_client>> clients;  // nullopt: no --registration-conf
-  std::optional<std::regex> public_paths;                       // --public-guest-access-regexp
+  std::optional<protocol::search_pattern> public_paths;         // --public-guest-access-regexp (D22)
   metrics_pointer metrics = std::make_shared<server_metrics>();
 };
 

@@ -8,21 +8,21 @@
 
 #include <chrono>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include "actors/actors.hpp"
+#include "protocol/search_pattern.hpp"
 
 namespace kwm::actors {
 
 // Which channels get a pipeline, and where attaches go. Set only with --enable-mcu-api.
 struct pipeline_settings {
   mcu_broker_actor broker;
-  std::regex forced;  // --pipeline-forced-regexp, unanchored (matched against the channel id)
+  protocol::search_pattern forced;  // --pipeline-forced-regexp (D22), searched in the channel id
   std::chrono::milliseconds reattach_delay{3'000};
   std::chrono::milliseconds watchdog{10'000};
 
-  bool applies_to(const std::string& channel_id) const { return std::regex_search(channel_id, forced); }
+  bool applies_to(const std::string& channel_id) const { return forced.found_in(channel_id); }
 };
 using pipeline_settings_pointer = std::shared_ptr<const pipeline_settings>;
 

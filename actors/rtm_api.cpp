@@ -12,6 +12,7 @@
 #include "protocol/base64.hpp"
 #include "protocol/chats_output.hpp"
 #include "protocol/connect_key.hpp"
+#include "protocol/field_limits.hpp"
 #include "protocol/http_form.hpp"
 #include "protocol/rtm_output.hpp"
 #include "protocol/turn.hpp"
@@ -48,6 +49,13 @@ const net::frame& goodbye_frame() {
 
 net::http_response request_failed() { return text_error::text_error(500, "request failed"); }
 
+// The cap of outstanding connect keys is reached (D20); keys expire within seconds.
+net::http_response too_many_pending_connects() {
+  auto response = text_error::text_error(503, "too many pending connects");
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
 // The auth record of a request, or nullopt when authentication fails (check 1 of
 // spec §1.3). Runs inside a request actor; `done` is called exactly once.
 void authenticate(caf::event_based_actor* self, const rtm_services& services,
@@ -66,7 +74,6 @@ void authenticate(caf::event_based_actor* self, const rtm_services& services,
               if (!verdict.valid) return done(std::nullopt);
               record.kind = protocol::auth_kind::token;
               record.subject = verdict.claims.subject;
-              record.credential = header->value;
               record.issued_at = verdict.claims.issued_at;
               record.expires_at = verdict.claims.expires_at;
               done(std::move(record));
@@ -81,14 +88,19 @@ void authenticate(caf::event_based_actor* self, const rtm_services& services,
         .then(
             [=](const bearer_verdict& verdict) mutable {
               if (!verdict.valid) return done(std::nullopt);
+              const auto& limits = services.settings.connection.fields;
               record.kind = protocol::auth_kind::bearer;
               record.user_id = verdict.identity.subject;
               record.subject = verdict.identity.subject;
-              record.display_name = verdict.display_name;
+              // The name is only shown (profile, join and leave notices): cut, never refused.
+              record.display_name = protocol::truncate_utf8(verdict.display_name, limits.user_bytes);
               record.auth_mode = std::string(form.get("auth"));
               record.credential = header->value;
               record.can_create_channels = verdict.identity.can_create_channels;
               record.group_restriction = verdict.identity.group_restriction;
+              // A guest path longer than any group id can never match: not kept (D20).
+              if (auto& paths = record.group_restriction; paths && limits.field_bytes != 0)
+                std::erase_if(*paths, [&](const std::string& path) { return path.size() > limits.field_bytes; });
               done(std::move(record));
             },
             [=](const caf::error&) { done(std::nullopt); });
@@ -110,11 +122,15 @@ void authenticate(caf::event_based_actor* self, const rtm_services& services,
 // Checks 2 and 3 of spec §1.3 for authenticated modes; nullopt when they pass.
 std::optional<net::http_response> check_user(const rtm_services& services,
                                              const protocol::auth_record& auth, bool turn) {
+  // D20: a connection's user id fits every frame it appears in (TURN has no such frames).
+  const bool too_long = !turn && !services.settings.connection.fields.user_fits(auth.user_id);
   if (auth.kind == protocol::auth_kind::anonymous) {
     if (turn && auth.user_id.empty()) return text_error::text_error(400, "missing user parameter");
+    if (too_long) return text_error::text_error(400, protocol::user_too_long);
     return std::nullopt;
   }
   if (auth.user_id.empty()) return text_error::text_error(400, "missing user parameter");
+  if (too_long) return text_error::text_error(400, protocol::user_too_long);
   if (auth.user_id != auth.subject && !services.settings.auth.insecure_auth)
     return text_error::text_error(403, "user does not match auth");
   return std::nullopt;
@@ -168,6 +184,7 @@ void handle_connect(const rtm_services& services, api_version version,
       self->request(services.issuer, no_timeout, issue_atom::value, auth)
           .then(
               [=](const std::string& key) {
+                if (key.empty()) return exchange->respond(too_many_pending_connects());
                 std::string url(websocket_path_prefix(version));
                 url += key;
                 auto succeed = [=](const std::optional<protocol::turn_credentials>& turn) {

@@ -2,26 +2,54 @@
 
 #include <caf/actor_system.hpp>
 
-#include "protocol/connect_key.hpp"
+#include <algorithm>
 
 namespace kwm::actors {
 namespace {
 
-token_issuer_actor::behavior_type token_issuer(
-    token_issuer_actor::stateful_pointer<token_issuer_state> self, token_issuer_settings settings) {
+using self_pointer = token_issuer_actor::stateful_pointer<token_issuer_state>;
+using stored_key = token_issuer_state::stored_key;
+
+stored_key store(std::string_view key) {
+  stored_key stored{};
+  std::copy_n(key.begin(), std::min(key.size(), stored.size()), stored.begin());
+  return stored;
+}
+
+// Drops every key issued more than key_lifetime ago.
+void drop_expired(token_issuer_state& st, caf::actor_clock::time_point now) {
+  auto& order = st.issue_order;
+  while (!order.empty() && now - order.front().first > st.settings.key_lifetime) {
+    const auto& [issued_at, key] = order.front();
+    // A redeemed key is gone already.
+    if (auto it = st.keys.find(key); it != st.keys.end() && it->second.issued_at == issued_at)
+      st.keys.erase(it);
+    order.pop_front();
+  }
+  if (order.empty()) order.shrink_to_fit();
+}
+
+token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_settings settings) {
   self->state.settings = settings;
   self->delayed_send(self, settings.sweep_interval, sweep_atom::value);
   return {
       [=](issue_atom, protocol::auth_record& auth) -> std::string {
-        auto& keys = self->state.keys;
+        auto& st = self->state;
+        const auto now = self->clock().now();
+        if (st.settings.max_pending != 0 && st.keys.size() >= st.settings.max_pending) {
+          drop_expired(st, now);
+          if (st.keys.size() >= st.settings.max_pending) return {};
+        }
         std::string key = protocol::generate_connect_key();
-        while (keys.count(key) != 0) key = protocol::generate_connect_key();
-        keys.emplace(key, token_issuer_state::key_entry{std::move(auth), self->clock().now()});
+        while (st.keys.count(store(key)) != 0) key = protocol::generate_connect_key();
+        st.keys.emplace(store(key), token_issuer_state::key_entry{std::move(auth), now});
+        st.issue_order.emplace_back(now, store(key));
         return key;
       },
       [=](redeem_atom, const std::string& key) -> redeemed_key {
         auto& keys = self->state.keys;
-        auto it = keys.find(key);
+        if (key.size() != protocol::connect_key_length) return {};
+        auto it = keys.find(store(key));
         if (it == keys.end()) return {};
         const auto age = self->clock().now() - it->second.issued_at;
         redeemed_key result;
@@ -31,14 +59,7 @@ token_issuer_actor::behavior_type token_issuer(
         return result;
       },
       [=](sweep_atom) {
-        const auto now = self->clock().now();
-        auto& keys = self->state.keys;
-        for (auto it = keys.begin(); it != keys.end();) {
-          if (now - it->second.issued_at > self->state.settings.key_lifetime)
-            it = keys.erase(it);
-          else
-            ++it;
-        }
+        drop_expired(self->state, self->clock().now());
         self->delayed_send(self, self->state.settings.sweep_interval, sweep_atom::value);
       },
   };

@@ -5,32 +5,52 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstring>
+#include <deque>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "actors/actors.hpp"
+#include "protocol/connect_key.hpp"
 
 namespace kwm::actors {
 
 struct token_issuer_settings {
   std::chrono::milliseconds key_lifetime{30'000};  // strict (D5)
-  std::chrono::seconds sweep_interval{60};  // expired keys are dropped at least this often
+  // Expired keys are gone within key_lifetime + sweep_interval (D20: 31 s).
+  std::chrono::milliseconds sweep_interval{1'000};
+  std::size_t max_pending = 100'000;  // outstanding keys (D20); 0 = unlimited
 };
 
 struct token_issuer_state {
   static inline const char* name = "token_issuer";
 
+  // Keys are stored inline (no heap string per key).
+  using stored_key = std::array<char, protocol::connect_key_length>;
+  struct stored_key_hash {
+    std::size_t operator()(const stored_key& key) const noexcept {
+      std::size_t hash;  // the key is random: its first bytes are a good hash
+      std::memcpy(&hash, key.data(), sizeof hash);
+      return hash;
+    }
+  };
   struct key_entry {
     protocol::auth_record auth;
     caf::actor_clock::time_point issued_at;
   };
-  std::unordered_map<std::string, key_entry> keys;
+  std::unordered_map<stored_key, key_entry, stored_key_hash> keys;
+  // Every issued key in issue order, so that sweeping stops at the first unexpired one.
+  // Redeemed keys stay here (without their record) until they would have expired.
+  std::deque<std::pair<caf::actor_clock::time_point, stored_key>> issue_order;
   token_issuer_settings settings;
 };
 
 using token_issuer_impl = token_issuer_actor::stateful_base<token_issuer_state>;
 
-token_issuer_actor spawn_token_issuer(caf::actor_system& system, token_issuer_settings settings = {});
+token_issuer_actor spawn_token_issuer(caf::actor_system& system,
+                                      token_issuer_settings settings = {});
 
 }  // namespace kwm::actors

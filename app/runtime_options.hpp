@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "actors/admin_tokens.hpp"
@@ -13,8 +12,16 @@
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "net/server_config.hpp"
+#include "protocol/search_pattern.hpp"
 
 namespace kwm::app {
+
+// --pipeline-forced-regexp's default: every group whose id starts with `conference/`.
+inline constexpr const char* default_pipeline_regexp = "@conference/.*";
+inline std::optional<protocol::search_pattern> default_pipeline_pattern() {
+  std::string error;
+  return protocol::search_pattern::compile(default_pipeline_regexp, error);
+}
 
 struct runtime_options {
   net::server_config server;
@@ -36,7 +43,7 @@ struct runtime_options {
   // MCU sockets work but no channel is pipelined.
   struct mcu_options {
     bool enabled = false;
-    std::optional<std::regex> forced = std::regex("@conference/.*");
+    std::optional<protocol::search_pattern> forced = default_pipeline_pattern();
     std::chrono::milliseconds reattach_delay{3'000};
     std::chrono::milliseconds watchdog{10'000};
     std::chrono::milliseconds transaction_lifetime{30'000};

@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <tuple>
-#include <regex>
 #include <sstream>
 #include <variant>
 
 #include "actors/event_log.hpp"
+#include "app/limit_checks.hpp"
 #include "app/listen_address.hpp"
 #include "app/logging.hpp"
 #include "app/registration.hpp"
@@ -72,11 +72,9 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
     rt.guests.clients = std::get<std::vector<kwm::protocol::guest_client>>(std::move(loaded));
   }
   if (!flags.public_guest_access_regexp.empty()) {
-    try {
-      rt.guests.public_paths.emplace(flags.public_guest_access_regexp);
-    } catch (const std::regex_error& e) {
-      return "invalid --public-guest-access-regexp: " + std::string(e.what());
-    }
+    std::string error;
+    rt.guests.public_paths = protocol::search_pattern::compile(flags.public_guest_access_regexp, error);
+    if (!rt.guests.public_paths) return "invalid --public-guest-access-regexp: " + error;
   }
   if (!flags.turn_shared_secret.empty()) {
     auto secret = read_file(flags.turn_shared_secret);
@@ -192,6 +190,22 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("http-read-header-timeout", flags.http_read_header_timeout, "seconds for the request head");
   flag("http-read-timeout", flags.http_read_timeout, "seconds for the complete request");
   flag("http-idle-timeout", flags.http_idle_timeout, "seconds an idle keep-alive connection stays");
+  // Field and resource limits of D20 (checked against the queue bounds in resolve_serve_flags).
+  auto& connection = rt.rtm.connection;
+  flag("rtm-rate-limit-bytes", rate.bytes_per_second, "incoming bytes per second per RTM connection (0 = off)");
+  flag("rtm-rate-burst-bytes", rate.burst_bytes, "incoming byte burst per RTM connection");
+  flag("rtm-max-user-bytes", connection.fields.user_bytes,
+       "longest user id and display name in bytes (connect: 400 user too long; 0 = off)");
+  flag("rtm-max-field-bytes", connection.fields.field_bytes,
+       "longest target, state, channel, group, hash, transaction, pcid in bytes (0 = off)");
+  flag("rtm-max-data-bytes", connection.fields.data_bytes, "longest serialised webrtc data in bytes (0 = off)");
+  flag("rtm-max-groups-per-connection", connection.max_groups, "groups one connection may be in (0 = unlimited)");
+  flag("rtm-max-channels-per-connection", connection.max_calls,
+       "1:1 channels one connection may be in (0 = unlimited)");
+  flag("rtm-max-group-members", rt.channels.max_group_members, "members of one group (0 = unlimited)");
+  flag("max-pending-connects", rt.connect_keys.max_pending,
+       "connect keys issued and not yet used or expired (503 beyond; 0 = unlimited)");
+
   // Connection table (D20): per-address caps; X-Forwarded-For only from trusted proxies.
   flag("max-connections-per-address", http.max_connections_per_address,
        "concurrent connections per client address, IPv6 per /64 (0 = off)");
@@ -236,13 +250,10 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
     return startup_error{"--" + name + " belongs to the original Go server and is not supported here", 2};
   auto& rt = flags.runtime;
   rt.mcu.enabled = flags.enable_mcu_api;
-  try {
-    rt.mcu.forced = std::regex(flags.pipeline_forced_regexp);
-  } catch (const std::regex_error& e) {
-    // As the original: logged, and no channel is pipelined.
-    log::error("invalid --pipeline-forced-regexp, pipelines disabled", {{"error", e.what()}});
-    rt.mcu.forced.reset();
-  }
+  std::string pattern_error;
+  rt.mcu.forced = protocol::search_pattern::compile(flags.pipeline_forced_regexp, pattern_error);
+  // As the original: logged, and no channel is pipelined.
+  if (!rt.mcu.forced) log::error("invalid --pipeline-forced-regexp, pipelines disabled", {{"error", pattern_error}});
   const auto address = *parse_listen(flags.listen);
   rt.server.host = address.host;
   rt.server.port = address.port;
@@ -284,6 +295,9 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
     *target = *root;
   }
   if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
+  const auto limits = check_limits(rt);
+  if (limits.error) return startup_error{*limits.error, 2};
+  if (limits.warning) log::warn(*limits.warning);
   return std::nullopt;
 }
 

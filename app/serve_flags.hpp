@@ -21,7 +21,7 @@ struct serve_flags {
   std::string log_format = "text";
   bool enable_rtm_api = true;
   bool enable_mcu_api = false;
-  std::string pipeline_forced_regexp = "@conference/.*";
+  std::string pipeline_forced_regexp = default_pipeline_regexp;
   bool with_metrics = false;
   std::string metrics_listen = "127.0.0.1:6778";
   bool enable_www = false;

@@ -18,7 +18,7 @@ struct auth_record {
   std::string subject;       // the authenticated subject (differs from user_id only with --insecure-auth)
   std::string display_name;  // `name` claim of a Bearer id_token, otherwise ""
   std::string auth_mode;     // the connect call's `auth` form value (Bearer only)
-  std::string credential;    // the token presented (Token, Bearer), for re-checks and renewal
+  std::string credential;    // the Bearer token presented, validated again at WebSocket open
   int64_t expires_at = 0;    // unix seconds; 0 = does not expire
   int64_t issued_at = 0;     // unix seconds (Token `iat`)
   bool can_create_channels = true;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.74-dev rapidjson-dev doctest-dev libssl-dev
-  libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev libsystemd-dev
+  libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev libsystemd-dev libre2-dev
 )
 # Only the test suite needs these: a TURN server, the fuzzing toolchain, systemd-analyze,
 # (the browser test installs Chromium and node itself: scripts/browser-setup.sh).

@@ -7,16 +7,13 @@
 #include "protocol/chats_rules.hpp"
 #include "protocol/rtm_parse.hpp"
 #include "protocol/webrtc_output.hpp"
+#include "support/parsed_frame.hpp"
 
 using namespace kwm::protocol;
 
 namespace {
 
-chats_message parse_chat(const std::string& text) {
-  auto frame = parse_client_frame(text);
-  REQUIRE(std::holds_alternative<chats_message>(frame));
-  return std::get<chats_message>(frame);
-}
+chats_message parse_chat(const std::string& text) { return kwm::test::parsed_as<chats_message>(text); }
 
 std::string chat_with(const std::string& data) {
   return R"({"type":"chats","subtype":"chats_message","id":11,"channel":"@g","v":20201201,"data":)" + data + "}";

@@ -9,7 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <re2/re2.h>
 #include <sstream>
 
 #include "support/process.hpp"
@@ -26,9 +26,9 @@ const std::string binary = KWM_SERVER_BINARY;
 uint16_t wait_for_port(child_process& server) {
   const auto log = server.wait_for_stderr(R"(msg="listening")", std::chrono::seconds(10));
   REQUIRE(log.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*log, match, std::regex(R"(msg="listening" address=[^ ]*:(\d+))")));
-  return static_cast<uint16_t>(std::stoi(match[1]));
+  std::string port;
+  REQUIRE(RE2::PartialMatch(*log, R"(msg="listening" address=[^ ]*:(\d+))", &port));
+  return static_cast<uint16_t>(std::stoi(port));
 }
 
 }  // namespace
@@ -122,9 +122,9 @@ TEST_CASE("a config file of the original's packaging feeds the flags, the comman
   child_process server({binary, "serve", "--config", config, "--log-format", "json"});
   const auto log = server.wait_for_stderr(R"("msg":"listening")", std::chrono::seconds(10));
   REQUIRE(log.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*log, match, std::regex(R"re("msg":"listening","address":"[^"]*:(\d+)")re")));
-  const auto port = static_cast<uint16_t>(std::stoi(match[1]));
+  std::string port_text;
+  REQUIRE(RE2::PartialMatch(*log, R"re("msg":"listening","address":"[^"]*:(\d+)")re", &port_text));
+  const auto port = static_cast<uint16_t>(std::stoi(port_text));
   // The admin key from the file enabled Token auth: no anonymous-mode warning, a working admin API.
   CHECK(server.err.find("anonymous mode") == std::string::npos);
   CHECK(http_call(port, "POST", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
@@ -190,7 +190,8 @@ TEST_CASE("the systemd unit passes systemd-analyze verify") {
   std::stringstream text;
   text << in.rdbuf();
   // Verify the unit as shipped, with ExecStart pointing at the binary that was just built.
-  auto unit = std::regex_replace(text.str(), std::regex("/usr/local/bin/kwmserverd"), binary);
+  auto unit = text.str();
+  RE2::GlobalReplace(&unit, RE2::QuoteMeta("/usr/local/bin/kwmserverd"), binary);
   const auto dir = std::filesystem::temp_directory_path() / ("kwm-unit-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = dir / "kwmserverd.service";

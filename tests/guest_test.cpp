@@ -5,7 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <re2/re2.h>
 
 #include "app/registration.hpp"
 #include "protocol/guest.hpp"
@@ -18,7 +18,7 @@ TEST_CASE("guest names, ids and the request object claims") {
   CHECK(kwm::protocol::guest_display_name("Jo") == "(Guest)Jo");
   CHECK(kwm::protocol::guest_display_name("  <b>Jo</b> ") == "(Guest)Jo");
   const auto random_name = kwm::protocol::guest_display_name("<i></i> ");
-  CHECK(std::regex_match(random_name, std::regex(R"(\(Guest\)[A-Z][a-z]+ [A-Z][a-z]+[a-z]+)")));
+  CHECK(RE2::FullMatch(random_name, R"(\(Guest\)[A-Z][a-z]+ [A-Z][a-z]+[a-z]+)"));
   const auto id = kwm::protocol::new_guest_id();
   CHECK(id.size() == 44 + 11);
   CHECK(id.substr(44) == "@1.kwmguest");
@@ -71,7 +71,8 @@ kwm::app::runtime_options guest_options(bool with_registry = true) {
     client.signing_key = *json_web_key::parse(client_key().to_json(true));
     options.guests.clients = std::vector<kwm::protocol::guest_client>{client};
   }
-  options.guests.public_paths.emplace("^group/public/.*");
+  std::string error;
+  options.guests.public_paths = kwm::protocol::search_pattern::compile("^group/public/.*", error);
   return options;
 }
 

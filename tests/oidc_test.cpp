@@ -201,6 +201,17 @@ TEST_CASE("Bearer tokens end to end against an HTTPS provider") {
         "alice||");
   const auto id_token = provider.token(R"({"iss":")" + provider.issuer + R"(","sub":"u-1","name":"Alice A","exp":1})");
   CHECK(self_of(bearer_connect(server.port(), token, "id_token=" + id_token)) == "alice|Alice A|");
+  // D20: a display name is cut to 256 bytes at a character boundary; a longer user id is refused.
+  std::string long_name;
+  for (int i = 0; i < 150; ++i) long_name += "\xC3\xA9";  // 300 bytes
+  const auto named = provider.token(R"({"iss":")" + provider.issuer + R"(","sub":"u-1","name":")" + long_name +
+                                    R"(","exp":1})");
+  CHECK(self_of(bearer_connect(server.port(), token, "id_token=" + named)) == "alice|" + long_name.substr(0, 256) + "|");
+  auto long_subject = access_claims(provider.issuer, now + 300);
+  long_subject.replace(long_subject.find(R"("kc.i.id":"alice")"), 17, R"("kc.i.id":")" + std::string(257, 'a') + "\"");
+  const auto refused = bearer_connect(server.port(), provider.token(long_subject), "");
+  CHECK(refused.status == 400);
+  CHECK(refused.body == "user too long\n");
 
   for (const auto& bad : std::vector<std::string>{
            provider.token(access_claims(provider.issuer, now - 5)),                               // expired

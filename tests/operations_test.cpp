@@ -5,7 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <re2/re2.h>
 
 #include <yaml-cpp/yaml.h>
 
@@ -22,9 +22,9 @@ namespace {
 
 // The value of one series line `name{id=""} value` in a scrape; nullopt when absent.
 std::optional<double> series(const std::string& scrape, const std::string& name) {
-  std::smatch match;
-  if (!std::regex_search(scrape, match, std::regex("\n" + name + R"(\{id=""\} ([0-9.e+]+)\n)"))) return std::nullopt;
-  return std::stod(match[1]);
+  std::string value;
+  if (!RE2::PartialMatch(scrape, "\n" + name + R"(\{id=""\} ([0-9.e+]+)\n)", &value)) return std::nullopt;
+  return std::stod(value);
 }
 
 // A raw HEAD request: the reply has a Content-Length but no body.

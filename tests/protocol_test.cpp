@@ -245,19 +245,49 @@ TEST_CASE("frame rate limiter: burst, refill, rejections and close") {
   settings.close_after_rejections = 100;
   const auto start = std::chrono::steady_clock::time_point{} + 1h;
   frame_rate_limiter limiter(settings, start);
-  for (int i = 0; i < 200; ++i) REQUIRE(limiter.admit(start) == frame_rate_limiter::verdict::accept);
-  CHECK(limiter.admit(start) == frame_rate_limiter::verdict::reject);
-  CHECK(limiter.admit(start + 20ms) == frame_rate_limiter::verdict::accept);  // one token back
-  for (int i = 0; i < 98; ++i) REQUIRE(limiter.admit(start + 20ms) == frame_rate_limiter::verdict::reject);
-  CHECK(limiter.admit(start + 20ms) == frame_rate_limiter::verdict::close);  // 100th rejection
+  for (int i = 0; i < 200; ++i) REQUIRE(limiter.admit(start, 30) == frame_rate_limiter::verdict::accept);
+  CHECK(limiter.admit(start, 30) == frame_rate_limiter::verdict::reject);
+  CHECK(limiter.admit(start + 20ms, 30) == frame_rate_limiter::verdict::accept);  // one token back
+  for (int i = 0; i < 98; ++i) REQUIRE(limiter.admit(start + 20ms, 30) == frame_rate_limiter::verdict::reject);
+  CHECK(limiter.admit(start + 20ms, 30) == frame_rate_limiter::verdict::close);  // 100th rejection
 
   frame_rate_limiter slow(settings, start);
   for (int i = 0; i < 1000; ++i)
-    REQUIRE(slow.admit(start + i * 5s) == frame_rate_limiter::verdict::accept);  // a ping every 5 s
+    REQUIRE(slow.admit(start + i * 5s, 60) == frame_rate_limiter::verdict::accept);  // a ping every 5 s
 
   settings.tokens_per_second = 0;
+  settings.bytes_per_second = 0;
   frame_rate_limiter off(settings, start);
-  for (int i = 0; i < 1000; ++i) REQUIRE(off.admit(start) == frame_rate_limiter::verdict::accept);
+  for (int i = 0; i < 1000; ++i) REQUIRE(off.admit(start, 1 << 20) == frame_rate_limiter::verdict::accept);
+}
+
+TEST_CASE("frame rate limiter counts bytes: 256 KiB/s sustained, 2 MiB burst (D20)") {
+  using namespace std::chrono_literals;
+  const rate_limit_settings settings;  // the defaults
+  CHECK(settings.bytes_per_second == 262144);
+  CHECK(settings.burst_bytes == 2097152);
+  const auto start = std::chrono::steady_clock::time_point{} + 1h;
+  frame_rate_limiter limiter(settings, start);
+  // Two 1 MiB frames empty the byte bucket; frame tokens are plentiful.
+  CHECK(limiter.admit(start, 1 << 20) == frame_rate_limiter::verdict::accept);
+  CHECK(limiter.admit(start, 1 << 20) == frame_rate_limiter::verdict::accept);
+  CHECK(limiter.admit(start, 1) == frame_rate_limiter::verdict::reject);
+  // After 1 s, 256 KiB are back: exactly that much passes, one byte more does not.
+  CHECK(limiter.admit(start + 1s, 256 * 1024 + 1) == frame_rate_limiter::verdict::reject);
+  CHECK(limiter.admit(start + 1s, 256 * 1024) == frame_rate_limiter::verdict::accept);
+  CHECK(limiter.admit(start + 1s, 1) == frame_rate_limiter::verdict::reject);
+  // A refused frame takes nothing: the frame bucket still has its tokens for small frames.
+  CHECK(limiter.admit(start + 1s + 4ms, 1000) == frame_rate_limiter::verdict::accept);
+
+  // Frame and byte budgets are independent: many tiny frames hit the frame limit only.
+  frame_rate_limiter tiny(settings, start);
+  for (int i = 0; i < 200; ++i) REQUIRE(tiny.admit(start, 2) == frame_rate_limiter::verdict::accept);
+  CHECK(tiny.admit(start, 2) == frame_rate_limiter::verdict::reject);
+
+  // Sustained: 256 KiB every second for a minute is never refused.
+  frame_rate_limiter steady(settings, start);
+  for (int i = 0; i < 60; ++i)
+    REQUIRE(steady.admit(start + i * 1s, 256 * 1024) == frame_rate_limiter::verdict::accept);
 }
 
 TEST_CASE("router matches exact paths and one parameter segment") {

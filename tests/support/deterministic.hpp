@@ -10,6 +10,9 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string>
+
+#include "protocol/auth_record.hpp"
 
 namespace kwm::test {
 
@@ -55,5 +58,12 @@ struct deterministic_fixture {
   caf::scheduler::test_coordinator& sched;
   caf::scoped_actor self;
 };
+
+// The auth of an anonymous-mode connection of `user_id`.
+inline protocol::auth_record anonymous_user(std::string user_id) {
+  protocol::auth_record auth;
+  auth.user_id = std::move(user_id);
+  return auth;
+}
 
 }  // namespace kwm::test
