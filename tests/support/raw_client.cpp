@@ -211,7 +211,7 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin, bool mas
 
 ws_client::ws_client(uint16_t port, const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                     int receive_buffer)
+                     int receive_buffer, std::string_view early_bytes)
     : socket(port, 5s, receive_buffer) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Upgrade", "websocket"},
@@ -220,7 +220,7 @@ ws_client::ws_client(uint16_t port, const std::string& path,
       {"Sec-WebSocket-Version", "13"},
       {"Origin", "http://localhost"}};
   headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
-  socket.send_all(build_http_request("GET", path, headers, {}, true));
+  socket.send_all(build_http_request("GET", path, headers, {}, true) + std::string(early_bytes));
   auto reply = read_http_reply(socket, buffer_);
   if (!reply) throw std::runtime_error("no handshake response for " + path);
   handshake = std::move(*reply);

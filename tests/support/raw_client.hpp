@@ -80,10 +80,11 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin = true, b
 class ws_client {
  public:
   // Performs the opening handshake on `path`; `handshake` holds the server's answer.
-  // `is_open()` is false when the answer was not 101.
+  // `is_open()` is false when the answer was not 101. `early_bytes` (frames) go out in the
+  // same send as the upgrade request, before its answer.
   ws_client(uint16_t port, const std::string& path,
             const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
-            int receive_buffer = 0);
+            int receive_buffer = 0, std::string_view early_bytes = {});
 
   bool is_open() const { return handshake.status == 101; }
 
