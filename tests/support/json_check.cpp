@@ -143,13 +143,13 @@ class checker {
     if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't')
       return true;
     if (c != 'u') return fail("bad escape");
-    uint32_t code;
+    uint32_t code = 0;
     if (!hex4(code)) return false;
     if (code >= 0xDC00 && code <= 0xDFFF) return fail("lone low surrogate escape");
     if (code >= 0xD800 && code <= 0xDBFF) {
       if (text_.substr(at_, 2) != "\\u") return fail("lone high surrogate escape");
       at_ += 2;
-      uint32_t low;
+      uint32_t low = 0;
       if (!hex4(low)) return false;
       if (low < 0xDC00 || low > 0xDFFF) return fail("high surrogate escape without its low half");
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -89,6 +90,7 @@ void tcp_socket::send_all(std::string_view bytes) {
 bool tcp_socket::receive_some(std::string& buffer) {
   char chunk[16384];
   const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+  timed_out_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n <= 0) return false;
   buffer.append(chunk, static_cast<size_t>(n));
   return true;
@@ -268,7 +270,7 @@ std::optional<ws_frame> ws_client::next_frame(std::chrono::milliseconds timeout)
   while (true) {
     if (auto frame = parse_buffered()) return frame;
     if (!socket.receive_some(buffer_)) {
-      closed = true;
+      closed = !socket.timed_out();
       return std::nullopt;
     }
   }

@@ -28,8 +28,9 @@ class tcp_socket {
   ~tcp_socket();
 
   void send_all(std::string_view bytes);
-  // Appends what arrives to `buffer`; false on EOF, error or timeout.
+  // Appends what arrives to `buffer`; false on EOF, error or timeout (then timed_out()).
   bool receive_some(std::string& buffer);
+  bool timed_out() const { return timed_out_; }
   void set_timeout(std::chrono::milliseconds timeout);
   void shutdown_write();
   // Closes with an RST instead of a FIN.
@@ -40,6 +41,7 @@ class tcp_socket {
 
  private:
   int fd_ = -1;
+  bool timed_out_ = false;
 };
 
 struct http_reply {
@@ -104,7 +106,7 @@ class ws_client {
   http_reply handshake;
   tcp_socket socket;
   bool auto_pong = true;
-  bool closed = false;
+  bool closed = false;  // the connection ended (a receive timeout does not count)
   std::optional<uint16_t> close_code;
   std::string close_reason;
   std::vector<std::string> pings;  // payloads of the pings received

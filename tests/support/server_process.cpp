@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -65,7 +66,7 @@ size_t status_kib(pid_t pid, const std::string& field) {
 
 uint16_t logged_port(const std::string& log, const std::string& message) {
   std::smatch match;
-  if (!std::regex_search(log, match, std::regex("msg=\"" + message + R"(" address=[^ ]*:(\d+))"))) return 0;
+  if (!std::regex_search(log, match, std::regex("msg=\"" + message + R"(" address=[^ \n]*:(\d+))"))) return 0;
   return static_cast<uint16_t>(std::stoi(match[1]));
 }
 
@@ -165,6 +166,14 @@ std::optional<int> server_process::exit_status() {
   return child_->wait_exit(std::chrono::milliseconds(0));
 }
 
+std::string server_process::state() {
+  eventually([this] { return !alive(); }, std::chrono::milliseconds(300));
+  const auto status = exit_status();
+  if (!status) return "is alive";
+  if (*status > 128) return "was killed by signal " + std::to_string(*status - 128) + " (" + ::strsignal(*status - 128) + ")";
+  return "exited with status " + std::to_string(*status);
+}
+
 std::string server_process::log() {
   std::lock_guard<std::mutex> guard(mutex_);
   return child_->err;
@@ -175,19 +184,34 @@ size_t server_process::peak_rss_kib() { return alive() ? status_kib(pid(), "VmHW
 
 http_reply server_process::connect(const std::string& user) {
   std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  if (token_auth_) headers.emplace_back("Authorization", "Token " + new_token(port_, user));
+  if (token_auth_) {
+    const auto issued = http_call(port_, "POST", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
+                                  R"({"type":"Token","sub":")" + user + R"("})");
+    if (issued.status != 200) return issued;
+    headers.emplace_back("Authorization", "Token " + std::string(parse_json(issued.body)["value"].GetString()));
+  }
   return http_call(port_, "POST", "/api/kwm/v2/rtm/connect", headers, "user=" + user);
 }
 
 std::string server_process::connect_path(const std::string& user) {
-  const auto reply = connect(user);
+  http_reply reply;
+  try {
+    reply = connect(user);
+  } catch (const std::exception& e) {
+    FAIL("connect as " << user << " failed (" << std::string(e.what()) << "); the server " << state());
+  }
   REQUIRE_MESSAGE(reply.status == 200, "connect as " << user << ": " << reply.status << " " << reply.body);
   return url_of(reply);
 }
 
 std::unique_ptr<ws_client> server_process::open(const std::string& user, int receive_buffer) {
-  auto client = std::make_unique<ws_client>(port_, connect_path(user),
-                                            std::vector<std::pair<std::string, std::string>>{}, receive_buffer);
+  std::unique_ptr<ws_client> client;
+  try {
+    client = std::make_unique<ws_client>(port_, connect_path(user), std::vector<std::pair<std::string, std::string>>{},
+                                         receive_buffer);
+  } catch (const std::exception& e) {
+    FAIL("opening a WebSocket for " << user << " failed (" << std::string(e.what()) << "); the server " << state());
+  }
   REQUIRE_MESSAGE(client->is_open(), "WebSocket for " << user << ": " << client->handshake.status);
   const auto hello = client->next_text(std::chrono::seconds(10));
   REQUIRE_MESSAGE(hello.has_value(), "no hello for " << user);

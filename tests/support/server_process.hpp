@@ -42,6 +42,9 @@ class server_process {
   // False once the process has exited (then exit_status() says how: 128 + signal if killed).
   bool alive();
   std::optional<int> exit_status();
+  // "is alive", "exited with status N" or "was killed by signal N (SIGSEGV)": for messages.
+  // Waits a moment first, so that a crash in progress is seen as one.
+  std::string state();
   std::string log();
   // Flags left out because the binary did not know them (see the constructor).
   const std::vector<std::string>& missing_flags() const { return missing_; }
@@ -56,7 +59,8 @@ class server_process {
   http_reply connect(const std::string& user);
   // As connect(), requiring 200, and returns the WebSocket path.
   std::string connect_path(const std::string& user);
-  // Connect + WebSocket upgrade, hello read and checked.
+  // Connect + WebSocket upgrade, hello read and checked. Any failure fails the test with
+  // the server's state.
   std::unique_ptr<ws_client> open(const std::string& user, int receive_buffer = 0);
 
  private:
