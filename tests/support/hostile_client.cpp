@@ -14,8 +14,9 @@ std::string close_payload(uint16_t code, std::string_view reason) {
 
 std::string costly_ping(uint64_t id, size_t members, size_t bytes) {
   std::string text = R"({"type":"ping","id":)" + std::to_string(id);
-  const size_t overhead = text.size() + 1 + members * 8;  // ,"kN":"" per member, roughly
-  const size_t pad = bytes > overhead ? (bytes - overhead) / (members == 0 ? 1 : members) : 0;
+  size_t overhead = text.size() + 1;
+  for (size_t i = 0; i < members; ++i) overhead += 8 + std::to_string(i).size();  // ,"kN":""
+  const size_t pad = bytes > overhead && members > 0 ? (bytes - overhead) / members : 0;
   const std::string value(pad, 'v');
   for (size_t i = 0; i < members; ++i) text += R"(,"k)" + std::to_string(i) + R"(":")" + value + '"';
   return text + "}";
