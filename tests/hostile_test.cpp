@@ -95,12 +95,13 @@ void expect_goodbye_close(ws_client& client, uint16_t code, const std::string& r
     if (!texts.empty()) CHECK(texts[0] == goodbye);
     return;
   }
-  REQUIRE_MESSAGE(client.close_code.has_value(), "no close frame; texts: " << texts.size()
-                                                                           << (texts.empty() ? "" : " last: " + excerpt(texts.back())));
+  CHECK_MESSAGE(client.close_code.has_value(), "no close frame; texts: " << texts.size()
+                                                                         << (texts.empty() ? "" : " last: " + excerpt(texts.back())));
+  if (!client.close_code) return;
   CHECK(*client.close_code == code);
   if (!reason.empty()) CHECK(client.close_reason == reason);
-  REQUIRE_MESSAGE(!texts.empty(), "no goodbye before close " << *client.close_code);
-  CHECK(texts.back() == goodbye);
+  CHECK_MESSAGE(!texts.empty(), "no goodbye before close " << *client.close_code);
+  if (!texts.empty()) CHECK(texts.back() == goodbye);
 }
 
 // --- numbers (findings 1 and 6, D18) ---
@@ -512,7 +513,7 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
 
   // The pong echoes every member, keys included.
   mallory->send_text(R"({"type":"ping","id":1,"s":"\udc00","t":"\ud800x","u":"\ud800\ud800","v":"\udbff\udfff",)"
-                     R"("w":"a\udfffb","\udc00":1})");
+                     R"("w":"a\udfffb","x":"\ud800\u0041","\udc00":1})");
   const auto pong = next_checked(*mallory, "mallory");
   REQUIRE(text_of(pong, "type") == "pong");
   CHECK(text_of(pong, "s") == replacement);
@@ -520,6 +521,7 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
   CHECK(text_of(pong, "u") == replacement + replacement);
   CHECK(text_of(pong, "v") == "\xF4\x8F\xBF\xBF");  // a proper pair is U+10FFFF
   CHECK(text_of(pong, "w") == "a" + replacement + "b");
+  CHECK(text_of(pong, "x") == replacement + "A");  // a high surrogate before an escape that is no low one
   CHECK(pong.HasMember(replacement.c_str()));
 
   // A call offer whose state holds a lone surrogate reaches both of victor's devices intact.
@@ -1559,4 +1561,266 @@ TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consume
   CHECK(saw_left["dave"]);
   check_alive(server, "slow reader");
   budget.check("slow reader");
+}
+
+// --- Found beside the issue (see docs/reliability.md, "Findings of the hostile suite") ---
+
+TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characters, bad escapes") {
+  server_process server({});
+  bystanders bystanders(server);
+  bystanders.start();
+  // Each is invalid JSON (RFC 8259, D18): goodbye and 1001. The first was accepted: the parse
+  // stopped at the NUL, as if the frame were a C string.
+  for (const std::string& text :
+       {std::string(R"({"type":"ping","id":1})") + '\0' + "{not json", std::string(R"({"type":"ping","id":1})") + '\0',
+        std::string(R"({"type":"ping","id":NaN})"), std::string(R"({"type":"ping","id":Infinity})"),
+        std::string(R"({"type":"ping","id":-Infinity})"), std::string(R"({"type":"ping","id":1} {})"),
+        std::string("{\"type\":\"ping\",\"s\":\"a\x01b\"}"), std::string(R"({"type":"ping","s":"\x41"})"),
+        std::string(R"({"type":"ping","s":"\u12"})"), std::string(R"({"type":"ping","id":01})"),
+        std::string(R"({"type":"ping","id":[1,2,]})"), std::string(R"({"type":"ping","id":1,})"),
+        std::string(R"({"type":"ping","id":0x10})"), std::string(R"({'type':'ping'})")}) {
+    CAPTURE(excerpt(text));
+    auto client = server.open("odd");
+    client->send_text(text);
+    expect_goodbye_close(*client, 1001);
+  }
+  // Escapes that are fine: a NUL escape is echoed escaped, "\/" as "/".
+  auto client = server.open("odd");
+  client->send_text(R"({"type":"ping","id":2,"a\u0000b":"\/"})");
+  const auto pong = client->next_text(bystander_patience());
+  REQUIRE(pong.has_value());
+  CHECK(check_json(*pong).valid);
+  CHECK(*pong == R"({"a\u0000b":"/","id":2,"type":"pong"})");
+  check_alive(server, "odd JSON");
+  bystanders.check("odd JSON");
+}
+
+TEST_CASE("hostile: request smuggling shapes and Host header rules (RFC 7230 3.3.3 and 5.4)") {
+  server_process server({});
+  bystanders bystanders(server);
+  bystanders.start();
+  struct shape {
+    std::string name, request;
+    std::vector<unsigned> allowed;
+  };
+  const std::string post = "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n";
+  const std::vector<shape> shapes = {
+      {"Content-Length and Transfer-Encoding", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", {400}},
+      {"two Content-Lengths", post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nuser=a", {400}},
+      {"Transfer-Encoding identity", post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nuser=", {400, 501}},
+      {"Transfer-Encoding gzip, chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", {400, 501}},
+      {"chunked not last", post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", {400, 501}},
+      {"chunk size overflow", post + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nx", {400}},
+      {"no Host", "GET /health-check HTTP/1.1\r\n\r\n", {400}},
+      {"two Hosts", "GET /health-check HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {400}},
+  };
+  for (const auto& s : shapes) {
+    CAPTURE(s.name);
+    tcp_socket socket(server.port(), std::chrono::seconds(2));
+    socket.send_all(s.request);
+    std::string buffer;
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply.has_value());
+    CHECK_MESSAGE(std::find(s.allowed.begin(), s.allowed.end(), reply->status) != s.allowed.end(),
+                  s.name << " answered " << reply->status);
+    // Refused means refused: nothing after it on that connection is answered.
+    CHECK_FALSE(read_http_reply(socket, buffer).has_value());
+  }
+  check_alive(server, "smuggling");
+  bystanders.check("smuggling");
+}
+
+TEST_CASE("hostile: binary frames count against the byte rate limit") {
+  server_process server({"--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152"});
+  bystanders bystanders(server);
+  memory_budget budget(server, 32);
+  bystanders.start();
+  // Binary frames are ignored, but they are data frames: 1 MiB each, as fast as TCP goes.
+  auto client = server.open("binary");
+  const std::string frame = encode_frame(opcode::binary, std::string(1 << 20, 'b'));
+  size_t sent = 0;
+  try {
+    while (sent < 400 && !budget.exceeded()) {
+      client->send_raw(frame);
+      ++sent;
+    }
+  } catch (const std::exception&) {
+  }
+  MESSAGE("binary: " << sent << " MiB sent");
+  expect_goodbye_close(*client, 1008, "rate limit exceeded", true);
+  CHECK(sent < 400);
+  check_alive(server, "binary flood");
+  bystanders.check("binary flood");
+  budget.check("binary flood");
+}
+
+TEST_CASE("hostile: admin requests that make the server keep memory: revocations and token lists") {
+  scratch_dir dir("admin");
+  server_process server(token_flags(dir));
+  bystanders bystanders(server);
+  bystanders.start();
+
+  SUBCASE("20,000 DELETEs with 4 KB subjects") {
+    memory_budget budget(server, 32);
+    std::vector<std::string> requests;
+    for (int i = 0; i < 20000; ++i)
+      requests.push_back(build_http_request("DELETE", admin_path, json_header,
+                                            R"({"type":"Token","sub":")" + std::to_string(i) + std::string(4000, 's') +
+                                                R"("})",
+                                            true));
+    size_t answered = 0;
+    for (size_t at = 0; at < requests.size() && !budget.exceeded(); at += 500)
+      for (const auto& reply : http_pipeline(server.port(), {requests.begin() + at, requests.begin() + at + 500}))
+        answered += reply.status == 204 || reply.status == 404 || reply.status == 400;
+    CHECK(answered == requests.size());
+    budget.check("revocations");
+  }
+  SUBCASE("20 unread GETs of a list of 5,000 tokens with 4 KB claims") {
+    std::vector<std::string> requests;
+    for (int i = 0; i < 5000; ++i)
+      requests.push_back(build_http_request("POST", admin_path, json_header,
+                                            R"({"type":"Token","sub":"t)" + std::to_string(i) + R"(","claims":{"x":")" +
+                                                std::string(4000, 'c') + R"("}})",
+                                            true));
+    for (const auto& reply : http_pipeline(server.port(), requests)) CHECK((reply.status == 200 || reply.status == 400));
+    memory_budget budget(server, 64);
+    std::vector<tcp_socket> readers;
+    for (int i = 0; i < 20 && !budget.exceeded(); ++i) {
+      readers.emplace_back(server.port(), std::chrono::seconds(10), 4096);
+      readers.back().send_all(build_http_request("GET", admin_path, {}, {}, true));
+      std::string head;
+      while (head.find("\r\n\r\n") == std::string::npos) REQUIRE(readers.back().receive_some(head));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a sample while they are held
+    budget.check("token lists");
+  }
+  check_alive(server, "admin memory");
+  bystanders.check("admin memory");
+}
+
+TEST_CASE("hostile: the metrics listener keeps to the limits and leaves descriptors to the main listener") {
+  SUBCASE("idle metrics connections do not lock new users out") {
+    std::unique_ptr<server_process> started;
+    {
+      scoped_descriptor_limit limit(512);
+      started = std::make_unique<server_process>(std::vector<std::string>{
+          "--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "30"});
+    }
+    auto& server = *started;
+    bystanders bystanders(server);
+    memory_budget budget(server, 32);
+    bystanders.start();
+    // 500 idle connections there and 80 silent ones on the main port (which D20 may evict)
+    // exceed the 512 descriptors.
+    std::vector<tcp_socket> idle;
+    for (const auto port : {server.metrics_port(), server.port()})
+      for (int i = 0; i < (port == server.port() ? 80 : 500); ++i) {
+        try {
+          idle.emplace_back(port);
+        } catch (const std::exception&) {
+          break;
+        }
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server accept them
+    http_reply reply;
+    try {
+      reply = server.connect("newcomer");
+    } catch (const std::exception& e) {
+      FAIL_CHECK("with " << idle.size() << " idle connections a new user got no answer: " << std::string(e.what()));
+    }
+    CHECK(reply.status == 200);
+    idle.clear();
+    check_alive(server, "metrics descriptors");
+    bystanders.check("metrics descriptors");
+    budget.check("metrics descriptors");
+  }
+  SUBCASE("slow request heads on the metrics port are closed after --http-read-header-timeout") {
+    server_process server({"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "2"});
+    bystanders bystanders(server);
+    bystanders.start();
+    std::vector<trickled> slow;
+    for (int i = 0; i < 5; ++i) slow.push_back({tcp_socket(server.metrics_port()), "GET /metrics HTTP/1.1\r\nX-Slow: "});
+    const auto closed_after = trickle(slow, std::chrono::milliseconds(100), std::chrono::seconds(2) + bystander_patience());
+    for (size_t i = 0; i < closed_after.size(); ++i)
+      CHECK_MESSAGE(closed_after[i].has_value(), "a slow request head on the metrics port outlived the timeout");
+    check_alive(server, "metrics slowloris");
+    bystanders.check("metrics slowloris");
+  }
+}
+
+TEST_CASE("hostile: a member leaving and rejoining at the frame rate floods a large group (amplification)") {
+  // One join or leave sends the whole member list to every member: 120 members with 256-byte
+  // ids make each change 31 KB per member, 1.5 MB/s at the frame rate limit. A member on a
+  // slow link (16 KiB/s) must not be disconnected because another one churns.
+  // Decision needed: e.g. coalesce member updates that are still queued.
+  raise_descriptor_limit();
+  server_process server({"--rtm-rate-limit", "50", "--rtm-rate-burst", "200", "--ws-send-queue-bytes", "1048576"});
+  bystanders bystanders(server, true);
+  bystanders.start();
+  std::vector<std::unique_ptr<ws_client>> crowd;
+  for (int i = 0; i < 120; ++i) {
+    crowd.push_back(server.open(std::string(250, 'm') + std::to_string(100000 + i)));
+    join_group(*crowd.back(), "member", "crowd", 1);
+  }
+  auto modest = server.open("modest", 4096);
+  join_group(*modest, "modest", "crowd", 1);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (auto& member : crowd)
+    readers.emplace_back([&, ws = member.get()] {
+      while (!stop && !ws->closed) ws->next_text(std::chrono::milliseconds(100));
+    });
+  std::atomic<size_t> modest_bytes{0};
+  std::thread slow_reader([&] {
+    while (!stop && !modest->closed)
+      if (auto text = modest->next_text(std::chrono::milliseconds(100))) {
+        modest_bytes += text->size();
+        std::this_thread::sleep_for(std::chrono::microseconds(text->size() * 1000000 / (16 * 1024)));
+      }
+  });
+  auto churner = server.open("churner");
+  const auto hash = text_of(join_group(*churner, "churner", "crowd", 1), "hash");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  size_t cycles = 0, rejoined = 0;
+  for (uint64_t id = 2; std::chrono::steady_clock::now() < deadline; id += 2, ++cycles) {
+    churner->send_text(hangup_group_frame("crowd", hash, id));
+    churner->send_text(join_frame("crowd", id + 1));
+    while (const auto text = churner->next_text(std::chrono::milliseconds(5)))
+      rejoined += text->find(R"("reset":true)") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(35));  // within 50 frames per second
+  }
+  stop = true;
+  MESSAGE("churn: " << cycles << " cycles, " << rejoined << " rejoin replies, the modest member read "
+                    << modest_bytes.load() / 1024 << " KiB");
+  slow_reader.join();
+  for (auto& reader : readers) reader.join();
+  // Read what is left at full speed: the pong comes only if modest was never closed.
+  ping_through(*modest, "the member on a slow link", 1000);
+  size_t closed = 0;
+  for (auto& member : crowd) closed += member->closed ? 1 : 0;
+  CHECK(closed == 0);
+  check_alive(server, "group churn");
+  bystanders.check("group churn");
+}
+
+TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, disconnect, again") {
+  // Each empty 1:1 channel stays until it is 60 s old (spec 4.1), so the per-connection cap of
+  // D20 does not bound how many a client can make the server hold. Decision needed: a global
+  // or per-user cap, or cheaper empty channels.
+  server_process server({"--rtm-max-channels-per-connection", "64"});
+  bystanders bystanders(server);
+  memory_budget budget(server, 32);
+  bystanders.start();
+  std::string calls;
+  for (int id = 1; id <= 64; ++id) calls += encode_frame(opcode::text, call_frame("nobody", id));
+  size_t created = 0;
+  for (int cycle = 0; cycle < 470 && !budget.exceeded(); ++cycle) {
+    auto client = server.open("churner" + std::to_string(cycle % 8));
+    client->send_raw(calls);
+    for (int i = 0; i < 64; ++i) created += client->next_text(bystander_patience()).has_value();
+  }
+  MESSAGE("channels created: " << created);
+  check_alive(server, "channel churn");
+  bystanders.check("channel churn");
+  budget.check("channel churn");
 }

@@ -88,6 +88,21 @@ void raise_descriptor_limit() {
   }
 }
 
+scoped_descriptor_limit::scoped_descriptor_limit(size_t soft) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  previous_ = limit.rlim_cur;
+  limit.rlim_cur = soft;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+scoped_descriptor_limit::~scoped_descriptor_limit() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = previous_;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 server_process::server_process(std::vector<std::string> flags) {
   auto kept = without_unknown(flags, missing_);
   if (!missing_.empty()) {

@@ -25,6 +25,18 @@ bool sanitized_build();
 // Raises this process's soft descriptor limit to the hard limit (children inherit it).
 void raise_descriptor_limit();
 
+// While alive, processes started by this one get `soft` as their descriptor limit.
+class scoped_descriptor_limit {
+ public:
+  explicit scoped_descriptor_limit(size_t soft);
+  ~scoped_descriptor_limit();
+  scoped_descriptor_limit(const scoped_descriptor_limit&) = delete;
+  scoped_descriptor_limit& operator=(const scoped_descriptor_limit&) = delete;
+
+ private:
+  size_t previous_ = 0;
+};
+
 class server_process {
  public:
   // Starts `kwmserverd serve --listen 127.0.0.1:0` plus `flags` and waits until it listens.
