@@ -32,21 +32,24 @@ namespace {
 
 constexpr const char* goodbye = R"({"type":"goodbye","server_status":null})";
 const std::string admin_path = "/api/kwm/v2/admin/auth/tokens";
-const std::vector<std::pair<std::string, std::string>> json_header = {{"Content-Type", "application/json"}};
+const std::vector<std::pair<std::string, std::string>> json_header = {
+    {"Content-Type", "application/json"}};
 const std::vector<std::pair<std::string, std::string>> form_header = {
     {"Content-Type", "application/x-www-form-urlencoded"}};
 
 // A directory of its own for one test, removed afterwards.
 struct scratch_dir {
   explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("kwm-hostile-" + name + "-" + std::to_string(::getpid()))) {
+      : path(fs::temp_directory_path() /
+             ("kwm-hostile-" + name + "-" + std::to_string(::getpid()))) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
   ~scratch_dir() {
     std::error_code ignored;
     fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ignored);
-    for (auto& entry : fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ignored))
+    for (auto& entry : fs::recursive_directory_iterator(
+             path, fs::directory_options::skip_permission_denied, ignored))
       if (entry.is_directory(ignored) && !entry.is_symlink(ignored))
         fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ignored);
     fs::remove_all(path, ignored);
@@ -65,22 +68,48 @@ std::vector<std::string> token_flags(const scratch_dir& dir) {
 }
 
 std::string error_frame(uint64_t reply_to, const std::string& message) {
-  return R"({"type":"error","reply_to":)" + std::to_string(reply_to) + R"(,"error":{"code":"bad_message","msg":")" +
-         message + R"("}})";
+  return R"({"type":"error","reply_to":)" + std::to_string(reply_to) +
+         R"(,"error":{"code":"bad_message","msg":")" + message + R"("}})";
 }
 
 // Every text frame an attacker got must be valid UTF-8 JSON too (D19).
 void check_valid_json(const std::vector<std::string>& texts, const std::string& who) {
   for (const auto& text : texts) {
     const auto verdict = check_json(text);
-    CHECK_MESSAGE(verdict.valid, who << " received invalid JSON (" << verdict.error << "): " << excerpt(text));
+    CHECK_MESSAGE(verdict.valid,
+                  who << " received invalid JSON (" << verdict.error << "): " << excerpt(text));
   }
 }
 
 void check_alive(server_process& server, const std::string& attack) {
   const bool alive = server.alive();
-  CHECK_MESSAGE(alive, attack << ": the server " << server.state() << "\n" << server.log().substr(0, 20000));
+  CHECK_MESSAGE(alive, attack << ": the server " << server.state() << "\n"
+                              << server.log().substr(0, 20000));
 }
+
+struct stage_options {
+  bool group = false;     // the bystanders also share a group
+  size_t budget_mib = 0;  // memory allowance over the baseline; 0: no budget
+  bool start = true;      // start the bystanders' rounds at once
+};
+
+// One attack's stage: a fresh server, the bystanders and the memory budget, and the three
+// checks every case ends with.
+struct attack_stage {
+  attack_stage(std::vector<std::string> flags, stage_options options)
+      : server(std::move(flags)), bystanders(server, options.group) {
+    if (options.budget_mib > 0) budget.emplace(server, options.budget_mib);
+    if (options.start) bystanders.start();
+  }
+  void verdict(const std::string& attack) {
+    check_alive(server, attack);
+    bystanders.check(attack);
+    if (budget) budget->check(attack);
+  }
+  server_process server;
+  kwm::test::bystanders bystanders;
+  std::optional<memory_budget> budget;
+};
 
 // After a fatal frame: goodbye, then the close frame with `code` (and `reason`). An RST instead
 // of the close frame is accepted only where the server may refuse the rest of a frame it did
@@ -95,8 +124,9 @@ void expect_goodbye_close(ws_client& client, uint16_t code, const std::string& r
     if (!texts.empty()) CHECK(texts[0] == goodbye);
     return;
   }
-  CHECK_MESSAGE(client.close_code.has_value(), "no close frame; texts: " << texts.size()
-                                                                         << (texts.empty() ? "" : " last: " + excerpt(texts.back())));
+  CHECK_MESSAGE(client.close_code.has_value(),
+                "no close frame; texts: "
+                    << texts.size() << (texts.empty() ? "" : " last: " + excerpt(texts.back())));
   if (!client.close_code) return;
   CHECK(*client.close_code == code);
   if (!reason.empty()) CHECK(client.close_reason == reason);
@@ -106,7 +136,9 @@ void expect_goodbye_close(ws_client& client, uint16_t code, const std::string& r
 
 // --- numbers (findings 1 and 6, D18) ---
 
-std::string zeros(size_t n) { return std::string(n, '0'); }
+std::string zeros(size_t n) {
+  return std::string(n, '0');
+}
 
 struct reference_number {
   double value;
@@ -129,12 +161,13 @@ bool plain_integer(const std::string& lexeme) {
 // `x` sorts last, so its number is the last one of the pong): a finite value comes back with
 // exactly the value the text denotes (integers up to 2^53 as written), a value beyond the
 // double range makes the frame invalid JSON (goodbye, 1001), an underflow may do either.
-void check_number_in_frame(server_process& server, const std::string& user, const std::string& lexeme,
-                           const std::string& shape = "%") {
+void check_number_in_frame(server_process& server, const std::string& user,
+                           const std::string& lexeme, const std::string& shape = "%") {
   CAPTURE(excerpt(lexeme, 80));
   CAPTURE(shape);
   std::string wrapped = shape;
-  for (auto at = wrapped.find('%'); at != std::string::npos; at = wrapped.find('%', at + lexeme.size()))
+  for (auto at = wrapped.find('%'); at != std::string::npos;
+       at = wrapped.find('%', at + lexeme.size()))
     wrapped.replace(at, 1, lexeme);
   auto client = server.open(user);
   client->send_text(R"({"type":"ping","id":7,"x":)" + wrapped + "}");
@@ -142,31 +175,37 @@ void check_number_in_frame(server_process& server, const std::string& user, cons
   REQUIRE_MESSAGE(answer.has_value(), "no answer; the server " << server.state());
   const auto expected = reference(lexeme);
   if (*answer == goodbye) {
-    CHECK_MESSAGE((expected.overflow || expected.underflow), "a finite number was refused as invalid JSON");
+    CHECK_MESSAGE((expected.overflow || expected.underflow),
+                  "a finite number was refused as invalid JSON");
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1001));
     return;
   }
-  CHECK_MESSAGE(!expected.overflow, "a number beyond the double range was accepted: " << excerpt(*answer));
+  CHECK_MESSAGE(!expected.overflow,
+                "a number beyond the double range was accepted: " << excerpt(*answer));
   const auto verdict = check_json(*answer);
-  REQUIRE_MESSAGE(verdict.valid, "invalid JSON written (" << verdict.error << "): " << excerpt(*answer));
+  REQUIRE_MESSAGE(verdict.valid,
+                  "invalid JSON written (" << verdict.error << "): " << excerpt(*answer));
   REQUIRE(verdict.numbers.size() >= 2);
   const auto& echoed = verdict.numbers.back();
   const double value = std::strtod(echoed.c_str(), nullptr);
   CHECK_MESSAGE(value == expected.value, "echoed " << echoed << " for " << excerpt(lexeme, 80));
-  if (value != 0) CHECK(std::signbit(value) == std::signbit(expected.value));  // a zero's sign may go
-  if (plain_integer(lexeme) && std::fabs(expected.value) <= 9007199254740992.0) CHECK(echoed == lexeme);
+  if (value != 0)
+    CHECK(std::signbit(value) == std::signbit(expected.value));  // a zero's sign may go
+  if (plain_integer(lexeme) && std::fabs(expected.value) <= 9007199254740992.0)
+    CHECK(echoed == lexeme);
 }
 
 // The same lexeme in an admin POST body (claims are stored and echoed): 200 with the value
 // kept, or 400 `failed to parse: …` where D18 refuses the text.
-void check_number_in_admin_body(uint16_t port, const std::string& lexeme, int n) {
+void check_number_in_admin_body(server_process& server, const std::string& lexeme, int n) {
   CAPTURE(excerpt(lexeme, 80));
-  const auto reply = http_call(port, "POST", admin_path, json_header,
-                               R"({"type":"Token","sub":"numbers-)" + std::to_string(n) + R"(","claims":{"x":)" +
-                                   lexeme + "}}");
+  const auto reply = server.call("POST", admin_path, json_header,
+                                 R"({"type":"Token","sub":"numbers-)" + std::to_string(n) +
+                                     R"(","claims":{"x":)" + lexeme + "}}");
   const auto expected = reference(lexeme);
   if (reply.status == 400) {
-    CHECK_MESSAGE((expected.overflow || expected.underflow), "a finite number was refused: " << reply.body);
+    CHECK_MESSAGE((expected.overflow || expected.underflow),
+                  "a finite number was refused: " << reply.body);
     CHECK(reply.body.rfind("failed to parse: ", 0) == 0);
     return;
   }
@@ -178,21 +217,20 @@ void check_number_in_admin_body(uint16_t port, const std::string& lexeme, int n)
   CHECK(std::strtod(verdict.numbers.back().c_str(), nullptr) == expected.value);
 }
 
-void check_token_list(uint16_t port) {
-  const auto list = http_call(port, "GET", admin_path);
+void check_token_list(server_process& server) {
+  const auto list = server.call("GET", admin_path);
   CHECK(list.status == 200);
   const auto verdict = check_json(list.body);
-  CHECK_MESSAGE(verdict.valid, "the admin token list is not valid JSON (" << verdict.error << "): " << excerpt(list.body));
+  CHECK_MESSAGE(verdict.valid, "the admin token list is not valid JSON ("
+                                   << verdict.error << "): " << excerpt(list.body));
 }
 
 }  // namespace
 
 TEST_CASE("hostile: numbers that crash RapidJSON 1.1.0, in frames and admin bodies (finding 1)") {
   scratch_dir dir("numbers");
-  server_process server(token_flags(dir));
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage(token_flags(dir), {.budget_mib = 32});
+  auto& server = stage.server;
 
   const std::vector<std::string> shapes = {
       "99999999909099000.000007777777777777777777777777777777777770000000000928e-390",
@@ -222,37 +260,37 @@ TEST_CASE("hostile: numbers that crash RapidJSON 1.1.0, in frames and admin bodi
   };
   int n = 0;
   for (const auto& lexeme : shapes) {
-    for (const std::string shape : {"%", "[%]", R"({"y":[0,%]})"}) check_number_in_frame(server, "numbers" + std::to_string(++n), lexeme, shape);
-    check_number_in_admin_body(server.port(), lexeme, n);
+    for (const std::string shape : {"%", "[%]", R"({"y":[0,%]})"})
+      check_number_in_frame(server, "numbers" + std::to_string(++n), lexeme, shape);
+    check_number_in_admin_body(server, lexeme, n);
   }
   // As the id of the ping itself, as in the issue's reproduction.
   auto client = server.open("numbers-id");
-  client->send_text(R"({"type":"ping","id":99999999909099000.000007777777777777777777777777777777777770000000000928e-390})");
+  client->send_text(
+      R"({"type":"ping","id":99999999909099000.000007777777777777777777777777777777777770000000000928e-390})");
   const auto answer = client->next_text(bystander_patience());
   REQUIRE(answer.has_value());
   CHECK(check_json(*answer).valid);
-  check_token_list(server.port());
+  check_token_list(server);
 
-  check_alive(server, "numbers");
-  bystanders.check("numbers");
-  budget.check("numbers");
+  stage.verdict("numbers");
 }
 
-TEST_CASE("hostile: numbers beyond the double range are invalid JSON, never inf or NaN (finding 6)") {
+TEST_CASE(
+    "hostile: numbers beyond the double range are invalid JSON, never inf or NaN (finding 6)") {
   scratch_dir dir("infinity");
-  server_process server(token_flags(dir));
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage(token_flags(dir), {.budget_mib = 32});
+  auto& server = stage.server;
 
   int n = 0;
   for (const std::string lexeme :
        {"1.7976931348623159e308", "-1.7976931348623159e308", "1e400", "-1e400", "1e309", "2e308",
         "999112.50356684760857e-330", "1111111111111111111e-343", "-1111111111111111111e-343",
-        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946647e220",
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946647e22"
+        "0",
         "1.7976931348623158e308"}) {
     check_number_in_frame(server, "inf" + std::to_string(++n), lexeme);
-    check_number_in_admin_body(server.port(), lexeme, 100 + n);
+    check_number_in_admin_body(server, lexeme, 100 + n);
   }
 
   // Relayed: a signal whose data holds 1e400 must not reach the peer as `"sdp":}`.
@@ -270,47 +308,49 @@ TEST_CASE("hostile: numbers beyond the double range are invalid JSON, never inf 
   CHECK(check_json(*pong).valid);
 
   // Admin bodies: exp beyond the range, and a token list that must stay valid JSON.
-  for (const std::string body : {R"({"type":"Token","sub":"e","exp":1e400})", R"({"type":"Token","sub":"e","exp":-1e400})",
-                                 R"({"type":"Token","sub":"e","claims":{"a":[1,2,1e999]}})"}) {
+  for (const std::string body :
+       {R"({"type":"Token","sub":"e","exp":1e400})", R"({"type":"Token","sub":"e","exp":-1e400})",
+        R"({"type":"Token","sub":"e","claims":{"a":[1,2,1e999]}})"}) {
     CAPTURE(body);
-    const auto reply = http_call(server.port(), "POST", admin_path, json_header, body);
+    const auto reply = server.call("POST", admin_path, json_header, body);
     CHECK(reply.status == 400);
     CHECK(reply.body.rfind("failed to parse: ", 0) == 0);
   }
-  check_token_list(server.port());
+  check_token_list(server);
 
   // JWT claims and headers go through the same parse (D18): signed with the server's own key,
   // a token with such numbers is still refused, not half-read.
   const std::string hs256 = R"({"alg":"HS256","kid":"","typ":"JWT"})";
   const auto now = std::to_string(kwm::protocol::unix_seconds_now());
   for (const std::string& claims : {R"({"sub":"mallory","exp":1e400,"iat":)" + now + "}",
-                                   R"({"sub":"mallory","exp":)" + now + R"(000,"iat":1e400})"}) {
+                                    R"({"sub":"mallory","exp":)" + now + R"(000,"iat":1e400})"}) {
     CAPTURE(claims);
-    const auto reply = connect_with(server.port(), "Token " + forge_token(hs256, claims, server_key), "mallory");
+    const auto reply =
+        connect_with(server.port(), "Token " + forge_token(hs256, claims, server_key), "mallory");
     CHECK(reply.status == 403);
     CHECK(reply.body == "auth failed\n");
   }
   // An iat that underflows to 0 may be taken as 0 (then the token is valid) or refused.
   const auto underflow = connect_with(
       server.port(),
-      "Token " + forge_token(hs256, R"({"sub":"mallory","exp":)" + now + R"(000,"iat":0.)" + zeros(350) + "1}", server_key),
+      "Token " +
+          forge_token(hs256,
+                      R"({"sub":"mallory","exp":)" + now + R"(000,"iat":0.)" + zeros(350) + "1}",
+                      server_key),
       "mallory");
   CHECK((underflow.status == 200 || underflow.status == 403));
-  const auto forged_header = forge_token(R"({"alg":"HS256","kid":"","typ":"JWT","x":1e400})",
-                                         R"({"sub":"mallory","exp":)" + now + R"(000,"iat":)" + now + "}", server_key);
+  const auto forged_header =
+      forge_token(R"({"alg":"HS256","kid":"","typ":"JWT","x":1e400})",
+                  R"({"sub":"mallory","exp":)" + now + R"(000,"iat":)" + now + "}", server_key);
   CHECK(connect_with(server.port(), "Token " + forged_header, "mallory").status == 403);
 
-  check_alive(server, "inf and NaN");
-  bystanders.check("inf and NaN");
-  budget.check("inf and NaN");
+  stage.verdict("inf and NaN");
 }
 
 TEST_CASE("hostile: nesting 100,000 deep in frames, admin bodies and JWTs (finding 2)") {
   scratch_dir dir("nesting");
-  server_process server(token_flags(dir));
-  bystanders bystanders(server);
-  memory_budget budget(server, 48);
-  bystanders.start();
+  attack_stage stage(token_flags(dir), {.budget_mib = 48});
+  auto& server = stage.server;
 
   const auto repeat = [](const std::string& unit, size_t n) {
     std::string out;
@@ -320,8 +360,10 @@ TEST_CASE("hostile: nesting 100,000 deep in frames, admin bodies and JWTs (findi
   };
   const std::vector<std::string> deep = {
       R"({"type":"ping","id":1,"x":)" + repeat("[", 100000) + repeat("]", 100000) + "}",
-      R"({"type":"ping","id":1,"x":)" + repeat(R"({"a":)", 100000) + "1" + repeat("}", 100000) + "}",
-      R"({"type":"ping","id":1,"x":)" + repeat(R"([{"a":)", 50000) + "1" + repeat("}]", 50000) + "}",
+      R"({"type":"ping","id":1,"x":)" + repeat(R"({"a":)", 100000) + "1" + repeat("}", 100000) +
+          "}",
+      R"({"type":"ping","id":1,"x":)" + repeat(R"([{"a":)", 50000) + "1" + repeat("}]", 50000) +
+          "}",
       R"({"type":"ping","id":1,"x":)" + repeat("[", 1000000),
       R"({"type":"webrtc","subtype":"webrtc_signal","id":1,"target":"carol","state":"s","channel":"*x","hash":"x","data":)" +
           repeat("[", 100000) + repeat("]", 100000) + "}",
@@ -339,42 +381,45 @@ TEST_CASE("hostile: nesting 100,000 deep in frames, admin bodies and JWTs (findi
   auto shallow = server.open("shallow");
   shallow->send_text(R"({"type":"ping","id":1,"x":)" + repeat("[", 31) + repeat("]", 31) + "}");
   CHECK(shallow->next_text(bystander_patience()) ==
-        std::optional<std::string>(R"({"id":1,"type":"pong","x":)" + repeat("[", 31) + repeat("]", 31) + "}"));
+        std::optional<std::string>(R"({"id":1,"type":"pong","x":)" + repeat("[", 31) +
+                                   repeat("]", 31) + "}"));
 
   // Admin bodies are read up to 5 KiB: as deep as fits.
-  for (const auto& body : {R"({"type":"Token","sub":"d","claims":{"a":)" + repeat("[", 2400) + repeat("]", 2400) + "}}",
-                           R"({"type":"Token","sub":"d","claims":)" + repeat(R"({"a":)", 900) + "1" + repeat("}", 901)}) {
-    const auto reply = http_call(server.port(), "POST", admin_path, json_header, body);
+  for (const auto& body : {R"({"type":"Token","sub":"d","claims":{"a":)" + repeat("[", 2400) +
+                               repeat("]", 2400) + "}}",
+                           R"({"type":"Token","sub":"d","claims":)" + repeat(R"({"a":)", 900) +
+                               "1" + repeat("}", 901)}) {
+    const auto reply = server.call("POST", admin_path, json_header, body);
     CHECK(reply.status == 400);
     CHECK(reply.body.rfind("failed to parse: ", 0) == 0);
   }
-  check_token_list(server.port());
+  check_token_list(server);
 
   // JWT headers and claims, as deep as the 16 KiB header limit lets them be, signed or not.
   const auto now = std::to_string(kwm::protocol::unix_seconds_now());
   const std::string claims = R"({"sub":"mallory","exp":)" + now + R"(000,"iat":)" + now + "}";
-  for (const auto& token : {forge_token(repeat("[", 10000), claims, server_key),
-                            forge_token(R"({"alg":"HS256","kid":"","typ":"JWT"})",
-                                        R"({"sub":"mallory","x":)" + repeat("[", 5000) + repeat("]", 5000) + "}",
-                                        server_key)}) {
+  for (const auto& token :
+       {forge_token(repeat("[", 10000), claims, server_key),
+        forge_token(R"({"alg":"HS256","kid":"","typ":"JWT"})",
+                    R"({"sub":"mallory","x":)" + repeat("[", 5000) + repeat("]", 5000) + "}",
+                    server_key)}) {
     const auto reply = connect_with(server.port(), "Token " + token, "mallory");
     CHECK((reply.status == 403 || reply.status == 431));
   }
 
-  check_alive(server, "nesting");
-  bystanders.check("nesting");
-  budget.check("nesting");
+  stage.verdict("nesting");
 }
 
 namespace {
 
-http_reply guest_logon(uint16_t port, const std::string& path) {
-  return http_call(port, "POST", "/api/kwm/v2/guest/logon", form_header,
-                   "client_id=hostile-client&guest=1&name=Jo&path=" + path);
+http_reply guest_logon(server_process& server, const std::string& path) {
+  return server.call("POST", "/api/kwm/v2/guest/logon", form_header,
+                     "client_id=hostile-client&guest=1&name=Jo&path=" + path);
 }
 
 // `ws` joins `group`; returns the reply (REQUIREd to be the join reply).
-rapidjson::Document join_group(ws_client& ws, const std::string& who, const std::string& group, uint64_t id) {
+rapidjson::Document join_group(ws_client& ws, const std::string& who, const std::string& group,
+                               uint64_t id) {
   ws.send_text(join_frame(group, id));
   const auto text = ws.next_text(bystander_patience());
   REQUIRE_MESSAGE(text.has_value(), who << " joining " << excerpt(group, 40) << ": no answer");
@@ -393,9 +438,11 @@ void ping_through(ws_client& ws, const std::string& who, uint64_t id) {
   while (true) {
     const auto text = ws.next_text(bystander_patience());
     REQUIRE_MESSAGE(text.has_value(), who << ": no pong " << id << " (closed: " << ws.closed << " "
-                                          << ws.close_code.value_or(0) << " " << ws.close_reason << ")");
+                                          << ws.close_code.value_or(0) << " " << ws.close_reason
+                                          << ")");
     const auto verdict = check_json(*text);
-    REQUIRE_MESSAGE(verdict.valid, who << " received invalid JSON (" << verdict.error << "): " << excerpt(*text));
+    REQUIRE_MESSAGE(verdict.valid,
+                    who << " received invalid JSON (" << verdict.error << "): " << excerpt(*text));
     if (*text == pong) return;
   }
 }
@@ -410,58 +457,54 @@ const std::string replacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
 }  // namespace
 
-TEST_CASE("hostile: client text against configured patterns: guest path and MCU group (finding 3)") {
+TEST_CASE(
+    "hostile: client text against configured patterns: guest path and MCU group (finding 3)") {
   scratch_dir dir("patterns");
   const auto key = kwm::protocol::json_web_key::generate("EC", "default");
-  const auto registration = dir.file("registration.yaml", "clients:\n  - id: hostile-client\n"
-                                                          "    request_object_signing_alg: ES256\n"
-                                                          "    jwks: {\"keys\": [" + key.to_json(true) + "]}\n");
+  const auto registration = dir.file("registration.yaml",
+                                     "clients:\n  - id: hostile-client\n"
+                                     "    request_object_signing_alg: ES256\n"
+                                     "    jwks: {\"keys\": [" +
+                                         key.to_json(true) + "]}\n");
   SUBCASE("a 40 KB guest path against ^group/public/.* (io thread)") {
-    server_process server({"--enable-guest-api", "--registration-conf", registration, "--public-guest-access-regexp",
-                           "^group/public/.*"});
-    bystanders bystanders(server);
-    memory_budget budget(server, 32);
-    bystanders.start();
+    attack_stage stage({"--enable-guest-api", "--registration-conf", registration,
+                        "--public-guest-access-regexp", "^group/public/.*"},
+                       {.budget_mib = 32});
+    auto& server = stage.server;
     // Matched in linear time; a path this long may also be refused as too long (400).
-    for (const auto& path : {"group/public/" + std::string(40000, 'a'), "group/public/" + std::string(60000, 'x')}) {
-      const auto reply = guest_logon(server.port(), path);
+    for (const auto& path :
+         {"group/public/" + std::string(40000, 'a'), "group/public/" + std::string(60000, 'x')}) {
+      const auto reply = guest_logon(server, path);
       CHECK((reply.status == 200 || reply.status == 400));
       CHECK(check_json(reply.body).valid == (reply.status == 200));
     }
-    const auto refused = guest_logon(server.port(), std::string(40000, 'a'));
+    const auto refused = guest_logon(server, std::string(40000, 'a'));
     CHECK((refused.status == 403 || refused.status == 400));
-    CHECK(guest_logon(server.port(), "group/public/room").status == 200);
-    check_alive(server, "guest path");
-    bystanders.check("guest path");
-    budget.check("guest path");
+    CHECK(guest_logon(server, "group/public/room").status == 200);
+    stage.verdict("guest path");
   }
   SUBCASE("a group of conference/ + 40,000 characters with --enable-mcu-api (actor thread)") {
-    server_process server({"--enable-mcu-api", "--rtm-max-field-bytes", "256"});
-    bystanders bystanders(server, true);
-    memory_budget budget(server, 32);
-    bystanders.start();
+    attack_stage stage({"--enable-mcu-api", "--rtm-max-field-bytes", "256"},
+                       {.group = true, .budget_mib = 32});
+    auto& server = stage.server;
     auto mallory = server.open("mallory");
     const std::string group = "conference/" + std::string(40000, 'a');
     mallory->send_text(join_frame(group, 3));
-    CHECK(mallory->next_text(bystander_patience()) == std::optional<std::string>(error_frame(3, "group too long")));
+    CHECK(mallory->next_text(bystander_patience()) ==
+          std::optional<std::string>(error_frame(3, "group too long")));
     ping_through(*mallory, "mallory", 4);
-    check_alive(server, "MCU group");
-    bystanders.check("MCU group");
-    budget.check("MCU group");
+    stage.verdict("MCU group");
   }
   SUBCASE("long groups against an operator's backtracking-prone pattern (D22: RE2)") {
-    server_process server({"--enable-mcu-api", "--rtm-max-field-bytes", "65536", "--pipeline-forced-regexp",
-                           "@conference/(a|aa)*c$"});
-    bystanders bystanders(server, true);
-    memory_budget budget(server, 32);
-    bystanders.start();
+    attack_stage stage({"--enable-mcu-api", "--rtm-max-field-bytes", "65536",
+                        "--pipeline-forced-regexp", "@conference/(a|aa)*c$"},
+                       {.group = true, .budget_mib = 32});
+    auto& server = stage.server;
     auto mallory = server.open("mallory");
     join_group(*mallory, "mallory", "conference/" + std::string(40000, 'a'), 3);
     join_group(*mallory, "mallory", "conference/" + std::string(60000, 'x'), 4);
     ping_through(*mallory, "mallory", 5);
-    check_alive(server, "RE2 patterns");
-    bystanders.check("RE2 patterns");
-    budget.check("RE2 patterns");
+    stage.verdict("RE2 patterns");
   }
 }
 
@@ -473,55 +516,54 @@ TEST_CASE("hostile: static directories with entries that cannot be inspected (fi
   dir.file("www/sub/inner.txt", "inner");
   fs::create_symlink("loop", www / "loop");
   fs::create_symlink("/nonexistent/target", www / "dangling");
-  for (int i = 0; i < 45; ++i) fs::create_symlink("chain" + std::to_string(i + 1), www / ("chain" + std::to_string(i)));
+  for (int i = 0; i < 45; ++i)
+    fs::create_symlink("chain" + std::to_string(i + 1), www / ("chain" + std::to_string(i)));
   fs::create_symlink("good.txt", www / "chain45");
   dir.file("www/name-\xFF\xFE.txt", "bytes that are not UTF-8");
   fs::create_directories(www / "locked");
   dir.file("www/locked/secret.txt", "secret");
   fs::permissions(www / "locked", fs::perms::none);
 
-  server_process server({"--enable-www", "--www-root", www.string()});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--enable-www", "--www-root", www.string()}, {.budget_mib = 32});
+  auto& server = stage.server;
 
-  const auto listing = http_call(server.port(), "GET", "/");
+  const auto listing = server.call("GET", "/");
   CHECK(listing.status == 200);
   CHECK(listing.body.find("good.txt") != std::string::npos);
   CHECK(listing.body.find("sub/") != std::string::npos);
-  CHECK_MESSAGE(listing.body.find("loop") == std::string::npos, "an entry that cannot be stat'ed was listed");
+  CHECK_MESSAGE(listing.body.find("loop") == std::string::npos,
+                "an entry that cannot be stat'ed was listed");
   CHECK(listing.body.find("dangling") == std::string::npos);
   CHECK(listing.body.find("\"chain0") == std::string::npos);
-  for (const std::string path : {"/loop", "/loop/", "/loop/x", "/dangling", "/chain0", "/chain0/", "/locked/",
-                                 "/locked/secret.txt", "/name-%FF%FE.txt", "/sub/", "/sub/inner.txt/"}) {
+  for (const std::string path :
+       {"/loop", "/loop/", "/loop/x", "/dangling", "/chain0", "/chain0/", "/locked/",
+        "/locked/secret.txt", "/name-%FF%FE.txt", "/sub/", "/sub/inner.txt/"}) {
     CAPTURE(path);
-    const auto reply = http_call(server.port(), "GET", path);
+    const auto reply = server.call("GET", path);
     CHECK(reply.status >= 200);
     CHECK(reply.status < 600);
     if (path.rfind("/loop", 0) == 0 || path == "/dangling" || path.rfind("/chain0", 0) == 0)
       CHECK((reply.status == 403 || reply.status == 404 || reply.status == 500));
     REQUIRE_MESSAGE(server.alive(), "the server died on GET " << path);
   }
-  CHECK(http_call(server.port(), "GET", "/chain45").body == "good");
+  CHECK(server.call("GET", "/chain45").body == "good");
 
-  check_alive(server, "www");
-  bystanders.check("www");
-  budget.check("www");
+  stage.verdict("www");
 }
 
-TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U+FFFD (finding 5)") {
-  server_process server({});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+TEST_CASE(
+    "hostile: lone surrogates in relayed strings reach every receiver as U+FFFD (finding 5)") {
+  attack_stage stage({}, {.budget_mib = 32});
+  auto& server = stage.server;
 
   auto mallory = server.open("mallory");
   auto victor = server.open("victor");
   auto victor_phone = server.open("victor");
 
   // The pong echoes every member, keys included.
-  mallory->send_text(R"({"type":"ping","id":1,"s":"\udc00","t":"\ud800x","u":"\ud800\ud800","v":"\udbff\udfff",)"
-                     R"("w":"a\udfffb","x":"\ud800\u0041","\udc00":1})");
+  mallory->send_text(
+      R"({"type":"ping","id":1,"s":"\udc00","t":"\ud800x","u":"\ud800\ud800","v":"\udbff\udfff",)"
+      R"("w":"a\udfffb","x":"\ud800\u0041","\udc00":1})");
   const auto pong = next_checked(*mallory, "mallory");
   REQUIRE(text_of(pong, "type") == "pong");
   CHECK(text_of(pong, "s") == replacement);
@@ -529,12 +571,14 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
   CHECK(text_of(pong, "u") == replacement + replacement);
   CHECK(text_of(pong, "v") == "\xF4\x8F\xBF\xBF");  // a proper pair is U+10FFFF
   CHECK(text_of(pong, "w") == "a" + replacement + "b");
-  CHECK(text_of(pong, "x") == replacement + "A");  // a high surrogate before an escape that is no low one
+  CHECK(text_of(pong, "x") ==
+        replacement + "A");  // a high surrogate before an escape that is no low one
   CHECK(pong.HasMember(replacement.c_str()));
 
   // A call offer whose state holds a lone surrogate reaches both of victor's devices intact.
-  mallory->send_text(R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"victor","initiator":true,)"
-                     R"("state":"\udc00","v":20180703})");
+  mallory->send_text(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"victor","initiator":true,)"
+      R"("state":"\udc00","v":20180703})");
   const auto reply = next_checked(*mallory, "mallory");
   const call_ids call{text_of(reply, "channel"), text_of(reply, "hash")};
   for (auto* device : {victor.get(), victor_phone.get()}) {
@@ -542,14 +586,17 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
     CHECK(text_of(offer, "subtype") == "webrtc_call");
     CHECK(text_of(offer, "state") == replacement);
   }
-  victor->send_text(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"mallory","state":"\ud800","channel":")" +
-                    call.channel + R"(","hash":")" + call.hash + R"(","data":{"accept":true,"state":"\udc00x"},"v":20180703})");
+  victor->send_text(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"mallory","state":"\ud800","channel":")" +
+      call.channel + R"(","hash":")" + call.hash +
+      R"(","data":{"accept":true,"state":"\udc00x"},"v":20180703})");
   CHECK(text_of(next_checked(*mallory, "mallory"), "subtype") == "chats_system");
   const auto answer = next_checked(*mallory, "mallory");
   CHECK(text_of(answer, "state") == replacement);
   CHECK(text_of(answer["data"], "state") == replacement + "x");
 
-  mallory->send_text(signal_frame(call, "victor", 3, R"({"sdp":"\ud800x","list":["\udc00",{"\udc01":"\udbff"}]})"));
+  mallory->send_text(signal_frame(call, "victor", 3,
+                                  R"({"sdp":"\ud800x","list":["\udc00",{"\udc01":"\udbff"}]})"));
   const auto signal = next_checked(*victor, "victor");
   CHECK(text_of(signal["data"], "sdp") == replacement + "x");
   REQUIRE(signal["data"]["list"].IsArray());
@@ -559,8 +606,9 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
   // A chat in a group.
   join_group(*mallory, "mallory", "lounge", 4);
   join_group(*victor, "victor", "lounge", 5);
-  mallory->send_text(R"({"type":"chats","subtype":"chats_message","id":6,"channel":"@lounge","v":20201201,)"
-                     R"("data":{"text":"\udc00hi","richText":"<b>\ud800</b>"}})");
+  mallory->send_text(
+      R"({"type":"chats","subtype":"chats_message","id":6,"channel":"@lounge","v":20201201,)"
+      R"("data":{"text":"\udc00hi","richText":"<b>\ud800</b>"}})");
   while (true) {
     const auto frame = next_checked(*victor, "victor");
     if (text_of(frame, "subtype") != "chats_message") continue;
@@ -583,31 +631,30 @@ TEST_CASE("hostile: lone surrogates in relayed strings reach every receiver as U
     REQUIRE(hello.has_value());
     CHECK_MESSAGE(check_json(*hello).valid, excerpt(*hello));
   }
-  for (auto* device : {mallory.get(), victor.get(), victor_phone.get()}) ping_through(*device, "a device", 99);
+  for (auto* device : {mallory.get(), victor.get(), victor_phone.get()})
+    ping_through(*device, "a device", 99);
 
-  check_alive(server, "lone surrogates");
-  bystanders.check("lone surrogates");
-  budget.check("lone surrogates");
+  stage.verdict("lone surrogates");
 }
 
 TEST_CASE("hostile: oversized user ids, fields and groups (finding 7)") {
-  server_process server({"--rtm-max-user-bytes", "256", "--rtm-max-field-bytes", "256", "--rtm-max-data-bytes", "65536",
-                         "--rtm-max-group-members", "40", "--rtm-rate-burst-bytes", "33554432"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 64);
-  bystanders.start();
+  attack_stage stage(
+      {"--rtm-max-user-bytes", "256", "--rtm-max-field-bytes", "256", "--rtm-max-data-bytes",
+       "65536", "--rtm-max-group-members", "40", "--rtm-rate-burst-bytes", "33554432"},
+      {.budget_mib = 64});
+  auto& server = stage.server;
 
   // Connect: 60 KB user ids on both API versions, in the body and in the query.
   for (const std::string path : {"/api/kwm/v2/rtm/connect", "/api/v1/rtm.connect"}) {
     CAPTURE(path);
-    auto reply = http_call(server.port(), "POST", path, form_header, "user=" + std::string(60000, 'u'));
+    auto reply = server.call("POST", path, form_header, "user=" + std::string(60000, 'u'));
     CHECK(reply.status == 400);
     CHECK(reply.body == "user too long\n");
-    reply = http_call(server.port(), "POST", path + "?user=" + std::string(10000, 'q'));
+    reply = server.call("POST", path + "?user=" + std::string(10000, 'q'));
     CHECK(reply.status == 400);
     CHECK(reply.body == "user too long\n");
-    CHECK(http_call(server.port(), "POST", path, form_header, "user=" + std::string(257, 'u')).status == 400);
-    CHECK(http_call(server.port(), "POST", path, form_header, "user=" + std::string(256, 'u')).status == 200);
+    CHECK(server.call("POST", path, form_header, "user=" + std::string(257, 'u')).status == 400);
+    CHECK(server.call("POST", path, form_header, "user=" + std::string(256, 'u')).status == 200);
   }
 
   // Frames: each field one byte over its limit.
@@ -615,43 +662,57 @@ TEST_CASE("hostile: oversized user ids, fields and groups (finding 7)") {
   auto victor = server.open("victor", 4096);  // on a slow link
   const std::string over(257, 'f');
   const auto webrtc = [](const std::string& subtype, uint64_t id, const std::string& fields) {
-    return R"({"type":"webrtc","subtype":")" + subtype + R"(","id":)" + std::to_string(id) + "," + fields +
-           R"(,"v":20180703})";
+    return R"({"type":"webrtc","subtype":")" + subtype + R"(","id":)" + std::to_string(id) + "," +
+           fields + R"(,"v":20180703})";
   };
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {webrtc("webrtc_call", 1, R"("target":"victor","initiator":true,"state":")" + over + '"'), "state too long"},
-      {webrtc("webrtc_call", 2, R"("target":")" + over + R"(","initiator":true,"state":"s")"), "target too long"},
-      {webrtc("webrtc_call", 3, R"("target":"victor","initiator":true,"state":"s","transaction":")" + over + '"'),
+      {webrtc("webrtc_call", 1, R"("target":"victor","initiator":true,"state":")" + over + '"'),
+       "state too long"},
+      {webrtc("webrtc_call", 2, R"("target":")" + over + R"(","initiator":true,"state":"s")"),
+       "target too long"},
+      {webrtc("webrtc_call", 3,
+              R"("target":"victor","initiator":true,"state":"s","transaction":")" + over + '"'),
        "transaction too long"},
-      {webrtc("webrtc_call", 4, R"("target":"victor","initiator":true,"state":"s","pcid":")" + over + '"'),
+      {webrtc("webrtc_call", 4,
+              R"("target":"victor","initiator":true,"state":"s","pcid":")" + over + '"'),
        "pcid too long"},
-      {webrtc("webrtc_signal", 5, R"("target":"victor","state":"s","channel":"*)" + std::string(256, 'c') +
-                                      R"(","hash":"h","data":{})"),
+      {webrtc("webrtc_signal", 5,
+              R"("target":"victor","state":"s","channel":"*)" + std::string(256, 'c') +
+                  R"(","hash":"h","data":{})"),
        "channel too long"},
-      {webrtc("webrtc_signal", 6, R"("target":"victor","state":"s","channel":"*c","hash":")" + over + R"(","data":{})"),
+      {webrtc("webrtc_signal", 6,
+              R"("target":"victor","state":"s","channel":"*c","hash":")" + over + R"(","data":{})"),
        "hash too long"},
-      {webrtc("webrtc_group", 7, R"("target":"g","group":")" + over + R"(","state":"s")"), "group too long"},
-      {webrtc("webrtc_signal", 8, R"("target":"victor","state":"s","channel":"*c","hash":"h","data":{"sdp":")" +
-                                      std::string(70000, 'd') + R"("})"),
+      {webrtc("webrtc_group", 7, R"("target":"g","group":")" + over + R"(","state":"s")"),
+       "group too long"},
+      {webrtc("webrtc_signal", 8,
+              R"("target":"victor","state":"s","channel":"*c","hash":"h","data":{"sdp":")" +
+                  std::string(70000, 'd') + R"("})"),
        "data too long"},
-      {R"({"type":"chats","subtype":"chats_message","id":9,"channel":"@)" + over + R"(","v":20201201,"data":{"text":"hi"}})",
+      {R"({"type":"chats","subtype":"chats_message","id":9,"channel":"@)" + over +
+           R"(","v":20201201,"data":{"text":"hi"}})",
        "channel too long"},
   };
   for (const auto& [frame, message] : cases) {
     CAPTURE(message);
     mallory->send_text(frame);
     const auto id = std::stoull(frame.substr(frame.find(R"("id":)") + 5));
-    CHECK(mallory->next_text(bystander_patience()) == std::optional<std::string>(error_frame(id, message)));
+    CHECK(mallory->next_text(bystander_patience()) ==
+          std::optional<std::string>(error_frame(id, message)));
   }
   // At the limit it is not "too long".
-  mallory->send_text(webrtc("webrtc_call", 10, R"("target":"nobody","initiator":true,"state":")" + std::string(256, 's') + '"'));
+  mallory->send_text(
+      webrtc("webrtc_call", 10,
+             R"("target":"nobody","initiator":true,"state":")" + std::string(256, 's') + '"'));
   CHECK(text_of(next_checked(*mallory, "mallory"), "subtype") == "webrtc_channel");
 
   // Twenty 900 KB call offers to a victim on a slow link: all refused, none reaches it.
   const std::string huge_state(900 * 1000, 's');
   for (uint64_t id = 11; id <= 30; ++id) {
-    mallory->send_text(webrtc("webrtc_call", id, R"("target":"victor","initiator":true,"state":")" + huge_state + '"'));
-    CHECK(mallory->next_text(bystander_patience()) == std::optional<std::string>(error_frame(id, "state too long")));
+    mallory->send_text(webrtc(
+        "webrtc_call", id, R"("target":"victor","initiator":true,"state":")" + huge_state + '"'));
+    CHECK(mallory->next_text(bystander_patience()) ==
+          std::optional<std::string>(error_frame(id, "state too long")));
   }
   ping_through(*victor, "victor", 1);
 
@@ -664,12 +725,12 @@ TEST_CASE("hostile: oversized user ids, fields and groups (finding 7)") {
   }
   auto late = server.open("latecomer");
   late->send_text(join_frame("crowd", 2));
-  CHECK(late->next_text(bystander_patience()) == std::optional<std::string>(error_frame(2, "group is full")));
-  for (size_t i = 0; i < crowd.size(); ++i) ping_through(*crowd[i], "member " + std::to_string(i), 77);
+  CHECK(late->next_text(bystander_patience()) ==
+        std::optional<std::string>(error_frame(2, "group is full")));
+  for (size_t i = 0; i < crowd.size(); ++i)
+    ping_through(*crowd[i], "member " + std::to_string(i), 77);
 
-  check_alive(server, "field limits");
-  bystanders.check("field limits");
-  budget.check("field limits");
+  stage.verdict("field limits");
 }
 
 namespace {
@@ -682,7 +743,8 @@ struct ending {
 
 std::string describe(const std::vector<ending>& endings) {
   std::string out;
-  for (const auto& e : endings) out += (e.code ? std::to_string(*e.code) + " " + e.reason : "reset") + "; ";
+  for (const auto& e : endings)
+    out += (e.code ? std::to_string(*e.code) + " " + e.reason : "reset") + "; ";
   return out;
 }
 
@@ -690,14 +752,12 @@ std::string describe(const std::vector<ending>& endings) {
 
 TEST_CASE("hostile: floods of 1 MiB frames from 8 connections (finding 8)") {
   raise_descriptor_limit();
-  server_process server({"--ws-max-message-bytes", "1048576", "--ws-inflight-frames", "64", "--ws-inflight-bytes",
-                         "1048576", "--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152",
-                         "--rtm-max-elements", "10000"});
-  bystanders bystanders(server, true);
-  // Per attacker: 1 MiB being read, 1 MiB read but not processed, the parse of one frame and
-  // a send queue of 4 MiB of pongs: 8 connections × 12 MiB, plus slack.
-  memory_budget budget(server, 8 * 12 + 32);
-  bystanders.start();
+  attack_stage stage({"--ws-max-message-bytes", "1048576", "--ws-inflight-frames", "64",
+                      "--ws-inflight-bytes", "1048576", "--rtm-rate-limit-bytes", "262144",
+                      "--rtm-rate-burst-bytes", "2097152", "--rtm-max-elements", "10000"},
+                     {.group = true, .budget_mib = 8 * 12 + 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
   // 170,000 tiny members (far past the element limit), and 9,000 long ones (inside it).
   std::string tiny = R"({"type":"ping","id":1)";
@@ -744,20 +804,18 @@ TEST_CASE("hostile: floods of 1 MiB frames from 8 connections (finding 8)") {
   for (const auto& e : endings)
     if (e.code)
       CHECK_MESSAGE((*e.code == 1001 || (*e.code == 1008 && (e.reason == "rate limit exceeded" ||
-                                                              e.reason == "slow consumer"))),
+                                                             e.reason == "slow consumer"))),
                     "an attacker was closed with " << *e.code << " " << e.reason);
 
-  check_alive(server, "1 MiB floods");
-  bystanders.check("1 MiB floods");
-  budget.check("1 MiB floods");
+  stage.verdict("1 MiB floods");
 }
 
 TEST_CASE("hostile: costly frames at the rate limit from 8 connections (finding 9)") {
-  server_process server({"--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152", "--rtm-max-elements",
-                         "10000"});
-  bystanders bystanders(server, true);
-  memory_budget budget(server, 8 * 12 + 32);
-  bystanders.start();
+  attack_stage stage({"--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152",
+                      "--rtm-max-elements", "10000"},
+                     {.group = true, .budget_mib = 8 * 12 + 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
   SUBCASE("at the frame rate of D17: 40 frames of 1 MiB per second each") {
     const std::string frame = encode_frame(opcode::text, costly_ping(1, 9000, 1040000));
@@ -778,8 +836,10 @@ TEST_CASE("hostile: costly frames at the rate limit from 8 connections (finding 
                 if (ws->closed) return false;
                 continue;
               }
-              if (text->find("rate limit exceeded") != std::string::npos) ++refused;
-              else if (text->rfind(R"({"id":1,)", 0) == 0) ++pongs;
+              if (text->find("rate limit exceeded") != std::string::npos)
+                ++refused;
+              else if (text->rfind(R"({"id":1,)", 0) == 0)
+                ++pongs;
               if (!check_json(*text).valid) ++invalid;
             }
             return true;
@@ -789,7 +849,8 @@ TEST_CASE("hostile: costly frames at the rate limit from 8 connections (finding 
     for (auto& attacker : attackers) attacker->join();
     MESSAGE("costly frames: " << pongs.load() << " pongs, " << refused.load() << " refused");
     CHECK(invalid.load() == 0);
-    CHECK_MESSAGE(refused.load() > 0, "40 MiB/s per connection must run into the byte rate limit (D20)");
+    CHECK_MESSAGE(refused.load() > 0,
+                  "40 MiB/s per connection must run into the byte rate limit (D20)");
     for (auto& client : clients)
       if (client->close_code) {
         CHECK(*client->close_code == 1008);
@@ -818,7 +879,8 @@ TEST_CASE("hostile: costly frames at the rate limit from 8 connections (finding 
                 continue;
               }
               std::lock_guard<std::mutex> guard(mutex);
-              unexpected.push_back(text ? excerpt(*text) : "nothing (closed: " + std::to_string(ws->closed) + ")");
+              unexpected.push_back(text ? excerpt(*text)
+                                        : "nothing (closed: " + std::to_string(ws->closed) + ")");
               return false;
             }
             std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -828,23 +890,25 @@ TEST_CASE("hostile: costly frames at the rate limit from 8 connections (finding 
     }
     for (auto& attacker : attackers) attacker->join();
     MESSAGE("inside the limit: " << pongs.load() << " pongs");
-    for (const auto& text : unexpected) FAIL_CHECK("a frame inside the limits was not answered with its pong: " << text);
+    for (const auto& text : unexpected)
+      FAIL_CHECK("a frame inside the limits was not answered with its pong: " << text);
     CHECK(pongs.load() >= 8 * 8);
   }
 
-  check_alive(server, "costly frames");
-  bystanders.check("costly frames");
-  budget.check("costly frames");
+  stage.verdict("costly frames");
 }
 
-TEST_CASE("hostile: costly floods with the rate limits off: flow control and fair scheduling (findings 8 and 9)") {
+TEST_CASE(
+    "hostile: costly floods with the rate limits off: flow control and fair scheduling (findings 8 "
+    "and 9)") {
   // Without rate limits only input flow control bounds what a connection makes the server
   // hold, and only a scheduler that yields between actors keeps the bystanders served.
-  server_process server({"--rtm-rate-limit", "0", "--rtm-rate-limit-bytes", "0", "--ws-inflight-frames", "64",
-                         "--ws-inflight-bytes", "1048576", "--rtm-max-elements", "10000"});
-  bystanders bystanders(server, true);
-  memory_budget budget(server, 8 * 12 + 32);
-  bystanders.start();
+  attack_stage stage(
+      {"--rtm-rate-limit", "0", "--rtm-rate-limit-bytes", "0", "--ws-inflight-frames", "64",
+       "--ws-inflight-bytes", "1048576", "--rtm-max-elements", "10000"},
+      {.group = true, .budget_mib = 8 * 12 + 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
   const std::string frame = encode_frame(opcode::text, costly_ping(1, 9000, 1000000));
   std::vector<std::unique_ptr<ws_client>> clients;
@@ -874,20 +938,20 @@ TEST_CASE("hostile: costly floods with the rate limits off: flow control and fai
   MESSAGE("greedy: " << sent.load() << " frames of 1 MB sent, " << pongs.load() << " pongs read");
   for (size_t i = 0; i < clients.size(); ++i)
     CHECK_MESSAGE(!clients[i]->closed, "greedy" << i << " (reading all its pongs) was closed: "
-                                                << clients[i]->close_code.value_or(0) << " " << clients[i]->close_reason);
+                                                << clients[i]->close_code.value_or(0) << " "
+                                                << clients[i]->close_reason);
 
-  check_alive(server, "greedy floods");
-  bystanders.check("greedy floods");
-  budget.check("greedy floods");
+  stage.verdict("greedy floods");
 }
 
-TEST_CASE("hostile: a connection table full of idle keep-alive connections and unfinished heads (finding 10)") {
+TEST_CASE(
+    "hostile: a connection table full of idle keep-alive connections and unfinished heads (finding "
+    "10)") {
   raise_descriptor_limit();
-  server_process server({"--max-connections", "40", "--http-idle-timeout", "60", "--http-read-header-timeout", "60",
-                         "--http-read-timeout", "60"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--max-connections", "40", "--http-idle-timeout", "60",
+                      "--http-read-header-timeout", "60", "--http-read-timeout", "60"},
+                     {.budget_mib = 32});
+  auto& server = stage.server;
 
   // 2 bystanders hold WebSockets; the attacker fills every other slot and then some.
   std::vector<tcp_socket> idle;
@@ -912,7 +976,8 @@ TEST_CASE("hostile: a connection table full of idle keep-alive connections and u
     try {
       reply = server.connect(user);
     } catch (const std::exception& e) {
-      FAIL_CHECK("connect refused while the table was full of idle connections: " << std::string(e.what()));
+      FAIL_CHECK("connect refused while the table was full of idle connections: "
+                 << std::string(e.what()));
       continue;
     }
     REQUIRE(reply.status == 200);
@@ -920,31 +985,31 @@ TEST_CASE("hostile: a connection table full of idle keep-alive connections and u
     try {
       ws = std::make_unique<ws_client>(server.port(), url_of(reply));
     } catch (const std::exception& e) {
-      FAIL_CHECK("WebSocket refused while the table was full of idle connections: " << std::string(e.what()));
+      FAIL_CHECK("WebSocket refused while the table was full of idle connections: "
+                 << std::string(e.what()));
       continue;
     }
     REQUIRE(ws->is_open());
     CHECK(ws->next_text(bystander_patience()).has_value());
   }
 
-  check_alive(server, "connection table");
-  bystanders.check("connection table");
-  budget.check("connection table");
+  stage.verdict("connection table");
 }
 
 TEST_CASE("hostile: connect floods, huge users and unredeemed keys (finding 11)") {
-  server_process server({"--max-pending-connects", "1000", "--rtm-max-user-bytes", "256"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 48);
-  bystanders.start();
+  attack_stage stage({"--max-pending-connects", "1000", "--rtm-max-user-bytes", "256"},
+                     {.budget_mib = 48});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
-  SUBCASE("30,000 connects with too long users, every tenth 65 KB: 400 user too long, memory flat") {
+  SUBCASE(
+      "30,000 connects with too long users, every tenth 65 KB: 400 user too long, memory flat") {
     // Had each of the 3,000 huge users been kept, the server would hold 195 MB, four times the
     // budget; the others show that a refusal costs nothing that stays. (30,000 users of 65 KB
     // each are 2 GB of uploads: a minute on a shared 2-core machine.)
     const auto request = [](size_t user_bytes) {
-      return build_http_request("POST", "/api/kwm/v2/rtm/connect", form_header, "user=" + std::string(user_bytes, 'u'),
-                                true);
+      return build_http_request("POST", "/api/kwm/v2/rtm/connect", form_header,
+                                "user=" + std::string(user_bytes, 'u'), true);
     };
     std::vector<std::string> batch;
     for (int i = 0; i < 100; ++i) batch.push_back(request(i % 10 == 0 ? 65000 : 300));
@@ -960,7 +1025,8 @@ TEST_CASE("hostile: connect floods, huge users and unredeemed keys (finding 11)"
           },
           std::chrono::seconds(60)));
     for (auto& attacker : attackers) attacker->join();
-    MESSAGE("too long users: " << refused.load() << " refused, " << other.load() << " other answers");
+    MESSAGE("too long users: " << refused.load() << " refused, " << other.load()
+                               << " other answers");
     CHECK(other.load() == 0);
     CHECK(refused.load() >= 30000);
   }
@@ -985,9 +1051,7 @@ TEST_CASE("hostile: connect floods, huge users and unredeemed keys (finding 11)"
     CHECK(server.connect("one-more").status == 200);
   }
 
-  check_alive(server, "connect floods");
-  bystanders.check("connect floods");
-  budget.check("connect floods");
+  stage.verdict("connect floods");
 }
 
 namespace {
@@ -1014,7 +1078,8 @@ void hold_until_closed(std::vector<holder>& holders, std::chrono::milliseconds g
         } catch (const std::exception&) {
         }
       }
-      if (auto text = h.ws->next_text(std::chrono::milliseconds(2))) h.texts.push_back(std::move(*text));
+      if (auto text = h.ws->next_text(std::chrono::milliseconds(2)))
+        h.texts.push_back(std::move(*text));
     }
     if (!open) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -1024,7 +1089,8 @@ void hold_until_closed(std::vector<holder>& holders, std::chrono::milliseconds g
 void check_closed_with(holder& h, uint16_t code, const std::string& reason) {
   CAPTURE(h.name);
   check_valid_json(h.texts, h.name);
-  REQUIRE_MESSAGE(h.ws->close_code.has_value(), h.name << " was not closed with a close frame (ended: " << h.ws->closed << ")");
+  REQUIRE_MESSAGE(h.ws->close_code.has_value(),
+                  h.name << " was not closed with a close frame (ended: " << h.ws->closed << ")");
   CHECK(*h.ws->close_code == code);
   CHECK(h.ws->close_reason == reason);
   REQUIRE_FALSE(h.texts.empty());
@@ -1048,23 +1114,21 @@ bool control_ping_answered(ws_client& ws) {
 }
 
 std::string hangup_group_frame(const std::string& group, const std::string& hash, uint64_t id) {
-  return R"({"type":"webrtc","subtype":"webrtc_hangup","id":)" + std::to_string(id) + R"(,"target":")" + group +
-         R"(","group":")" + group + R"(","state":"bg","channel":"@)" + group + R"(","hash":")" + hash +
-         R"(","v":20180703,"data":{"type":"offer"}})";
+  return R"({"type":"webrtc","subtype":"webrtc_hangup","id":)" + std::to_string(id) +
+         R"(,"target":")" + group + R"(","group":")" + group + R"(","state":"bg","channel":"@)" +
+         group + R"(","hash":")" + hash + R"(","v":20180703,"data":{"type":"offer"}})";
 }
 
 std::string call_frame(const std::string& target, uint64_t id) {
-  return R"({"type":"webrtc","subtype":"webrtc_call","id":)" + std::to_string(id) + R"(,"target":")" + target +
-         R"(","initiator":true,"state":"cs","v":20180703})";
+  return R"({"type":"webrtc","subtype":"webrtc_call","id":)" + std::to_string(id) +
+         R"(,"target":")" + target + R"(","initiator":true,"state":"cs","v":20180703})";
 }
 
 }  // namespace
 
 TEST_CASE("hostile: unfinished messages past --ws-message-timeout are closed 1008 (finding 12)") {
-  server_process server({"--ws-message-timeout", "2"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 48);
-  bystanders.start();
+  attack_stage stage({"--ws-message-timeout", "2"}, {.budget_mib = 48});
+  auto& server = stage.server;
 
   std::vector<holder> holders;
   const auto add = [&](const std::string& name, const std::string& first, const std::string& feed) {
@@ -1073,46 +1137,53 @@ TEST_CASE("hostile: unfinished messages past --ws-message-timeout are closed 100
   };
   const std::string start = R"({"type":"ping","id":1,"pad":")";
   add("silent", encode_frame(opcode::text, start, false), "");
-  add("trickling", encode_frame(opcode::text, start, false), encode_frame(opcode::continuation, "a", false));
-  add("empty fragments", encode_frame(opcode::text, "", false), encode_frame(opcode::continuation, "", false));
+  add("trickling", encode_frame(opcode::text, start, false),
+      encode_frame(opcode::continuation, "a", false));
+  add("empty fragments", encode_frame(opcode::text, "", false),
+      encode_frame(opcode::continuation, "", false));
   add("half a frame", encode_frame(opcode::text, start + std::string(1000, 'a')).substr(0, 30), "");
   for (int i = 0; i < 50; ++i)
-    add("holder" + std::to_string(i), encode_frame(opcode::text, start + std::string(64 * 1024, 'h'), false), "");
+    add("holder" + std::to_string(i),
+        encode_frame(opcode::text, start + std::string(64 * 1024, 'h'), false), "");
 
   // A message completed at once is fine.
   auto prompt = server.open("prompt");
   prompt->send_raw(encode_frame(opcode::text, R"({"type":"ping",)", false) +
                    encode_frame(opcode::continuation, R"("id":5})", true));
-  CHECK(prompt->next_text(bystander_patience()) == std::optional<std::string>(R"({"id":5,"type":"pong"})"));
+  CHECK(prompt->next_text(bystander_patience()) ==
+        std::optional<std::string>(R"({"id":5,"type":"pong"})"));
 
   hold_until_closed(holders, std::chrono::seconds(2) + 2 * bystander_patience());
   for (auto& h : holders) check_closed_with(h, 1008, "message timeout");
   ping_through(*prompt, "prompt", 6);
 
-  check_alive(server, "message timeout");
-  bystanders.check("message timeout");
-  budget.check("message timeout");
+  stage.verdict("message timeout");
 }
 
-TEST_CASE("hostile: unfinished messages beyond --ws-max-unfinished-bytes: the largest are closed (finding 12)") {
-  server_process server({"--ws-max-unfinished-bytes", "33554432", "--ws-message-timeout", "60", "--rtm-rate-burst-bytes",
-                         "67108864"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 2 * 32 + 16);
-  bystanders.start();
+TEST_CASE(
+    "hostile: unfinished messages beyond --ws-max-unfinished-bytes: the largest are closed "
+    "(finding 12)") {
+  attack_stage stage({"--ws-max-unfinished-bytes", "33554432", "--ws-message-timeout", "60",
+                      "--rtm-rate-burst-bytes", "67108864"},
+                     {.budget_mib = 2 * 32 + 16});
+  auto& server = stage.server;
 
   const std::string start = R"({"type":"ping","id":1,"pad":")";
   std::vector<holder> small, large;
   for (int i = 0; i < 30; ++i) {
-    small.push_back({"small" + std::to_string(i), server.open("small" + std::to_string(i)), "", {}});
-    small.back().ws->send_raw(encode_frame(opcode::text, start + std::string(900000 - start.size(), 's'), false));
+    small.push_back(
+        {"small" + std::to_string(i), server.open("small" + std::to_string(i)), "", {}});
+    small.back().ws->send_raw(
+        encode_frame(opcode::text, start + std::string(900000 - start.size(), 's'), false));
     REQUIRE(control_ping_answered(*small.back().ws));  // read by now
   }
   // 27 MB held; eight more of 1 MB each would pass 32 MiB after the seventh.
   for (int i = 0; i < 8; ++i) {
-    large.push_back({"large" + std::to_string(i), server.open("large" + std::to_string(i)), "", {}});
+    large.push_back(
+        {"large" + std::to_string(i), server.open("large" + std::to_string(i)), "", {}});
     try {
-      large.back().ws->send_raw(encode_frame(opcode::text, start + std::string(1000000 - start.size(), 'l'), false));
+      large.back().ws->send_raw(
+          encode_frame(opcode::text, start + std::string(1000000 - start.size(), 'l'), false));
     } catch (const std::exception&) {
       // Closed while sending.
     }
@@ -1123,13 +1194,15 @@ TEST_CASE("hostile: unfinished messages beyond --ws-max-unfinished-bytes: the la
         busy = 0;
         for (auto& h : large) {
           if (!h.ws->closed)
-            if (auto text = h.ws->next_text(std::chrono::milliseconds(2))) h.texts.push_back(std::move(*text));
+            if (auto text = h.ws->next_text(std::chrono::milliseconds(2)))
+              h.texts.push_back(std::move(*text));
           busy += h.ws->closed ? 1 : 0;
         }
         return busy >= 2;
       },
       2 * bystander_patience());
-  CHECK_MESSAGE(busy >= 2, "at most 6 of the 1 MB messages fit next to the 27 MB: " << busy << " closed");
+  CHECK_MESSAGE(busy >= 2,
+                "at most 6 of the 1 MB messages fit next to the 27 MB: " << busy << " closed");
   size_t still_open = 0;
   for (auto& h : large) {
     if (h.ws->closed) {
@@ -1140,24 +1213,22 @@ TEST_CASE("hostile: unfinished messages beyond --ws-max-unfinished-bytes: the la
     }
   }
   CHECK(still_open <= 6);
-  for (auto& h : small) CHECK_MESSAGE(control_ping_answered(*h.ws), h.name << " (a smaller message) was closed");
+  for (auto& h : small)
+    CHECK_MESSAGE(control_ping_answered(*h.ws), h.name << " (a smaller message) was closed");
   // A held message can still be finished: its pong comes back.
   small.front().ws->send_raw(encode_frame(opcode::continuation, R"("})", true));
   const auto pong = small.front().ws->next_text(bystander_patience());
   REQUIRE(pong.has_value());
   CHECK(pong->rfind(R"({"id":1,"pad":"sss)", 0) == 0);
 
-  check_alive(server, "unfinished budget");
-  bystanders.check("unfinished budget");
-  budget.check("unfinished budget");
+  stage.verdict("unfinished budget");
 }
 
 TEST_CASE("hostile: groups and 1:1 channels per connection, and group names (finding 13)") {
-  server_process server({"--rtm-max-groups-per-connection", "64", "--rtm-max-channels-per-connection", "64",
-                         "--rtm-max-field-bytes", "256", "--rtm-rate-burst-bytes", "33554432"});
-  bystanders bystanders(server, true);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--rtm-max-groups-per-connection", "64", "--rtm-max-channels-per-connection",
+                      "64", "--rtm-max-field-bytes", "256", "--rtm-rate-burst-bytes", "33554432"},
+                     {.group = true, .budget_mib = 32});
+  auto& server = stage.server;
 
   auto mallory = server.open("mallory");
   std::string first_hash;
@@ -1167,7 +1238,8 @@ TEST_CASE("hostile: groups and 1:1 channels per connection, and group names (fin
   }
   join_group(*mallory, "mallory", "g2", 65);  // already a member: not one more
   mallory->send_text(join_frame("g65", 66));
-  CHECK(mallory->next_text(bystander_patience()) == std::optional<std::string>(error_frame(66, "too many channels")));
+  CHECK(mallory->next_text(bystander_patience()) ==
+        std::optional<std::string>(error_frame(66, "too many channels")));
   mallory->send_text(hangup_group_frame("g1", first_hash, 67));  // leaving frees a place
   join_group(*mallory, "mallory", "g65", 68);
 
@@ -1180,32 +1252,36 @@ TEST_CASE("hostile: groups and 1:1 channels per connection, and group names (fin
     if (i == 1) first_call = {text_of(reply, "channel"), text_of(reply, "hash")};
   }
   trent->send_text(call_frame("nobody", 65));
-  CHECK(trent->next_text(bystander_patience()) == std::optional<std::string>(error_frame(65, "too many channels")));
-  trent->send_text(R"({"type":"webrtc","subtype":"webrtc_hangup","id":66,"target":"nobody","state":"cs","channel":")" +
-                   first_call.channel + R"(","hash":")" + first_call.hash + R"(","data":{"reason":"hangup"},"v":20180703})");
+  CHECK(trent->next_text(bystander_patience()) ==
+        std::optional<std::string>(error_frame(65, "too many channels")));
+  trent->send_text(
+      R"({"type":"webrtc","subtype":"webrtc_hangup","id":66,"target":"nobody","state":"cs","channel":")" +
+      first_call.channel + R"(","hash":")" + first_call.hash +
+      R"(","data":{"reason":"hangup"},"v":20180703})");
   trent->send_text(call_frame("nobody", 67));
   CHECK(text_of(next_checked(*trent, "trent"), "subtype") == "webrtc_channel");
 
   auto eve = server.open("eve");
   join_group(*eve, "eve", std::string(256, 'n'), 1);
   eve->send_text(join_frame(std::string(257, 'n'), 2));
-  CHECK(eve->next_text(bystander_patience()) == std::optional<std::string>(error_frame(2, "group too long")));
+  CHECK(eve->next_text(bystander_patience()) ==
+        std::optional<std::string>(error_frame(2, "group too long")));
   for (uint64_t id = 3; id <= 5; ++id) {
     eve->send_text(join_frame(std::string(500 * 1000, static_cast<char>('a' + id)), id));
-    CHECK(eve->next_text(bystander_patience()) == std::optional<std::string>(error_frame(id, "group too long")));
+    CHECK(eve->next_text(bystander_patience()) ==
+          std::optional<std::string>(error_frame(id, "group too long")));
   }
   for (auto* ws : {mallory.get(), trent.get(), eve.get()}) ping_through(*ws, "an attacker", 1000);
 
-  check_alive(server, "channels per connection");
-  bystanders.check("channels per connection");
-  budget.check("channels per connection");
+  stage.verdict("channels per connection");
 }
 
 TEST_CASE("hostile: chunked requests with endless trailers or chunk extensions (finding 14)") {
-  server_process server({"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-max-header-bytes", "16384"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage(
+      {"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-max-header-bytes", "16384"},
+      {.budget_mib = 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
   struct shape {
     std::string name, start, filler;
@@ -1218,9 +1294,14 @@ TEST_CASE("hostile: chunked requests with endless trailers or chunk extensions (
       {"one long trailer line", "5\r\nuser=\r\n0\r\nX-Long: ", line},
   };
   for (const auto& [port, head] :
-       {std::pair{server.port(), std::string("POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                             "application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")},
-        std::pair{server.metrics_port(), std::string("POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")}}) {
+       {std::pair{
+            server.port(),
+            std::string("POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        "application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")},
+        std::pair{
+            server.metrics_port(),
+            std::string(
+                "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")}}) {
     for (const auto& s : shapes) {
       CAPTURE(s.name);
       CAPTURE(std::string(port == server.port() ? "main port" : "metrics port"));
@@ -1249,9 +1330,7 @@ TEST_CASE("hostile: chunked requests with endless trailers or chunk extensions (
     }
   }
 
-  check_alive(server, "chunked trailers");
-  bystanders.check("chunked trailers");
-  budget.check("chunked trailers");
+  stage.verdict("chunked trailers");
 }
 
 TEST_CASE("hostile: unread downloads of a 100 MB static file (finding 15)") {
@@ -1262,10 +1341,10 @@ TEST_CASE("hostile: unread downloads of a 100 MB static file (finding 15)") {
   { std::ofstream(big, std::ios::binary) << "head"; }
   fs::resize_file(big, 100 * 1000 * 1000);  // sparse: no disk space, no page cache needed
 
-  server_process server({"--enable-www", "--www-root", (dir.path / "www").string()});
-  bystanders bystanders(server);
-  memory_budget budget(server, 64);
-  bystanders.start();
+  attack_stage stage({"--enable-www", "--www-root", (dir.path / "www").string()},
+                     {.budget_mib = 64});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
 
   std::vector<tcp_socket> readers;
   for (int i = 0; i < 20 && !budget.exceeded(); ++i) {
@@ -1292,9 +1371,7 @@ TEST_CASE("hostile: unread downloads of a 100 MB static file (finding 15)") {
   CHECK(total < 100u * 1000 * 1000 + 4096);
   readers.clear();
 
-  check_alive(server, "static downloads");
-  bystanders.check("static downloads");
-  budget.check("static downloads");
+  stage.verdict("static downloads");
 }
 
 namespace {
@@ -1308,10 +1385,8 @@ std::string ping_of_size(size_t total) {
 }  // namespace
 
 TEST_CASE("hostile: a message of exactly 1 MiB + 1 byte is refused with goodbye and 1009") {
-  server_process server({"--ws-max-message-bytes", "1048576"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--ws-max-message-bytes", "1048576"}, {.budget_mib = 32});
+  auto& server = stage.server;
 
   auto at_limit = server.open("at-limit");
   at_limit->send_text(ping_of_size(1048576));
@@ -1339,18 +1414,16 @@ TEST_CASE("hostile: a message of exactly 1 MiB + 1 byte is refused with goodbye 
   }
   expect_goodbye_close(*fragmented, 1009, "", true);
 
-  check_alive(server, "1 MiB + 1");
-  bystanders.check("1 MiB + 1");
-  budget.check("1 MiB + 1");
+  stage.verdict("1 MiB + 1");
 }
 
 TEST_CASE("hostile: frames in the same TCP segment as the upgrade request are processed") {
-  server_process server({});
-  bystanders bystanders(server);
-  bystanders.start();
+  attack_stage stage({}, {});
+  auto& server = stage.server;
 
   std::string early;
-  for (int id = 1; id <= 3; ++id) early += encode_frame(opcode::text, R"({"type":"ping","id":)" + std::to_string(id) + "}");
+  for (int id = 1; id <= 3; ++id)
+    early += encode_frame(opcode::text, R"({"type":"ping","id":)" + std::to_string(id) + "}");
   ws_client eager(server.port(), server.connect_path("eager"), {}, 0, early);
   REQUIRE(eager.is_open());
   const auto hello = eager.next_text(bystander_patience());
@@ -1365,24 +1438,25 @@ TEST_CASE("hostile: frames in the same TCP segment as the upgrade request are pr
   REQUIRE(split.is_open());
   split.send_raw(frame.substr(5));
   REQUIRE(split.next_text(bystander_patience()).has_value());  // hello
-  CHECK(split.next_text(bystander_patience()) == std::optional<std::string>(R"({"id":4,"type":"pong"})"));
+  CHECK(split.next_text(bystander_patience()) ==
+        std::optional<std::string>(R"({"id":4,"type":"pong"})"));
 
-  check_alive(server, "early frames");
-  bystanders.check("early frames");
+  stage.verdict("early frames");
 }
 
 TEST_CASE("hostile: close frames with reserved or invalid codes are answered with 1002") {
-  server_process server({});
-  bystanders bystanders(server);
-  bystanders.start();
+  attack_stage stage({}, {});
+  auto& server = stage.server;
 
-  for (const uint16_t code : {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 40000, 65535}) {
+  for (const uint16_t code :
+       {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 40000, 65535}) {
     CAPTURE(code);
     auto client = server.open("closer");
     client->send_frame(opcode::close, close_payload(code));
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1002));
   }
-  for (const std::string& payload : {std::string("\x03"), close_payload(1000, std::string(124, 'r'))}) {
+  for (const std::string& payload :
+       {std::string("\x03"), close_payload(1000, std::string(124, 'r'))}) {
     CAPTURE(payload.size());
     auto client = server.open("closer");
     try {
@@ -1408,17 +1482,17 @@ TEST_CASE("hostile: close frames with reserved or invalid codes are answered wit
     CHECK(texts.empty());  // no goodbye when the client closes
   }
 
-  check_alive(server, "close codes");
-  bystanders.check("close codes");
+  stage.verdict("close codes");
 }
 
-TEST_CASE("hostile: text that is not UTF-8 closes with 1007, valid text split across fragments does not") {
-  server_process server({});
-  bystanders bystanders(server);
-  bystanders.start();
+TEST_CASE(
+    "hostile: text that is not UTF-8 closes with 1007, valid text split across fragments does "
+    "not") {
+  attack_stage stage({}, {});
+  auto& server = stage.server;
 
-  for (const std::string bytes : {"\xC0\xAF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80", "\xFF",
-                                  "\xF8\x88\x80\x80\x80", "\xE2\x82"}) {
+  for (const std::string bytes : {"\xC0\xAF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80",
+                                  "\xFF", "\xF8\x88\x80\x80\x80", "\xE2\x82"}) {
     CAPTURE(excerpt(bytes));
     auto client = server.open("bytes");
     client->send_text(R"({"type":"ping","id":1,"s":")" + bytes + R"("})");
@@ -1431,21 +1505,22 @@ TEST_CASE("hostile: text that is not UTF-8 closes with 1007, valid text split ac
   }
   {  // "€" split between two fragments.
     auto client = server.open("bytes");
-    client->send_raw(encode_frame(opcode::text, "{\"type\":\"ping\",\"id\":2,\"s\":\"\xE2\x82", false) +
-                     encode_frame(opcode::continuation, "\xAC\"}", true));
-    CHECK(client->next_text(bystander_patience()) == std::optional<std::string>("{\"id\":2,\"s\":\"\xE2\x82\xAC\",\"type\":\"pong\"}"));
+    client->send_raw(
+        encode_frame(opcode::text, "{\"type\":\"ping\",\"id\":2,\"s\":\"\xE2\x82", false) +
+        encode_frame(opcode::continuation, "\xAC\"}", true));
+    CHECK(client->next_text(bystander_patience()) ==
+          std::optional<std::string>("{\"id\":2,\"s\":\"\xE2\x82\xAC\",\"type\":\"pong\"}"));
   }
 
-  check_alive(server, "UTF-8");
-  bystanders.check("UTF-8");
+  stage.verdict("UTF-8");
 }
 
 TEST_CASE("hostile: half-finished requests and frames on many connections are closed in time") {
   raise_descriptor_limit();
-  server_process server({"--http-read-header-timeout", "2", "--http-read-timeout", "3", "--ws-message-timeout", "2"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage(
+      {"--http-read-header-timeout", "2", "--http-read-timeout", "3", "--ws-message-timeout", "2"},
+      {.budget_mib = 32});
+  auto& server = stage.server;
 
   std::vector<tcp_socket> requests;
   for (int i = 0; i < 100; ++i) {
@@ -1455,67 +1530,73 @@ TEST_CASE("hostile: half-finished requests and frames on many connections are cl
   for (int i = 0; i < 100; ++i) {
     requests.emplace_back(server.port());
     requests.back().send_all(
-        "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        "application/x-www-form-urlencoded\r\n"
         "Content-Length: 1000\r\n\r\nuser=half");
   }
   std::vector<holder> frames;
-  const auto frame = encode_frame(opcode::text, R"({"type":"ping","id":1,"pad":")" + std::string(5000, 'x') + "\"}");
+  const auto frame = encode_frame(
+      opcode::text, R"({"type":"ping","id":1,"pad":")" + std::string(5000, 'x') + "\"}");
   for (int i = 0; i < 50; ++i) {
-    frames.push_back({"half frame " + std::to_string(i), server.open("half" + std::to_string(i)), "", {}});
+    frames.push_back(
+        {"half frame " + std::to_string(i), server.open("half" + std::to_string(i)), "", {}});
     frames.back().ws->send_raw(frame.substr(0, i % 2 == 0 ? 3 : frame.size() / 2));
   }
   const auto patience = std::chrono::seconds(3) + 2 * bystander_patience();
   for (size_t i = 0; i < requests.size(); ++i)
-    CHECK_MESSAGE(requests[i].wait_for_close(patience), "half-finished request " << i << " is still open");
+    CHECK_MESSAGE(requests[i].wait_for_close(patience),
+                  "half-finished request " << i << " is still open");
   hold_until_closed(frames, patience);
   for (auto& h : frames) check_closed_with(h, 1008, "message timeout");
 
-  check_alive(server, "half-finished");
-  bystanders.check("half-finished");
-  budget.check("half-finished");
+  stage.verdict("half-finished");
 }
 
 TEST_CASE("hostile: slowloris on HTTP request heads, bodies and WebSocket handshakes") {
   raise_descriptor_limit();
-  server_process server({"--http-read-header-timeout", "2", "--http-read-timeout", "3"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--http-read-header-timeout", "2", "--http-read-timeout", "3"},
+                     {.budget_mib = 32});
+  auto& server = stage.server;
 
   std::vector<trickled> slow;
-  for (int i = 0; i < 20; ++i) slow.push_back({tcp_socket(server.port()), "GET /health-check HTTP/1.1\r\nX-Slow: "});
+  for (int i = 0; i < 20; ++i)
+    slow.push_back({tcp_socket(server.port()), "GET /health-check HTTP/1.1\r\nX-Slow: "});
   for (int i = 0; i < 10; ++i) {
     const auto path = server.connect_path("slow" + std::to_string(i));
-    slow.push_back({tcp_socket(server.port()), "GET " + path +
-                                                   " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                                   "Sec-WebSocket-Version: 13\r\nX-Slow: "});
+    slow.push_back({tcp_socket(server.port()),
+                    "GET " + path +
+                        " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "Sec-WebSocket-Version: 13\r\nX-Slow: "});
   }
   for (int i = 0; i < 10; ++i) {
     tcp_socket socket(server.port());
-    socket.send_all("POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                    "application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\nuser=");
+    socket.send_all(
+        "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        "application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\nuser=");
     slow.push_back({std::move(socket), ""});
   }
-  const auto closed_after = trickle(slow, std::chrono::milliseconds(100), std::chrono::seconds(3) + 2 * bystander_patience());
+  const auto closed_after = trickle(slow, std::chrono::milliseconds(100),
+                                    std::chrono::seconds(3) + 2 * bystander_patience());
   for (size_t i = 0; i < closed_after.size(); ++i)
     CHECK_MESSAGE(closed_after[i].has_value(), "slow connection " << i << " was never closed");
 
-  check_alive(server, "slowloris");
-  bystanders.check("slowloris");
-  budget.check("slowloris");
+  stage.verdict("slowloris");
 }
 
 TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consumer, nobody else") {
-  server_process server({"--ws-send-queue-bytes", "1048576", "--rtm-rate-limit", "0", "--rtm-rate-limit-bytes", "0"});
-  bystanders bystanders(server, true);
-  bystanders.allow_extras = true;  // sloth's and mallory's notices and mallory's chats, checked below
-  memory_budget budget(server, 64);
+  attack_stage stage(
+      {"--ws-send-queue-bytes", "1048576", "--rtm-rate-limit", "0", "--rtm-rate-limit-bytes", "0"},
+      {.group = true, .budget_mib = 64, .start = false});
+  auto& server = stage.server;
+  auto& bystanders = stage.bystanders;
+  bystanders.allow_extras =
+      true;  // sloth's and mallory's notices and mallory's chats, checked below
 
   auto sloth = server.open("sloth", 4096);
-  join_group(*sloth, "sloth", bystanders::group, 1);
+  join_group(*sloth, "sloth", kwm::test::bystanders::group, 1);
   auto mallory = server.open("mallory");
-  join_group(*mallory, "mallory", bystanders::group, 1);
+  join_group(*mallory, "mallory", kwm::test::bystanders::group, 1);
   bystanders.start();
 
   std::atomic<uint64_t> echoes{0};
@@ -1532,8 +1613,9 @@ TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consume
   });
   const std::string pad(16000, 'p');
   for (int i = 0; i < 400; ++i) {
-    mallory->send_text(R"({"type":"chats","subtype":"chats_message","id":)" + std::to_string(i + 1) + R"(,"channel":"@)" +
-                       bystanders::group + R"(","v":20201201,"data":{"text":"flood )" + std::to_string(i) + " " + pad +
+    mallory->send_text(R"({"type":"chats","subtype":"chats_message","id":)" +
+                       std::to_string(i + 1) + R"(,"channel":"@)" + kwm::test::bystanders::group +
+                       R"(","v":20201201,"data":{"text":"flood )" + std::to_string(i) + " " + pad +
                        R"(","richText":")" + std::string(18000, 'r') + R"("}})");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -1557,7 +1639,8 @@ TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consume
     const auto flood = text.find("\"text\":\"flood ");
     if (flood != std::string::npos) {
       const int n = std::stoi(text.substr(flood + 14));
-      CHECK_MESSAGE(n == next_chat[user], user << " got chat " << n << " when " << next_chat[user] << " was next");
+      CHECK_MESSAGE(n == next_chat[user],
+                    user << " got chat " << n << " when " << next_chat[user] << " was next");
       next_chat[user] = n + 1;
     } else if (text.find("sloth has left the meeting.") != std::string::npos) {
       saw_left[user] = true;
@@ -1568,25 +1651,27 @@ TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consume
   CHECK(saw_left["carol"]);
   CHECK(saw_left["dave"]);
   check_alive(server, "slow reader");
-  budget.check("slow reader");
+  stage.budget->check("slow reader");
 }
 
 // --- Found beside the issue (see docs/reliability.md, "Findings of the hostile suite") ---
 
 TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characters, bad escapes") {
-  server_process server({});
-  bystanders bystanders(server);
-  bystanders.start();
+  attack_stage stage({}, {});
+  auto& server = stage.server;
   // Each is invalid JSON (RFC 8259, D18): goodbye and 1001. The first was accepted: the parse
   // stopped at the NUL, as if the frame were a C string.
   for (const std::string& text :
-       {std::string(R"({"type":"ping","id":1})") + '\0' + "{not json", std::string(R"({"type":"ping","id":1})") + '\0',
-        std::string(R"({"type":"ping","id":NaN})"), std::string(R"({"type":"ping","id":Infinity})"),
-        std::string(R"({"type":"ping","id":-Infinity})"), std::string(R"({"type":"ping","id":1} {})"),
-        std::string("{\"type\":\"ping\",\"s\":\"a\x01b\"}"), std::string(R"({"type":"ping","s":"\x41"})"),
-        std::string(R"({"type":"ping","s":"\u12"})"), std::string(R"({"type":"ping","id":01})"),
-        std::string(R"({"type":"ping","id":[1,2,]})"), std::string(R"({"type":"ping","id":1,})"),
-        std::string(R"({"type":"ping","id":0x10})"), std::string(R"({'type':'ping'})")}) {
+       {std::string(R"({"type":"ping","id":1})") + '\0' + "{not json",
+        std::string(R"({"type":"ping","id":1})") + '\0', std::string(R"({"type":"ping","id":NaN})"),
+        std::string(R"({"type":"ping","id":Infinity})"),
+        std::string(R"({"type":"ping","id":-Infinity})"),
+        std::string(R"({"type":"ping","id":1} {})"),
+        std::string("{\"type\":\"ping\",\"s\":\"a\x01b\"}"),
+        std::string(R"({"type":"ping","s":"\x41"})"), std::string(R"({"type":"ping","s":"\u12"})"),
+        std::string(R"({"type":"ping","id":01})"), std::string(R"({"type":"ping","id":[1,2,]})"),
+        std::string(R"({"type":"ping","id":1,})"), std::string(R"({"type":"ping","id":0x10})"),
+        std::string(R"({'type':'ping'})")}) {
     CAPTURE(excerpt(text));
     auto client = server.open("odd");
     client->send_text(text);
@@ -1599,26 +1684,35 @@ TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characte
   REQUIRE(pong.has_value());
   CHECK(check_json(*pong).valid);
   CHECK(*pong == R"({"a\u0000b":"/","id":2,"type":"pong"})");
-  check_alive(server, "odd JSON");
-  bystanders.check("odd JSON");
+  stage.verdict("odd JSON");
 }
 
 TEST_CASE("hostile: request smuggling shapes and Host header rules (RFC 7230 3.3.3 and 5.4)") {
-  server_process server({});
-  bystanders bystanders(server);
-  bystanders.start();
+  attack_stage stage({}, {});
+  auto& server = stage.server;
   struct shape {
     std::string name, request;
     std::vector<unsigned> allowed;
   };
-  const std::string post = "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n";
+  const std::string post =
+      "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\n";
   const std::vector<shape> shapes = {
-      {"Content-Length and Transfer-Encoding", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", {400}},
+      {"Content-Length and Transfer-Encoding",
+       post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled "
+              "HTTP/1.1\r\nHost: x\r\n\r\n",
+       {400}},
       {"two Content-Lengths", post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nuser=a", {400}},
-      {"Transfer-Encoding identity", post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nuser=", {400, 501}},
-      {"Transfer-Encoding gzip, chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", {400, 501}},
+      {"Transfer-Encoding identity",
+       post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nuser=",
+       {400, 501}},
+      {"Transfer-Encoding gzip, chunked",
+       post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       {400, 501}},
       {"chunked not last", post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", {400, 501}},
-      {"chunk size overflow", post + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nx", {400}},
+      {"chunk size overflow",
+       post + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nx",
+       {400}},
       {"no Host", "GET /health-check HTTP/1.1\r\n\r\n", {400}},
       {"two Hosts", "GET /health-check HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {400}},
   };
@@ -1634,15 +1728,14 @@ TEST_CASE("hostile: request smuggling shapes and Host header rules (RFC 7230 3.3
     // Refused means refused: nothing after it on that connection is answered.
     CHECK_FALSE(read_http_reply(socket, buffer).has_value());
   }
-  check_alive(server, "smuggling");
-  bystanders.check("smuggling");
+  stage.verdict("smuggling");
 }
 
 TEST_CASE("hostile: binary frames count against the byte rate limit") {
-  server_process server({"--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--rtm-rate-limit-bytes", "262144", "--rtm-rate-burst-bytes", "2097152"},
+                     {.budget_mib = 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
   // Binary frames are ignored, but they are data frames: 1 MiB each, as fast as TCP goes.
   auto client = server.open("binary");
   const std::string frame = encode_frame(opcode::binary, std::string(1 << 20, 'b'));
@@ -1657,28 +1750,26 @@ TEST_CASE("hostile: binary frames count against the byte rate limit") {
   MESSAGE("binary: " << sent << " MiB sent");
   expect_goodbye_close(*client, 1008, "rate limit exceeded", true);
   CHECK(sent < 400);
-  check_alive(server, "binary flood");
-  bystanders.check("binary flood");
-  budget.check("binary flood");
+  stage.verdict("binary flood");
 }
 
 TEST_CASE("hostile: admin requests that make the server keep memory: revocations and token lists") {
   scratch_dir dir("admin");
-  server_process server(token_flags(dir));
-  bystanders bystanders(server);
-  bystanders.start();
+  attack_stage stage(token_flags(dir), {});
+  auto& server = stage.server;
 
   SUBCASE("20,000 DELETEs with 4 KB subjects") {
     memory_budget budget(server, 32);
     std::vector<std::string> requests;
     for (int i = 0; i < 20000; ++i)
-      requests.push_back(build_http_request("DELETE", admin_path, json_header,
-                                            R"({"type":"Token","sub":")" + std::to_string(i) + std::string(4000, 's') +
-                                                R"("})",
-                                            true));
+      requests.push_back(build_http_request(
+          "DELETE", admin_path, json_header,
+          R"({"type":"Token","sub":")" + std::to_string(i) + std::string(4000, 's') + R"("})",
+          true));
     size_t answered = 0;
     for (size_t at = 0; at < requests.size() && !budget.exceeded(); at += 500)
-      for (const auto& reply : http_pipeline(server.port(), {requests.begin() + at, requests.begin() + at + 500}))
+      for (const auto& reply :
+           http_pipeline(server.port(), {requests.begin() + at, requests.begin() + at + 500}))
         answered += reply.status == 204 || reply.status == 404 || reply.status == 400;
     CHECK(answered == requests.size());
     budget.check("revocations");
@@ -1687,10 +1778,12 @@ TEST_CASE("hostile: admin requests that make the server keep memory: revocations
     std::vector<std::string> requests;
     for (int i = 0; i < 5000; ++i)
       requests.push_back(build_http_request("POST", admin_path, json_header,
-                                            R"({"type":"Token","sub":"t)" + std::to_string(i) + R"(","claims":{"x":")" +
-                                                std::string(4000, 'c') + R"("}})",
+                                            R"({"type":"Token","sub":"t)" + std::to_string(i) +
+                                                R"(","claims":{"x":")" + std::string(4000, 'c') +
+                                                R"("}})",
                                             true));
-    for (const auto& reply : http_pipeline(server.port(), requests)) CHECK((reply.status == 200 || reply.status == 400));
+    for (const auto& reply : http_pipeline(server.port(), requests))
+      CHECK((reply.status == 200 || reply.status == 400));
     memory_budget budget(server, 64);
     std::vector<tcp_socket> readers;
     for (int i = 0; i < 20 && !budget.exceeded(); ++i) {
@@ -1702,22 +1795,19 @@ TEST_CASE("hostile: admin requests that make the server keep memory: revocations
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a sample while they are held
     budget.check("token lists");
   }
-  check_alive(server, "admin memory");
-  bystanders.check("admin memory");
+  stage.verdict("admin memory");
 }
 
-TEST_CASE("hostile: the metrics listener keeps to the limits and leaves descriptors to the main listener") {
+TEST_CASE(
+    "hostile: the metrics listener keeps to the limits and leaves descriptors to the main "
+    "listener") {
   SUBCASE("idle metrics connections do not lock new users out") {
-    std::unique_ptr<server_process> started;
-    {
-      scoped_descriptor_limit limit(512);
-      started = std::make_unique<server_process>(std::vector<std::string>{
-          "--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "30"});
-    }
-    auto& server = *started;
-    bystanders bystanders(server);
-    memory_budget budget(server, 32);
-    bystanders.start();
+    std::optional<scoped_descriptor_limit> limit(std::in_place, 512);  // for the server started now
+    attack_stage stage(
+        {"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "30"},
+        {.budget_mib = 32});
+    limit.reset();
+    auto& server = stage.server;
     // 500 idle connections there and 80 silent ones on the main port (which D20 may evict)
     // exceed the 512 descriptors.
     std::vector<tcp_socket> idle;
@@ -1734,37 +1824,42 @@ TEST_CASE("hostile: the metrics listener keeps to the limits and leaves descript
     try {
       reply = server.connect("newcomer");
     } catch (const std::exception& e) {
-      FAIL_CHECK("with " << idle.size() << " idle connections a new user got no answer: " << std::string(e.what()));
+      FAIL_CHECK("with " << idle.size() << " idle connections a new user got no answer: "
+                         << std::string(e.what()));
     }
     CHECK(reply.status == 200);
     idle.clear();
-    check_alive(server, "metrics descriptors");
-    bystanders.check("metrics descriptors");
-    budget.check("metrics descriptors");
+    stage.verdict("metrics descriptors");
   }
   SUBCASE("slow request heads on the metrics port are closed after --http-read-header-timeout") {
-    server_process server({"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "2"});
-    bystanders bystanders(server);
-    bystanders.start();
+    attack_stage stage(
+        {"--with-metrics", "--metrics-listen", "127.0.0.1:0", "--http-read-header-timeout", "2"},
+        {});
+    auto& server = stage.server;
     std::vector<trickled> slow;
-    for (int i = 0; i < 5; ++i) slow.push_back({tcp_socket(server.metrics_port()), "GET /metrics HTTP/1.1\r\nX-Slow: "});
-    const auto closed_after = trickle(slow, std::chrono::milliseconds(100), std::chrono::seconds(2) + bystander_patience());
+    for (int i = 0; i < 5; ++i)
+      slow.push_back({tcp_socket(server.metrics_port()), "GET /metrics HTTP/1.1\r\nX-Slow: "});
+    const auto closed_after = trickle(slow, std::chrono::milliseconds(100),
+                                      std::chrono::seconds(2) + bystander_patience());
     for (size_t i = 0; i < closed_after.size(); ++i)
-      CHECK_MESSAGE(closed_after[i].has_value(), "a slow request head on the metrics port outlived the timeout");
-    check_alive(server, "metrics slowloris");
-    bystanders.check("metrics slowloris");
+      CHECK_MESSAGE(closed_after[i].has_value(),
+                    "a slow request head on the metrics port outlived the timeout");
+    stage.verdict("metrics slowloris");
   }
 }
 
-TEST_CASE("hostile: a member leaving and rejoining at the frame rate floods a large group (amplification)") {
+TEST_CASE(
+    "hostile: a member leaving and rejoining at the frame rate floods a large group "
+    "(amplification)") {
   // One join or leave sends the whole member list to every member: 120 members with 256-byte
   // ids make each change 31 KB per member, 1.5 MB/s at the frame rate limit. A member on a
   // slow link (16 KiB/s) must not be disconnected because another one churns.
   // Decision needed: e.g. coalesce member updates that are still queued.
   raise_descriptor_limit();
-  server_process server({"--rtm-rate-limit", "50", "--rtm-rate-burst", "200", "--ws-send-queue-bytes", "1048576"});
-  bystanders bystanders(server, true);
-  bystanders.start();
+  attack_stage stage(
+      {"--rtm-rate-limit", "50", "--rtm-rate-burst", "200", "--ws-send-queue-bytes", "1048576"},
+      {.group = true});
+  auto& server = stage.server;
   std::vector<std::unique_ptr<ws_client>> crowd;
   for (int i = 0; i < 120; ++i) {
     crowd.push_back(server.open(std::string(250, 'm') + std::to_string(100000 + i)));
@@ -1783,7 +1878,8 @@ TEST_CASE("hostile: a member leaving and rejoining at the frame rate floods a la
     while (!stop && !modest->closed)
       if (auto text = modest->next_text(std::chrono::milliseconds(100))) {
         modest_bytes += text->size();
-        std::this_thread::sleep_for(std::chrono::microseconds(text->size() * 1000000 / (16 * 1024)));
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(text->size() * 1000000 / (16 * 1024)));
       }
   });
   auto churner = server.open("churner");
@@ -1798,8 +1894,9 @@ TEST_CASE("hostile: a member leaving and rejoining at the frame rate floods a la
     std::this_thread::sleep_for(std::chrono::milliseconds(35));  // within 50 frames per second
   }
   stop = true;
-  MESSAGE("churn: " << cycles << " cycles, " << rejoined << " rejoin replies, the modest member read "
-                    << modest_bytes.load() / 1024 << " KiB");
+  MESSAGE("churn: " << cycles << " cycles, " << rejoined
+                    << " rejoin replies, the modest member read " << modest_bytes.load() / 1024
+                    << " KiB");
   slow_reader.join();
   for (auto& reader : readers) reader.join();
   // Read what is left at full speed: the pong comes only if modest was never closed.
@@ -1807,18 +1904,16 @@ TEST_CASE("hostile: a member leaving and rejoining at the frame rate floods a la
   size_t closed = 0;
   for (auto& member : crowd) closed += member->closed ? 1 : 0;
   CHECK(closed == 0);
-  check_alive(server, "group churn");
-  bystanders.check("group churn");
+  stage.verdict("group churn");
 }
 
 TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, disconnect, again") {
   // Each empty 1:1 channel stays until it is 60 s old (spec 4.1), so the per-connection cap of
   // D20 does not bound how many a client can make the server hold. Decision needed: a global
   // or per-user cap, or cheaper empty channels.
-  server_process server({"--rtm-max-channels-per-connection", "64"});
-  bystanders bystanders(server);
-  memory_budget budget(server, 32);
-  bystanders.start();
+  attack_stage stage({"--rtm-max-channels-per-connection", "64"}, {.budget_mib = 32});
+  auto& server = stage.server;
+  auto& budget = *stage.budget;
   std::string calls;
   for (int id = 1; id <= 64; ++id) calls += encode_frame(opcode::text, call_frame("nobody", id));
   size_t created = 0;
@@ -1828,7 +1923,5 @@ TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, dis
     for (int i = 0; i < 64; ++i) created += client->next_text(bystander_patience()).has_value();
   }
   MESSAGE("channels created: " << created);
-  check_alive(server, "channel churn");
-  bystanders.check("channel churn");
-  budget.check("channel churn");
+  stage.verdict("channel churn");
 }

@@ -38,11 +38,13 @@ constexpr int attempts = 3;
 run_result allocate(uint16_t port, const std::string& user, const std::string& password) {
   run_result result;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    result = run_binary({"/usr/bin/turnutils_uclient", "-p", std::to_string(port), "-u", user, "-w", password, "-n",
-                         "1", "-m", "1", "-c", "-y", "-e", "127.0.0.1", "127.0.0.1"},
-                        attempt_timeout);
+    result =
+        run_binary({"/usr/bin/turnutils_uclient", "-p", std::to_string(port), "-u", user, "-w",
+                    password, "-n", "1", "-m", "1", "-c", "-y", "-e", "127.0.0.1", "127.0.0.1"},
+                   attempt_timeout);
     if (result.status != -1) return result;  // finished, successfully or not
-    MESSAGE("turnutils_uclient hung (attempt " << attempt << "), output so far:\n" << result.out << result.err);
+    MESSAGE("turnutils_uclient hung (attempt " << attempt << "), output so far:\n"
+                                               << result.out << result.err);
   }
   return result;
 }
@@ -65,8 +67,8 @@ bool stun_answers(uint16_t port, std::chrono::seconds patience) {
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   // Binding request: type 0x0001, length 0, the magic cookie, a 12-byte transaction id.
-  const unsigned char request[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 'k', 'w', 'm',
-                                     '-', 't', 'u', 'r', 'n', '-', 'p', 'r', 'b'};
+  const unsigned char request[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 'k', 'w',
+                                     'm',  '-',  't',  'u',  'r',  'n',  '-',  'p',  'r', 'b'};
   const auto deadline = std::chrono::steady_clock::now() + patience;
   bool answered = false;
   while (!answered && std::chrono::steady_clock::now() < deadline) {
@@ -75,7 +77,8 @@ bool stun_answers(uint16_t port, std::chrono::seconds patience) {
     if (::poll(&p, 1, 200) == 1) {
       unsigned char answer[512];
       const auto n = ::recv(fd, answer, sizeof answer, 0);
-      answered = n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 && std::equal(request + 8, request + 20, answer + 8);
+      answered = n >= 20 && answer[0] == 0x01 && answer[1] == 0x01 &&
+                 std::equal(request + 8, request + 20, answer + 8);
     }
   }
   ::close(fd);
@@ -85,8 +88,11 @@ bool stun_answers(uint16_t port, std::chrono::seconds patience) {
 }  // namespace
 
 TEST_CASE("credentials from /rtm/turn allocate a relay on coturn, a tampered password does not") {
-  if (!std::filesystem::exists("/usr/bin/turnserver") || !std::filesystem::exists("/usr/bin/turnutils_uclient")) {
-    MESSAGE("coturn is not installed (scripts/install-deps.sh installs it): TURN allocation not tested");
+  if (!std::filesystem::exists("/usr/bin/turnserver") ||
+      !std::filesystem::exists("/usr/bin/turnutils_uclient")) {
+    MESSAGE(
+        "coturn is not installed (scripts/install-deps.sh installs it): TURN allocation not "
+        "tested");
     return;
   }
   const uint16_t turn_port = free_loopback_port(SOCK_DGRAM);
@@ -102,19 +108,23 @@ TEST_CASE("credentials from /rtm/turn allocate a relay on coturn, a tampered pas
   const std::string username = turn["username"].GetString();
   const std::string password = turn["password"].GetString();
 
-  const auto directory = std::filesystem::temp_directory_path() / ("kwm-turn-" + std::to_string(::getpid()));
+  const auto directory =
+      std::filesystem::temp_directory_path() / ("kwm-turn-" + std::to_string(::getpid()));
   std::filesystem::create_directories(directory);
   const int base = relay_base(100);
   child_process coturn({"/usr/bin/turnserver", "-n", "--listening-ip=127.0.0.1",
-                        "--listening-port=" + std::to_string(turn_port), "--no-tcp", "--no-tls", "--no-dtls",
-                        "--no-tcp-relay", "--use-auth-secret", "--static-auth-secret=kwm-test-secret",
-                        "--realm=kwm.test", "--relay-ip=127.0.0.1", "--min-port=" + std::to_string(base),
-                        "--max-port=" + std::to_string(base + 100), "--allow-loopback-peers", "--no-cli",
-                        "--log-file=stdout", "--db=" + (directory / "turndb").string(),
+                        "--listening-port=" + std::to_string(turn_port), "--no-tcp", "--no-tls",
+                        "--no-dtls", "--no-tcp-relay", "--use-auth-secret",
+                        "--static-auth-secret=kwm-test-secret", "--realm=kwm.test",
+                        "--relay-ip=127.0.0.1", "--min-port=" + std::to_string(base),
+                        "--max-port=" + std::to_string(base + 100), "--allow-loopback-peers",
+                        "--no-cli", "--log-file=stdout", "--db=" + (directory / "turndb").string(),
                         "--pidfile=" + (directory / "turn.pid").string()});
   const bool ready = stun_answers(turn_port, std::chrono::seconds(30));
   coturn.pump(std::chrono::milliseconds(0));
-  REQUIRE_MESSAGE(ready, "coturn did not answer a STUN Binding request on UDP " << turn_port << ":\n" << coturn.out);
+  REQUIRE_MESSAGE(ready, "coturn did not answer a STUN Binding request on UDP " << turn_port
+                                                                                << ":\n"
+                                                                                << coturn.out);
 
   const auto good = allocate(turn_port, username, password);
   INFO("turnutils_uclient: " << good.out << good.err);

@@ -7,7 +7,8 @@
 namespace kwm::test {
 namespace {
 
-constexpr auto round_interval = std::chrono::milliseconds(100);  // 3 frames each: far below any rate limit
+constexpr auto round_interval =
+    std::chrono::milliseconds(100);  // 3 frames each: far below any rate limit
 
 std::string member(const rapidjson::Value& value, const char* key) {
   if (!value.IsObject() || !value.HasMember(key) || !value[key].IsString()) return {};
@@ -18,7 +19,8 @@ std::string member(const rapidjson::Value& value, const char* key) {
 
 rapidjson::Document next_checked(ws_client& ws, const std::string& who) {
   const auto text = ws.next_text(bystander_patience());
-  REQUIRE_MESSAGE(text.has_value(), who << ": no frame within " << bystander_patience().count() << " ms");
+  REQUIRE_MESSAGE(text.has_value(),
+                  who << ": no frame within " << bystander_patience().count() << " ms");
   std::string why;
   auto doc = parse_checked(*text, why);
   REQUIRE_MESSAGE(doc.has_value(), who << ": " << why);
@@ -41,15 +43,16 @@ call_ids answered_call(ws_client& caller, ws_client& callee, const std::string& 
   return call;
 }
 
-std::string signal_frame(const call_ids& call, const std::string& target, uint64_t id, const std::string& data) {
-  return R"({"type":"webrtc","subtype":"webrtc_signal","id":)" + std::to_string(id) + R"(,"target":")" + target +
-         R"(","state":"bs","channel":")" + call.channel + R"(","hash":")" + call.hash + R"(","data":)" + data +
-         R"(,"v":20180703})";
+std::string signal_frame(const call_ids& call, const std::string& target, uint64_t id,
+                         const std::string& data) {
+  return R"({"type":"webrtc","subtype":"webrtc_signal","id":)" + std::to_string(id) +
+         R"(,"target":")" + target + R"(","state":"bs","channel":")" + call.channel +
+         R"(","hash":")" + call.hash + R"(","data":)" + data + R"(,"v":20180703})";
 }
 
 std::string join_frame(const std::string& group, uint64_t id) {
-  return R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) + R"(,"target":")" + group +
-         R"(","group":")" + group + R"(","state":"bg","v":20180703})";
+  return R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) +
+         R"(,"target":")" + group + R"(","group":")" + group + R"(","state":"bg","v":20180703})";
 }
 
 std::chrono::milliseconds bystander_patience() {
@@ -68,8 +71,10 @@ bystanders::bystanders(server_process& server, bool in_group) : in_group_(in_gro
     REQUIRE(member(next_checked(*carol_.ws, carol_.user), "subtype") == "webrtc_channel");
     dave_.ws->send_text(join_frame(group, 2));
     REQUIRE(member(next_checked(*dave_.ws, dave_.user), "subtype") == "webrtc_channel");
-    REQUIRE(member(next_checked(*carol_.ws, carol_.user), "subtype") == "chats_system");    // dave joined
-    REQUIRE(member(next_checked(*carol_.ws, carol_.user), "subtype") == "webrtc_channel");  // members
+    REQUIRE(member(next_checked(*carol_.ws, carol_.user), "subtype") ==
+            "chats_system");  // dave joined
+    REQUIRE(member(next_checked(*carol_.ws, carol_.user), "subtype") ==
+            "webrtc_channel");  // members
   }
   rounds_ = 1;
   const bool first_round = round(1);
@@ -112,8 +117,9 @@ bool bystanders::round(uint64_t number) {
     send(*self, R"({"type":"ping","id":)" + r + R"(,"ts":1795682651123})");
     send(*self, signal_frame(call_, partner->user, number, R"({"round":)" + r + "}"));
     if (in_group_)
-      send(*self, R"({"type":"chats","subtype":"chats_message","id":)" + r + R"(,"channel":"@)" + group +
-                      R"(","v":20201201,"data":{"text":")" + self->user + " " + r + R"("}})");
+      send(*self, R"({"type":"chats","subtype":"chats_message","id":)" + r + R"(,"channel":"@)" +
+                      group + R"(","v":20201201,"data":{"text":")" + self->user + " " + r +
+                      R"("}})");
   }
   return await_round(carol_, dave_, number) && await_round(dave_, carol_, number);
 }
@@ -124,8 +130,9 @@ bool bystanders::await_round(peer& self, const peer& partner, uint64_t round) {
     const auto text = self.ws->next_text(bystander_patience());
     if (!text) {
       if (self.ws->closed) return ended(self);
-      return fail(self.user + " waited longer than " + std::to_string(bystander_patience().count()) +
-                  " ms in round " + std::to_string(round) + " (pongs " + std::to_string(self.pongs) + ", signals " +
+      return fail(self.user + " waited longer than " +
+                  std::to_string(bystander_patience().count()) + " ms in round " +
+                  std::to_string(round) + " (pongs " + std::to_string(self.pongs) + ", signals " +
                   std::to_string(self.signals) + ", chats " + std::to_string(self.chats) + ")");
     }
     if (!classify(self, partner, *text)) return false;
@@ -148,7 +155,8 @@ bool bystanders::read_until(std::chrono::steady_clock::time_point deadline) {
 
 bool bystanders::ended(const peer& self) {
   if (self.ws->close_code)
-    return fail(self.user + " was closed: " + std::to_string(*self.ws->close_code) + " " + self.ws->close_reason);
+    return fail(self.user + " was closed: " + std::to_string(*self.ws->close_code) + " " +
+                self.ws->close_reason);
   return fail(self.user + "'s connection ended");
 }
 
@@ -162,12 +170,15 @@ bool bystanders::classify(peer& self, const peer& partner, const std::string& te
   const auto subtype = member(*doc, "subtype");
   const auto in_order = [&](uint64_t& counter, uint64_t got, const char* what) {
     if (got != counter + 1)
-      return fail(self.user + ": " + what + " " + std::to_string(got) + " after " + std::to_string(counter));
+      return fail(self.user + ": " + what + " " + std::to_string(got) + " after " +
+                  std::to_string(counter));
     ++counter;
     return true;
   };
   const auto uint_member = [](const rapidjson::Value& value, const char* key) -> uint64_t {
-    return value.IsObject() && value.HasMember(key) && value[key].IsUint64() ? value[key].GetUint64() : 0;
+    return value.IsObject() && value.HasMember(key) && value[key].IsUint64()
+               ? value[key].GetUint64()
+               : 0;
   };
   if (type == "pong") return in_order(self.pongs, uint_member(*doc, "id"), "pong");
   if (type == "webrtc" && subtype == "webrtc_signal" && member(*doc, "source") == partner.user)
@@ -207,13 +218,15 @@ void bystanders::check(const std::string& attack) {
     round(++rounds_);
   }
   std::lock_guard<std::mutex> guard(mutex_);
-  MESSAGE(attack << ": bystanders completed " << rounds_.load() << " rounds (carol " << carol_.pongs << " pongs, "
-                 << carol_.signals << " signals, " << carol_.chats << " chats; dave " << dave_.pongs << " pongs, "
-                 << dave_.signals << " signals, " << dave_.chats << " chats)");
+  MESSAGE(attack << ": bystanders completed " << rounds_.load() << " rounds (carol " << carol_.pongs
+                 << " pongs, " << carol_.signals << " signals, " << carol_.chats << " chats; dave "
+                 << dave_.pongs << " pongs, " << dave_.signals << " signals, " << dave_.chats
+                 << " chats)");
   for (const auto& failure : failures_) FAIL_CHECK(attack << ": bystander " << failure);
   if (!allow_extras)
     for (const auto& [user, text] : extras_)
-      FAIL_CHECK(attack << ": unexpected frame for bystander " << user << ": " << excerpt(text, 300));
+      FAIL_CHECK(attack << ": unexpected frame for bystander " << user << ": "
+                        << excerpt(text, 300));
   CHECK_FALSE(carol_.ws->closed);
   CHECK_FALSE(dave_.ws->closed);
 }

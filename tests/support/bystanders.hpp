@@ -29,7 +29,8 @@ struct call_ids {
 call_ids answered_call(ws_client& caller, ws_client& callee, const std::string& callee_user,
                        const std::string& caller_user);
 // A signal in that call to `target` with `data` (JSON text).
-std::string signal_frame(const call_ids& call, const std::string& target, uint64_t id, const std::string& data);
+std::string signal_frame(const call_ids& call, const std::string& target, uint64_t id,
+                         const std::string& data);
 // A webrtc_group join request.
 std::string join_frame(const std::string& group, uint64_t id);
 // The next text frame, checked to be valid JSON and parsed; REQUIREs both.

@@ -18,7 +18,8 @@ std::string costly_ping(uint64_t id, size_t members, size_t bytes) {
   for (size_t i = 0; i < members; ++i) overhead += 8 + std::to_string(i).size();  // ,"kN":""
   const size_t pad = bytes > overhead && members > 0 ? (bytes - overhead) / members : 0;
   const std::string value(pad, 'v');
-  for (size_t i = 0; i < members; ++i) text += R"(,"k)" + std::to_string(i) + R"(":")" + value + '"';
+  for (size_t i = 0; i < members; ++i)
+    text += R"(,"k)" + std::to_string(i) + R"(":")" + value + '"';
   return text + "}";
 }
 
@@ -39,13 +40,16 @@ attacker_thread::~attacker_thread() {
   join();
 }
 
-void attacker_thread::stop() { stop_ = true; }
+void attacker_thread::stop() {
+  stop_ = true;
+}
 
 void attacker_thread::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::vector<http_reply> http_pipeline(uint16_t port, const std::vector<std::string>& requests, size_t in_flight) {
+std::vector<http_reply> http_pipeline(uint16_t port, const std::vector<std::string>& requests,
+                                      size_t in_flight) {
   std::vector<http_reply> replies(requests.size());
   size_t next_reply = 0;
   while (next_reply < requests.size()) {
@@ -55,7 +59,8 @@ std::vector<http_reply> http_pipeline(uint16_t port, const std::vector<std::stri
     size_t answered_here = 0;
     try {
       while (next_reply < requests.size()) {
-        while (sent < requests.size() && sent - next_reply < in_flight) socket.send_all(requests[sent++]);
+        while (sent < requests.size() && sent - next_reply < in_flight)
+          socket.send_all(requests[sent++]);
         auto reply = read_http_reply(socket, buffer);
         if (!reply) break;
         const bool closing = reply->header("Connection") == std::optional<std::string>("close");
@@ -86,10 +91,12 @@ std::vector<std::optional<std::chrono::milliseconds>> trickle(std::vector<trickl
       if (closed_after[i]) continue;
       try {
         const auto& bytes = sockets[i].bytes;
-        sockets[i].socket.send_all(at < bytes.size() ? std::string_view(bytes).substr(at, 1) : std::string_view("a"));
+        sockets[i].socket.send_all(at < bytes.size() ? std::string_view(bytes).substr(at, 1)
+                                                     : std::string_view("a"));
       } catch (const std::exception&) {
         // A send fails once the server has closed (the first one after its FIN draws an RST).
-        closed_after[i] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+        closed_after[i] = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
         --open;
       }
     }
@@ -102,8 +109,9 @@ std::vector<std::string> read_until_close(ws_client& client, std::chrono::millis
   std::vector<std::string> texts;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!client.closed && std::chrono::steady_clock::now() < deadline) {
-    auto text = client.next_text(std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                            deadline - std::chrono::steady_clock::now())));
+    auto text = client.next_text(std::max(std::chrono::milliseconds(1),
+                                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              deadline - std::chrono::steady_clock::now())));
     if (text) texts.push_back(std::move(*text));
   }
   return texts;

@@ -32,7 +32,9 @@ class attacker_thread {
   void stop();
   void join();
   uint64_t rounds() const { return rounds_; }
-  const std::string& ended_by() const { return ended_by_; }  // after join(): the exception text, if any
+  const std::string& ended_by() const {
+    return ended_by_;
+  }  // after join(): the exception text, if any
 
  private:
   std::atomic<bool> stop_{false};

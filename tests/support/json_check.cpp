@@ -129,10 +129,14 @@ class checker {
     for (int i = 0; i < 4; ++i) {
       const char c = text_[at_++];
       code <<= 4;
-      if (c >= '0' && c <= '9') code |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') code |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') code |= static_cast<uint32_t>(c - 'A' + 10);
-      else return fail("bad hex digit");
+      if (c >= '0' && c <= '9')
+        code |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        code |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        code |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        return fail("bad hex digit");
     }
     return true;
   }
@@ -140,7 +144,8 @@ class checker {
   bool escape() {
     const char c = peek();
     ++at_;
-    if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't')
+    if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+        c == 't')
       return true;
     if (c != 'u') return fail("bad escape");
     uint32_t code = 0;
@@ -208,7 +213,9 @@ class checker {
 
 }  // namespace
 
-json_verdict check_json(std::string_view text) { return checker(text).run(); }
+json_verdict check_json(std::string_view text) {
+  return checker(text).run();
+}
 
 std::optional<rapidjson::Document> parse_checked(std::string_view text, std::string& why) {
   const auto verdict = check_json(text);

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -41,7 +41,8 @@ bool allow_missing_flags() {
 }
 
 // Splits off the flags the binary does not know (with their value, if the next word is one).
-std::vector<std::string> without_unknown(const std::vector<std::string>& flags, std::vector<std::string>& missing) {
+std::vector<std::string> without_unknown(const std::vector<std::string>& flags,
+                                         std::vector<std::string>& missing) {
   std::vector<std::string> kept;
   for (size_t i = 0; i < flags.size(); ++i) {
     const auto& word = flags[i];
@@ -51,7 +52,9 @@ std::vector<std::string> without_unknown(const std::vector<std::string>& flags, 
       continue;
     }
     missing.push_back(name);
-    if (word.find('=') == std::string::npos && i + 1 < flags.size() && flags[i + 1].rfind("--", 0) != 0) ++i;
+    if (word.find('=') == std::string::npos && i + 1 < flags.size() &&
+        flags[i + 1].rfind("--", 0) != 0)
+      ++i;
   }
   return kept;
 }
@@ -66,7 +69,8 @@ size_t status_kib(pid_t pid, const std::string& field) {
 
 uint16_t logged_port(const std::string& log, const std::string& message) {
   std::smatch match;
-  if (!std::regex_search(log, match, std::regex("msg=\"" + message + R"(" address=[^ \n]*:(\d+))"))) return 0;
+  if (!std::regex_search(log, match, std::regex("msg=\"" + message + R"(" address=[^ \n]*:(\d+))")))
+    return 0;
   return static_cast<uint16_t>(std::stoi(match[1]));
 }
 
@@ -109,26 +113,29 @@ server_process::server_process(std::vector<std::string> flags) {
     std::string names;
     for (const auto& name : missing_) names += " " + name;
     if (!allow_missing_flags())
-      FAIL("kwmserverd does not know" << names
-                                      << " (issue 13 / spec D20 flags not built yet): this test needs them. "
-                                         "KWM_HOSTILE_ALLOW_MISSING_FLAGS=1 runs the attack without them.");
+      FAIL("kwmserverd does not know"
+           << names
+           << " (issue 13 / spec D20 flags not built yet): this test needs them. "
+              "KWM_HOSTILE_ALLOW_MISSING_FLAGS=1 runs the attack without them.");
     MESSAGE("KWM_HOSTILE_ALLOW_MISSING_FLAGS=1: running without" << names);
   }
   for (size_t i = 0; i < kept.size(); ++i)
     if (kept[i] == "--admin-tokens-key") token_auth_ = true;
-  std::vector<std::string> args = {binary, "serve", "--listen", "127.0.0.1:0", "--log-level", "info"};
+  std::vector<std::string> args = {binary,        "serve",       "--listen",
+                                   "127.0.0.1:0", "--log-level", "info"};
   args.insert(args.end(), kept.begin(), kept.end());
   std::vector<std::pair<std::string, std::string>> env;
   if (sanitized_build()) {
     // ASan keeps up to 256 MiB of freed memory in quarantine by default, which would read
     // as growth in every memory budget.
     const char* inherited = std::getenv("ASAN_OPTIONS");
-    env.emplace_back("ASAN_OPTIONS",
-                     std::string(inherited ? inherited : "") + (inherited ? ":" : "") + "quarantine_size_mb=16");
+    env.emplace_back("ASAN_OPTIONS", std::string(inherited ? inherited : "") +
+                                         (inherited ? ":" : "") + "quarantine_size_mb=16");
   }
   child_ = std::make_unique<child_process>(args, env);
   std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(sanitized_build() ? 60 : 20);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(sanitized_build() ? 60 : 20);
   bool metrics = std::find(kept.begin(), kept.end(), "--with-metrics") != kept.end();
   while (std::chrono::steady_clock::now() < deadline) {
     child_->pump(std::chrono::milliseconds(20));
@@ -166,15 +173,20 @@ void server_process::pump_output() {
       if (stopping_) return;
       child_->pump(std::chrono::milliseconds(0));
       // Keep the log from growing without bound under floods: the head (startup) and tail stay.
-      if (child_->err.size() > (8u << 20)) child_->err.erase(1u << 20, child_->err.size() - (6u << 20));
+      if (child_->err.size() > (8u << 20))
+        child_->err.erase(1u << 20, child_->err.size() - (6u << 20));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-pid_t server_process::pid() const { return child_->pid(); }
+pid_t server_process::pid() const {
+  return child_->pid();
+}
 
-bool server_process::alive() { return !exit_status().has_value(); }
+bool server_process::alive() {
+  return !exit_status().has_value();
+}
 
 std::optional<int> server_process::exit_status() {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -185,7 +197,9 @@ std::string server_process::state() {
   eventually([this] { return !alive(); }, std::chrono::milliseconds(300));
   const auto status = exit_status();
   if (!status) return "is alive";
-  if (*status > 128) return "was killed by signal " + std::to_string(*status - 128) + " (" + ::strsignal(*status - 128) + ")";
+  if (*status > 128)
+    return "was killed by signal " + std::to_string(*status - 128) + " (" +
+           ::strsignal(*status - 128) + ")";
   return "exited with status " + std::to_string(*status);
 }
 
@@ -194,16 +208,35 @@ std::string server_process::log() {
   return child_->err;
 }
 
-size_t server_process::rss_kib() { return alive() ? status_kib(pid(), "VmRSS") : 0; }
-size_t server_process::peak_rss_kib() { return alive() ? status_kib(pid(), "VmHWM") : 0; }
+size_t server_process::rss_kib() {
+  return alive() ? status_kib(pid(), "VmRSS") : 0;
+}
+size_t server_process::peak_rss_kib() {
+  return alive() ? status_kib(pid(), "VmHWM") : 0;
+}
+
+http_reply server_process::call(const std::string& method, const std::string& target,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::string& body) {
+  try {
+    return http_call(port_, method, target, headers, body);
+  } catch (const std::exception& e) {
+    FAIL(method << " " << target.substr(0, 80) << ": " << std::string(e.what()) << "; the server "
+                << state());
+  }
+  return {};
+}
 
 http_reply server_process::connect(const std::string& user) {
-  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Content-Type", "application/x-www-form-urlencoded"}};
   if (token_auth_) {
-    const auto issued = http_call(port_, "POST", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
+    const auto issued = http_call(port_, "POST", "/api/kwm/v2/admin/auth/tokens",
+                                  {{"Content-Type", "application/json"}},
                                   R"({"type":"Token","sub":")" + user + R"("})");
     if (issued.status != 200) return issued;
-    headers.emplace_back("Authorization", "Token " + std::string(parse_json(issued.body)["value"].GetString()));
+    headers.emplace_back("Authorization",
+                         "Token " + std::string(parse_json(issued.body)["value"].GetString()));
   }
   return http_call(port_, "POST", "/api/kwm/v2/rtm/connect", headers, "user=" + user);
 }
@@ -213,19 +246,23 @@ std::string server_process::connect_path(const std::string& user) {
   try {
     reply = connect(user);
   } catch (const std::exception& e) {
-    FAIL("connect as " << user << " failed (" << std::string(e.what()) << "); the server " << state());
+    FAIL("connect as " << user << " failed (" << std::string(e.what()) << "); the server "
+                       << state());
   }
-  REQUIRE_MESSAGE(reply.status == 200, "connect as " << user << ": " << reply.status << " " << reply.body);
+  REQUIRE_MESSAGE(reply.status == 200,
+                  "connect as " << user << ": " << reply.status << " " << reply.body);
   return url_of(reply);
 }
 
 std::unique_ptr<ws_client> server_process::open(const std::string& user, int receive_buffer) {
   std::unique_ptr<ws_client> client;
   try {
-    client = std::make_unique<ws_client>(port_, connect_path(user), std::vector<std::pair<std::string, std::string>>{},
+    client = std::make_unique<ws_client>(port_, connect_path(user),
+                                         std::vector<std::pair<std::string, std::string>>{},
                                          receive_buffer);
   } catch (const std::exception& e) {
-    FAIL("opening a WebSocket for " << user << " failed (" << std::string(e.what()) << "); the server " << state());
+    FAIL("opening a WebSocket for " << user << " failed (" << std::string(e.what())
+                                    << "); the server " << state());
   }
   REQUIRE_MESSAGE(client->is_open(), "WebSocket for " << user << ": " << client->handshake.status);
   const auto hello = client->next_text(std::chrono::seconds(10));
@@ -255,11 +292,13 @@ void memory_budget::check(const std::string& attack) {
   const size_t peak = std::max(server_.peak_rss_kib(), highest_sample_kib_.load());
   const size_t after = server_.rss_kib();
   MESSAGE(attack << ": server RSS baseline " << baseline_kib_ / 1024 << " MiB, peak " << peak / 1024
-                 << " MiB, after " << after / 1024 << " MiB, limit " << limit_kib_ / 1024 << " MiB");
-  CHECK_MESSAGE(peak <= limit_kib_, attack << ": peak RSS " << peak / 1024 << " MiB over the budget of "
-                                           << limit_kib_ / 1024 << " MiB");
-  CHECK_MESSAGE(after <= limit_kib_, attack << ": RSS after the attack " << after / 1024 << " MiB over "
-                                            << limit_kib_ / 1024 << " MiB");
+                 << " MiB, after " << after / 1024 << " MiB, limit " << limit_kib_ / 1024
+                 << " MiB");
+  CHECK_MESSAGE(peak <= limit_kib_, attack << ": peak RSS " << peak / 1024
+                                           << " MiB over the budget of " << limit_kib_ / 1024
+                                           << " MiB");
+  CHECK_MESSAGE(after <= limit_kib_, attack << ": RSS after the attack " << after / 1024
+                                            << " MiB over " << limit_kib_ / 1024 << " MiB");
 }
 
 }  // namespace kwm::test

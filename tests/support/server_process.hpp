@@ -65,6 +65,12 @@ class server_process {
   size_t rss_kib();
   size_t peak_rss_kib();
 
+  // One request on a fresh connection (http_call); no answer fails the test with the server's
+  // state, so that a crash reads as one.
+  http_reply call(const std::string& method, const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {},
+                  const std::string& body = {});
+
   // Token auth when the server was started with --admin-tokens-key, anonymous otherwise.
   bool token_auth() const { return token_auth_; }
   // A connect call for `user` (with a Token from the admin API when token_auth()); the reply.
