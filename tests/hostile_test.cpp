@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -85,6 +86,13 @@ void check_alive(server_process& server, const std::string& attack) {
   const bool alive = server.alive();
   CHECK_MESSAGE(alive, attack << ": the server " << server.state() << "\n"
                               << server.log().substr(0, 20000));
+}
+
+// A user id not used before in this process: connections closed a moment ago may still count
+// against the per-user cap (D17) while the server processes their end.
+std::string fresh_user(const std::string& prefix) {
+  static std::atomic<uint64_t> counter{0};
+  return prefix + std::to_string(++counter);
 }
 
 // Request counts of the heaviest loops: a third of them in sanitizer builds, which check for
@@ -1402,7 +1410,7 @@ TEST_CASE("hostile: a message of exactly 1 MiB + 1 byte is refused with goodbye 
 
   for (const size_t total : {size_t{1048577}, size_t{1048576 + 1000}, size_t{2 * 1048576}}) {
     CAPTURE(total);
-    auto over = server.open("over");
+    auto over = server.open(fresh_user("over"));
     try {
       over->send_text(ping_of_size(total));
     } catch (const std::exception&) {
@@ -1457,14 +1465,14 @@ TEST_CASE("hostile: close frames with reserved or invalid codes are answered wit
   for (const uint16_t code :
        {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 40000, 65535}) {
     CAPTURE(code);
-    auto client = server.open("closer");
+    auto client = server.open(fresh_user("closer"));
     client->send_frame(opcode::close, close_payload(code));
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1002));
   }
   for (const std::string& payload :
        {std::string("\x03"), close_payload(1000, std::string(124, 'r'))}) {
     CAPTURE(payload.size());
-    auto client = server.open("closer");
+    auto client = server.open(fresh_user("closer"));
     try {
       client->send_frame(opcode::close, payload);
     } catch (const std::exception&) {
@@ -1472,7 +1480,7 @@ TEST_CASE("hostile: close frames with reserved or invalid codes are answered wit
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1002));
   }
   {
-    auto client = server.open("closer");
+    auto client = server.open(fresh_user("closer"));
     client->send_frame(opcode::close, close_payload(1000, "\xFF\xFE"));
     const auto code = client->wait_close(bystander_patience());
     CHECK_MESSAGE((code == std::optional<uint16_t>(1002) || code == std::optional<uint16_t>(1007)),
@@ -1480,7 +1488,7 @@ TEST_CASE("hostile: close frames with reserved or invalid codes are answered wit
   }
   for (const uint16_t code : {1000, 1001, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4000, 4999}) {
     CAPTURE(code);
-    auto client = server.open("closer");
+    auto client = server.open(fresh_user("closer"));
     client->send_frame(opcode::close, close_payload(code, "bye"));
     const auto texts = read_until_close(*client, bystander_patience());
     CHECK(client->close_code.has_value());
@@ -1500,17 +1508,17 @@ TEST_CASE(
   for (const std::string bytes : {"\xC0\xAF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80",
                                   "\xFF", "\xF8\x88\x80\x80\x80", "\xE2\x82"}) {
     CAPTURE(excerpt(bytes));
-    auto client = server.open("bytes");
+    auto client = server.open(fresh_user("bytes"));
     client->send_text(R"({"type":"ping","id":1,"s":")" + bytes + R"("})");
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1007));
   }
   {  // Invalid in the first fragment: closed without waiting for the rest.
-    auto client = server.open("bytes");
+    auto client = server.open(fresh_user("bytes"));
     client->send_raw(encode_frame(opcode::text, "{\"type\":\"ping\",\"s\":\"\xC0\xAF", false));
     CHECK(client->wait_close(bystander_patience()) == std::optional<uint16_t>(1007));
   }
   {  // "€" split between two fragments.
-    auto client = server.open("bytes");
+    auto client = server.open(fresh_user("bytes"));
     client->send_raw(
         encode_frame(opcode::text, "{\"type\":\"ping\",\"id\":2,\"s\":\"\xE2\x82", false) +
         encode_frame(opcode::continuation, "\xAC\"}", true));
@@ -1679,12 +1687,12 @@ TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characte
         std::string(R"({"type":"ping","id":1,})"), std::string(R"({"type":"ping","id":0x10})"),
         std::string(R"({'type':'ping'})")}) {
     CAPTURE(excerpt(text));
-    auto client = server.open("odd");
+    auto client = server.open(fresh_user("odd"));
     client->send_text(text);
     expect_goodbye_close(*client, 1001);
   }
   // Escapes that are fine: a NUL escape is echoed escaped, "\/" as "/".
-  auto client = server.open("odd");
+  auto client = server.open(fresh_user("odd"));
   client->send_text(R"({"type":"ping","id":2,"a\u0000b":"\/"})");
   const auto pong = client->next_text(bystander_patience());
   REQUIRE(pong.has_value());
