@@ -24,12 +24,14 @@ class child_process {
   // Waits for the exit and returns the exit status (128 + signal when killed).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   void send_signal(int signal);
+  // Reads what the child wrote within `timeout` into out/err; false when nothing came.
+  bool pump(std::chrono::milliseconds timeout);
+  pid_t pid() const { return pid_; }
 
   std::string out;  // stdout so far
   std::string err;  // stderr so far
 
  private:
-  bool pump(std::chrono::milliseconds timeout);
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;

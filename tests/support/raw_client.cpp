@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -114,6 +115,7 @@ void tcp_socket::send_all(std::string_view bytes) {
 bool tcp_socket::receive_some(std::string& buffer) {
   char chunk[16384];
   const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+  timed_out_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n <= 0) return false;
   buffer.append(chunk, static_cast<size_t>(n));
   return true;
@@ -236,7 +238,7 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin, bool mas
 
 ws_client::ws_client(uint16_t port, const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                     int receive_buffer)
+                     int receive_buffer, std::string_view early_bytes)
     : socket(port, 5s, receive_buffer) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Upgrade", "websocket"},
@@ -245,7 +247,7 @@ ws_client::ws_client(uint16_t port, const std::string& path,
       {"Sec-WebSocket-Version", "13"},
       {"Origin", "http://localhost"}};
   headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
-  socket.send_all(build_http_request("GET", path, headers, {}, true));
+  socket.send_all(build_http_request("GET", path, headers, {}, true) + std::string(early_bytes));
   auto reply = read_http_reply(socket, buffer_);
   if (!reply) throw std::runtime_error("no handshake response for " + path);
   handshake = std::move(*reply);
@@ -293,7 +295,7 @@ std::optional<ws_frame> ws_client::next_frame(std::chrono::milliseconds timeout)
   while (true) {
     if (auto frame = parse_buffered()) return frame;
     if (!socket.receive_some(buffer_)) {
-      closed = true;
+      closed = !socket.timed_out();
       return std::nullopt;
     }
   }

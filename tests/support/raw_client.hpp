@@ -31,8 +31,9 @@ class tcp_socket {
   ~tcp_socket();
 
   void send_all(std::string_view bytes);
-  // Appends what arrives to `buffer`; false on EOF, error or timeout.
+  // Appends what arrives to `buffer`; false on EOF, error or timeout (then timed_out()).
   bool receive_some(std::string& buffer);
+  bool timed_out() const { return timed_out_; }
   void set_timeout(std::chrono::milliseconds timeout);
   void shutdown_write();
   // Closes with an RST instead of a FIN.
@@ -43,6 +44,7 @@ class tcp_socket {
 
  private:
   int fd_ = -1;
+  bool timed_out_ = false;
 };
 
 struct http_reply {
@@ -83,10 +85,11 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin = true, b
 class ws_client {
  public:
   // Performs the opening handshake on `path`; `handshake` holds the server's answer.
-  // `is_open()` is false when the answer was not 101.
+  // `is_open()` is false when the answer was not 101. `early_bytes` (frames) go out in the
+  // same send as the upgrade request, before its answer.
   ws_client(uint16_t port, const std::string& path,
             const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
-            int receive_buffer = 0);
+            int receive_buffer = 0, std::string_view early_bytes = {});
 
   bool is_open() const { return handshake.status == 101; }
 
@@ -106,7 +109,7 @@ class ws_client {
   http_reply handshake;
   tcp_socket socket;
   bool auto_pong = true;
-  bool closed = false;
+  bool closed = false;  // the connection ended (a receive timeout does not count)
   std::optional<uint16_t> close_code;
   std::string close_reason;
   std::vector<std::string> pings;  // payloads of the pings received
