@@ -52,7 +52,7 @@ loop::~loop() {
 void loop::add(peer& p) {
   ::fcntl(p.fd, F_SETFL, ::fcntl(p.fd, F_GETFL) | O_NONBLOCK);
   epoll_event event{};
-  event.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.ptr = &p;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, p.fd, &event);
 }
@@ -108,7 +108,10 @@ bool loop::run(clock_type::time_point deadline, const callbacks& c) {
       const int fd = p.fd;
       const unsigned generation = p.generation;
       bool open = true;
-      if (events[i].events & EPOLLIN) {
+      if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        // A short read drained the socket: anything later raises a new edge, so the usual
+        // extra recv() that returns EAGAIN is skipped, unless the peer also hung up.
+        const bool hung_up = (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
         while (open && p.generation == generation) {
           const auto n = ::recv(fd, chunk, sizeof chunk, 0);
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -121,6 +124,7 @@ bool loop::run(clock_type::time_point deadline, const callbacks& c) {
               chunk, static_cast<std::size_t>(n), [&](std::string_view t) { c.on_text(p, t); },
               pongs);
           if (!pongs.empty() && p.generation == generation) send_frames(p, pongs);
+          if (static_cast<std::size_t>(n) < sizeof chunk && !hung_up) break;
         }
         last_frame_ = clock_type::now();
       }
