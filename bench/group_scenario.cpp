@@ -93,29 +93,20 @@ int group(settings& s) {
   latency_histogram latency;
   run_result r{"group", s.members, static_cast<int>(window), "deliveries/s"};
   r.extra = " senders=" + std::to_string(senders);
-  r.interval = start_measurement(s.server_pid, s.duration);
-  l.run(after_seconds(s.duration),
-        {.on_text =
-             [&](peer& p, std::string_view text) {
-               // The sender's own echo carries reply_to; the original also tells the sender
-               // "delivery_queued" in a chats_system frame. Neither is a delivery.
-               if (!scanner.scan(text, fields) || fields.kind != frame_kind::chats_message ||
-                   fields.has_reply_to || !fields.stamp.present)
-                 return;
-               const auto sender = fields.stamp.sender;
-               if (sender >= senders || sender == p.index) return;
-               latency.add(now_ns() - fields.stamp.sent_ns);
-               ++r.count;
-               auto& flight = flights[sender][fields.stamp.sequence % window];
-               if (flight.sequence == fields.stamp.sequence && flight.remaining > 0 &&
-                   --flight.remaining == 0)
-                 send_chat(sender, fields.stamp.sequence + window);
-             },
-         .on_closed = [&](peer&) { ++r.closed; }});
-  r.interval.stop();
-  r.latency = &latency;
-  print_result(r);
-  return r.count > 0 && r.closed == 0 ? 0 : 1;
+  return run_measured(l, s, r, latency, [&](peer& p, std::string_view text) {
+    // The sender's own echo carries reply_to; the original also tells the sender
+    // "delivery_queued" in a chats_system frame. Neither is a delivery.
+    if (!scanner.scan(text, fields) || fields.kind != frame_kind::chats_message ||
+        fields.has_reply_to || !fields.stamp.present)
+      return;
+    const auto sender = fields.stamp.sender;
+    if (sender >= senders || sender == p.index) return;
+    latency.add(now_ns() - fields.stamp.sent_ns);
+    ++r.count;
+    auto& flight = flights[sender][fields.stamp.sequence % window];
+    if (flight.sequence == fields.stamp.sequence && flight.remaining > 0 && --flight.remaining == 0)
+      send_chat(sender, fields.stamp.sequence + window);
+  });
 }
 
 }  // namespace kwm::bench

@@ -54,6 +54,16 @@ void read_frame_until(peer& p, frame_scanner& scanner, frame_fields& fields,
   }
 }
 
+int run_measured(loop& l, const settings& s, run_result& r, latency_histogram& latency,
+                 const std::function<void(peer&, std::string_view)>& on_text) {
+  r.interval = start_measurement(s.server_pid, s.duration);
+  l.run(after_seconds(s.duration), {.on_text = on_text, .on_closed = [&](peer&) { ++r.closed; }});
+  r.interval.stop();
+  r.latency = &latency;
+  print_result(r);
+  return r.count > 0 && r.closed == 0 ? 0 : 1;
+}
+
 long rss_kib(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;

@@ -46,42 +46,41 @@ void establish_call(peer& caller, const std::string& caller_user, peer& callee,
   callee.state = "es";
 }
 
+// Every peer keeps `window` messages in flight; each `answer` frame is timed by its `stamp`
+// field and answered with the next message from the same peer.
+int closed_loop(settings& s, std::vector<std::unique_ptr<peer>>& peers, run_result r,
+                frame_kind answer, uint64_t frame_fields::*stamp,
+                const std::function<void(loop&, peer&)>& send_next) {
+  loop l;
+  frame_scanner scanner;
+  frame_fields fields;
+  latency_histogram latency;
+  for (auto& p : peers) {
+    l.add(*p);
+    for (int w = 0; w < s.window; ++w) send_next(l, *p);
+  }
+  return run_measured(l, s, r, latency, [&](peer& p, std::string_view text) {
+    if (!scanner.scan(text, fields) || fields.kind != answer) return;
+    latency.add(now_ns() - fields.*stamp);
+    ++r.count;
+    send_next(l, p);
+  });
+}
+
 }  // namespace
 
 int ping(settings& s) {
   std::vector<std::string> users;
   for (int i = 0; i < s.connections; ++i) users.push_back("ping" + std::to_string(i));
   auto peers = open_peers(s, users);
-  loop l;
-  frame_scanner scanner;
-  frame_fields fields;
-  latency_histogram latency;
-  run_result r{"ping", s.connections, s.window, "round trips/s"};
   std::string payload;
-  auto send_ping = [&](peer& p) {
-    payload.assign(R"({"type":"ping","t":)");
-    append_decimal(payload, now_ns());
-    payload += '}';
-    l.send(p, payload);
-  };
-  for (auto& p : peers) {
-    l.add(*p);
-    for (int w = 0; w < s.window; ++w) send_ping(*p);
-  }
-  r.interval = start_measurement(s.server_pid, s.duration);
-  l.run(after_seconds(s.duration),
-        {.on_text =
-             [&](peer& p, std::string_view text) {
-               if (!scanner.scan(text, fields) || fields.kind != frame_kind::pong) return;
-               latency.add(now_ns() - fields.t);
-               ++r.count;
-               send_ping(p);
-             },
-         .on_closed = [&](peer&) { ++r.closed; }});
-  r.interval.stop();
-  r.latency = &latency;
-  print_result(r);
-  return r.count > 0 && r.closed == 0 ? 0 : 1;
+  return closed_loop(s, peers, {"ping", s.connections, s.window, "round trips/s"}, frame_kind::pong,
+                     &frame_fields::t, [&](loop& l, peer& p) {
+                       payload.assign(R"({"type":"ping","t":)");
+                       append_decimal(payload, now_ns());
+                       payload += '}';
+                       l.send(p, payload);
+                     });
 }
 
 int relay(settings& s) {
@@ -97,44 +96,24 @@ int relay(settings& s) {
   for (int i = 0; i < pairs; ++i)
     establish_call(*peers[2 * i], users[2 * i], *peers[2 * i + 1], users[2 * i + 1], scanner,
                    fields);
-  loop l;
-  latency_histogram latency;
-  run_result r{"relay", 2 * pairs, s.window, "relayed msgs/s"};
   std::string payload;
-  auto send_signal = [&](peer& p) {
-    payload.assign(R"({"type":"webrtc","subtype":"webrtc_signal","target":")");
-    payload += p.target;
-    payload += R"(","state":")";
-    payload += p.state;
-    payload += R"(","channel":")";
-    payload += p.channel;
-    payload += R"(","hash":")";
-    payload += p.hash;
-    payload += R"(","v":)";
-    payload += call_version;
-    payload += R"(,"data":{"t":)";
-    append_decimal(payload, now_ns());
-    payload += "}}";
-    l.send(p, payload);
-  };
-  for (auto& p : peers) {
-    l.add(*p);
-    for (int w = 0; w < s.window; ++w) send_signal(*p);
-  }
-  r.interval = start_measurement(s.server_pid, s.duration);
-  l.run(after_seconds(s.duration),
-        {.on_text =
-             [&](peer& p, std::string_view text) {
-               if (!scanner.scan(text, fields) || fields.kind != frame_kind::webrtc_signal) return;
-               latency.add(now_ns() - fields.data_t);
-               ++r.count;
-               send_signal(p);
-             },
-         .on_closed = [&](peer&) { ++r.closed; }});
-  r.interval.stop();
-  r.latency = &latency;
-  print_result(r);
-  return r.count > 0 && r.closed == 0 ? 0 : 1;
+  return closed_loop(s, peers, {"relay", 2 * pairs, s.window, "relayed msgs/s"},
+                     frame_kind::webrtc_signal, &frame_fields::data_t, [&](loop& l, peer& p) {
+                       payload.assign(R"({"type":"webrtc","subtype":"webrtc_signal","target":")");
+                       payload += p.target;
+                       payload += R"(","state":")";
+                       payload += p.state;
+                       payload += R"(","channel":")";
+                       payload += p.channel;
+                       payload += R"(","hash":")";
+                       payload += p.hash;
+                       payload += R"(","v":)";
+                       payload += call_version;
+                       payload += R"(,"data":{"t":)";
+                       append_decimal(payload, now_ns());
+                       payload += "}}";
+                       l.send(p, payload);
+                     });
 }
 
 }  // namespace kwm::bench

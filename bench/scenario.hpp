@@ -6,6 +6,7 @@
 
 #include "bench/event_loop.hpp"
 #include "bench/frame_fields.hpp"
+#include "bench/report.hpp"
 
 namespace kwm::bench {
 
@@ -32,6 +33,12 @@ std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std
 // connection ends first (setup phases only).
 void read_frame_until(peer& p, frame_scanner& scanner, frame_fields& fields,
                       const std::function<bool(const frame_fields&)>& wanted, const char* what);
+
+// The measured part of a loop scenario: runs `l` for s.duration with `on_text`, counts the
+// connections the server closes, prints the result; the exit status (0: messages counted
+// and no connection lost).
+int run_measured(loop& l, const settings& s, run_result& r, latency_histogram& latency,
+                 const std::function<void(peer&, std::string_view)>& on_text);
 
 // The server's resident set (KiB) and open descriptors, read from /proc; -1 if unknown.
 long rss_kib(int pid);
