@@ -66,7 +66,8 @@ int group(settings& s) {
   const auto senders = static_cast<std::size_t>(std::clamp(s.senders, 1, s.members));
   const auto window = static_cast<std::size_t>(std::max(1, s.window));
   std::vector<std::string> users;
-  for (std::size_t i = 0; i < members; ++i) users.push_back("member" + std::to_string(i));
+  for (std::size_t i = 0; i < members; ++i)
+    users.push_back("m" + std::to_string(i));  // short: every join lists them all
   auto peers = open_peers(s, users);
   loop l;
   for (std::size_t i = 0; i < members; ++i) {
