@@ -6,28 +6,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 
 namespace kwm::bench {
 
 uint64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+      .count();
 }
 
 clock_type::time_point after_seconds(double seconds) {
-  return clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
-}
-
-uint64_t number_after(std::string_view text, std::string_view key) {
-  const auto at = text.find(key);
-  return at == std::string_view::npos ? 0 : std::strtoull(text.data() + at + key.size(), nullptr, 10);
-}
-
-std::string string_after(std::string_view text, std::string_view key) {
-  const auto at = text.find(key);
-  if (at == std::string_view::npos) return {};
-  const auto start = at + key.size();
-  return std::string(text.substr(start, text.find('"', start) - start));
+  return clock_type::now() +
+         std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
 }
 
 bool read_until(int fd, frame_reader& reader, const std::function<bool(std::string_view)>& done) {
@@ -37,8 +26,11 @@ bool read_until(int fd, frame_reader& reader, const std::function<bool(std::stri
     const auto n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n <= 0) return false;
     std::string pongs;
-    if (!reader.feed(chunk, static_cast<std::size_t>(n), [&](std::string_view t) { finished = finished || done(t); }, pongs))
+    if (!reader.feed(
+            chunk, static_cast<std::size_t>(n),
+            [&](std::string_view t) { finished = finished || done(t); }, pongs))
       return false;
+    if (!pongs.empty()) send_blocking(fd, pongs);
   }
   return true;
 }
@@ -53,12 +45,14 @@ void send_blocking(int fd, const std::string& bytes) {
 }
 
 loop::loop() : epoll_(::epoll_create1(0)) {}
-loop::~loop() { ::close(epoll_); }
+loop::~loop() {
+  ::close(epoll_);
+}
 
 void loop::add(peer& p) {
   ::fcntl(p.fd, F_SETFL, ::fcntl(p.fd, F_GETFL) | O_NONBLOCK);
   epoll_event event{};
-  event.events = EPOLLIN | EPOLLOUT | EPOLLET;
+  event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.ptr = &p;
   ::epoll_ctl(epoll_, EPOLL_CTL_ADD, p.fd, &event);
 }
@@ -72,20 +66,41 @@ void loop::replace(peer& p, int fd) {
   if (fd >= 0) add(p);
 }
 
-void loop::send(peer& p, const std::string& frame) {
-  if (p.pending.empty()) {
-    const auto n = ::send(p.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(frame.size())) return;
-    p.pending.append(frame, n > 0 ? static_cast<std::size_t>(n) : 0, std::string::npos);
-  } else {
-    p.pending += frame;
-  }
+void loop::send(peer& p, std::string_view payload) {
+  append_text_frame(p.pending, payload);
+  queue_flush(p);
 }
 
-void loop::run(clock_type::time_point deadline, const text_handler& on_text, const closed_handler& on_closed,
-               const tick_handler& on_tick) {
+void loop::send_frames(peer& p, std::string_view frames) {
+  p.pending.append(frames);
+  queue_flush(p);
+}
+
+void loop::queue_flush(peer& p) {
+  if (p.flush_queued) return;
+  p.flush_queued = true;
+  to_flush_.push_back(&p);
+}
+
+void loop::flush(peer& p) {
+  if (p.pending.empty() || p.fd < 0) return;
+  const auto n = ::send(p.fd, p.pending.data(), p.pending.size(), MSG_NOSIGNAL);
+  if (n > 0) p.pending.erase(0, static_cast<std::size_t>(n));  // the rest waits for EPOLLOUT
+}
+
+void loop::flush_queued() {
+  for (peer* p : to_flush_) {
+    p->flush_queued = false;
+    flush(*p);
+  }
+  to_flush_.clear();
+}
+
+bool loop::run(clock_type::time_point deadline, const callbacks& c) {
   epoll_event events[256];
   char chunk[65536];
+  std::string pongs;
+  flush_queued();  // what the scenario queued before the run
   while (clock_type::now() < deadline) {
     const int ready = ::epoll_wait(epoll_, events, 256, 50);
     for (int i = 0; i < ready; ++i) {
@@ -93,7 +108,10 @@ void loop::run(clock_type::time_point deadline, const text_handler& on_text, con
       const int fd = p.fd;
       const unsigned generation = p.generation;
       bool open = true;
-      if (events[i].events & EPOLLIN) {
+      if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        // A short read drained the socket: anything later raises a new edge, so the usual
+        // extra recv() that returns EAGAIN is skipped, unless the peer also hung up.
+        const bool hung_up = (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
         while (open && p.generation == generation) {
           const auto n = ::recv(fd, chunk, sizeof chunk, 0);
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -101,23 +119,27 @@ void loop::run(clock_type::time_point deadline, const text_handler& on_text, con
             open = false;
             break;
           }
-          std::string pongs;
-          open = p.reader.feed(chunk, static_cast<std::size_t>(n), [&](std::string_view t) { on_text(p, t); }, pongs);
-          if (!pongs.empty() && p.generation == generation) send(p, pongs);
+          pongs.clear();
+          open = p.reader.feed(
+              chunk, static_cast<std::size_t>(n), [&](std::string_view t) { c.on_text(p, t); },
+              pongs);
+          if (!pongs.empty() && p.generation == generation) send_frames(p, pongs);
+          if (static_cast<std::size_t>(n) < sizeof chunk && !hung_up) break;
         }
+        last_frame_ = clock_type::now();
       }
       if (p.generation != generation) continue;  // a handler replaced the connection
       if (!open) {
-        if (on_closed) on_closed(p);
+        if (c.on_closed) c.on_closed(p);
         continue;
       }
-      if (!p.pending.empty()) {
-        const auto n = ::send(p.fd, p.pending.data(), p.pending.size(), MSG_NOSIGNAL);
-        if (n > 0) p.pending.erase(0, static_cast<std::size_t>(n));
-      }
+      if (events[i].events & EPOLLOUT) flush(p);
     }
-    if (on_tick) on_tick();
+    if (c.on_tick) c.on_tick();
+    flush_queued();
+    if (c.done && c.done()) return true;
   }
+  return false;
 }
 
 }  // namespace kwm::bench

@@ -20,7 +20,8 @@ int connect_socket(const server_target& target, std::size_t source_index) {
   if (!target.sources.empty()) {
     sockaddr_in local{};
     local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, target.sources[source_index % target.sources.size()].c_str(), &local.sin_addr);
+    ::inet_pton(AF_INET, target.sources[source_index % target.sources.size()].c_str(),
+                &local.sin_addr);
     ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
   }
   sockaddr_in address{};
@@ -69,8 +70,8 @@ std::pair<int, std::string> read_response(int fd) {
   return {status, data.substr(head_end + 4, length)};
 }
 
-std::string request(const std::string& method, const std::string& target_path, const std::string& headers,
-                    const std::string& body) {
+std::string request(const std::string& method, const std::string& target_path,
+                    const std::string& headers, const std::string& body) {
   return method + " " + target_path + " HTTP/1.1\r\nHost: kwm\r\nConnection: close\r\n" + headers +
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
@@ -84,102 +85,132 @@ std::string json_string_field(const std::string& json, const std::string& key) {
 
 }  // namespace
 
-std::string encode_text_frame(const std::string& payload) {
-  static thread_local std::mt19937 random{std::random_device{}()};
-  std::string out;
-  out += static_cast<char>(0x81);
-  if (payload.size() < 126) {
-    out += static_cast<char>(0x80 | payload.size());
-  } else if (payload.size() <= 0xFFFF) {
+// xorshift64: masks need not be strong here, only different from frame to frame.
+uint32_t next_mask() {
+  static thread_local uint64_t state = std::random_device{}() | 1;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return static_cast<uint32_t>(state >> 32);
+}
+
+void append_frame(std::string& out, unsigned char opcode, std::string_view payload) {
+  const auto size = payload.size();
+  out += static_cast<char>(0x80 | opcode);
+  if (size < 126) {
+    out += static_cast<char>(0x80 | size);
+  } else if (size <= 0xFFFF) {
     out += static_cast<char>(0x80 | 126);
-    out += static_cast<char>(payload.size() >> 8);
-    out += static_cast<char>(payload.size() & 0xFF);
+    out += static_cast<char>(size >> 8);
+    out += static_cast<char>(size & 0xFF);
   } else {
     out += static_cast<char>(0x80 | 127);
-    for (int i = 7; i >= 0; --i) out += static_cast<char>(uint64_t(payload.size()) >> (8 * i) & 0xFF);
+    for (int i = 7; i >= 0; --i) out += static_cast<char>(uint64_t(size) >> (8 * i) & 0xFF);
   }
-  const uint32_t mask = random();
-  const char* m = reinterpret_cast<const char*>(&mask);
-  out.append(m, 4);
+  const uint32_t mask = next_mask();
+  char key[4];
+  std::memcpy(key, &mask, 4);
+  out.append(key, 4);
   const std::size_t start = out.size();
-  out += payload;
-  for (std::size_t i = 0; i < payload.size(); ++i) out[start + i] ^= m[i % 4];
+  out.append(payload);
+  char* masked = out.data() + start;
+  uint64_t wide_mask;  // the key repeated, applied 8 bytes at a time
+  std::memcpy(&wide_mask, key, 4);
+  std::memcpy(reinterpret_cast<char*>(&wide_mask) + 4, key, 4);
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, masked + i, 8);
+    word ^= wide_mask;
+    std::memcpy(masked + i, &word, 8);
+  }
+  for (; i < size; ++i) masked[i] = static_cast<char>(masked[i] ^ key[i % 4]);
+}
+
+std::string encode_text_frame(std::string_view payload) {
+  std::string out;
+  append_text_frame(out, payload);
   return out;
 }
 
 std::string admin_token_for(const server_target& target, const std::string& user) {
   const int fd = connect_socket(target, 0);
   if (fd < 0) return {};
-  const std::string path = target.v1 ? "/api/v1/admin/auth/tokens" : "/api/kwm/v2/admin/auth/tokens";
-  send_all(fd, request("POST", path, "Content-Type: application/json\r\n", R"({"type":"Token","sub":")" + user + "\"}"));
+  const std::string path =
+      target.v1 ? "/api/v1/admin/auth/tokens" : "/api/kwm/v2/admin/auth/tokens";
+  send_all(fd, request("POST", path, "Content-Type: application/json\r\n",
+                       R"({"type":"Token","sub":")" + user + "\"}"));
   const auto [status, body] = read_response(fd);
   ::close(fd);
   return status == 200 ? "Token " + json_string_field(body, "value") : std::string();
 }
 
-int open_rtm_socket(const server_target& target, const std::string& user, std::size_t source_index) {
+int open_rtm_socket(const server_target& target, const std::string& user,
+                    std::size_t source_index) {
   int fd = connect_socket(target, source_index);
   if (fd < 0) return -1;
   std::string headers = "Content-Type: application/x-www-form-urlencoded\r\n";
   if (!target.authorization.empty()) headers += "Authorization: " + target.authorization + "\r\n";
-  send_all(fd, request("POST", target.v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect", headers, "user=" + user));
+  send_all(fd, request("POST", target.v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
+                       headers, "user=" + user));
   const auto [status, body] = read_response(fd);
   ::close(fd);
   if (status != 200) return -1;
   const auto url = json_string_field(body, "url");
   fd = connect_socket(target, source_index);
   if (fd < 0) return -1;
-  send_all(fd, "GET " + url + " HTTP/1.1\r\nHost: kwm\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  send_all(fd,
+           "GET " + url +
+               " HTTP/1.1\r\nHost: kwm\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  // The hello may follow the head in the same segment: peek, then take only the head.
   std::string head;
-  char c;
-  while (head.find("\r\n\r\n") == std::string::npos) {  // byte by byte: frames may follow at once
-    if (::recv(fd, &c, 1, 0) != 1) {
+  char chunk[2048];
+  for (;;) {
+    const auto n = ::recv(fd, chunk, sizeof chunk, MSG_PEEK);
+    if (n <= 0) {
       ::close(fd);
       return -1;
     }
-    head += c;
+    const auto known = head.size();
+    head.append(chunk, static_cast<std::size_t>(n));
+    const auto end = head.find("\r\n\r\n", known < 3 ? 0 : known - 3);
+    if (end != std::string::npos) head.resize(end + 4);
+    const auto take = head.size() - known;
+    if (::recv(fd, chunk, take, 0) != static_cast<ssize_t>(take)) {
+      ::close(fd);
+      return -1;
+    }
+    if (end != std::string::npos) break;
   }
-  if (head.compare(9, 3, "101") != 0) {
+  if (head.size() < 12 || head.compare(9, 3, "101") != 0) {
     ::close(fd);
     return -1;
   }
   return fd;
 }
 
-bool frame_reader::feed(const char* data, std::size_t size, const std::function<void(std::string_view)>& on_text,
-                        std::string& pong_out) {
-  buffer_.append(data, size);
-  std::size_t offset = 0;
-  bool open = true;
-  while (buffer_.size() - offset >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + offset);
-    const int opcode = p[0] & 0x0F;
-    uint64_t length = p[1] & 0x7F;
-    std::size_t header = 2;
-    if (length == 126) {
-      if (buffer_.size() - offset < 4) break;
-      length = uint64_t(p[2]) << 8 | p[3];
-      header = 4;
-    } else if (length == 127) {
-      if (buffer_.size() - offset < 10) break;
-      length = 0;
-      for (int i = 0; i < 8; ++i) length = length << 8 | p[2 + i];
-      header = 10;
-    }
-    if (buffer_.size() - offset < header + length) break;
-    const std::string_view payload(buffer_.data() + offset + header, length);
-    if (opcode == 1) on_text(payload);
-    else if (opcode == 9) pong_out += [&] {  // answer server pings like a browser
-      std::string frame = encode_text_frame(std::string(payload));
-      frame[0] = static_cast<char>(0x8A);
-      return frame;
-    }();
-    else if (opcode == 8) open = false;
-    offset += header + length;
+bool frame_reader::read_header(const unsigned char* p, std::size_t available, frame_header& out) {
+  if (available < 2) return false;
+  out.final = (p[0] & 0x80) != 0;
+  out.opcode = p[0] & 0x0F;
+  out.payload_size = p[1] & 0x7F;
+  out.header_size = 2;
+  if (out.payload_size == 126) {
+    if (available < 4) return false;
+    out.payload_size = uint64_t(p[2]) << 8 | p[3];
+    out.header_size = 4;
+  } else if (out.payload_size == 127) {
+    if (available < 10) return false;
+    out.payload_size = 0;
+    for (int i = 0; i < 8; ++i) out.payload_size = out.payload_size << 8 | p[2 + i];
+    out.header_size = 10;
   }
-  buffer_.erase(0, offset);
-  return open;
+  return available >= out.header_size;
+}
+
+void frame_reader::answer_ping(std::string_view payload, std::string& pong_out) {
+  append_frame(pong_out, 0xA, payload);  // as a browser does
 }
 
 }  // namespace kwm::bench

@@ -40,9 +40,9 @@ class soak_run {
     started_ = clock_type::now();
     sample();
     next_sample_ = started_ + sample_interval();
-    loop_.run(
-        after_seconds(s_.duration), [this](peer& p, std::string_view text) { on_text(p, text); },
-        [this](peer& p) { on_unexpected_close(p); }, [this] { on_tick(); });
+    loop_.run(after_seconds(s_.duration), {.on_text = [this](peer& p, std::string_view text) { on_text(p, text); },
+                                           .on_closed = [this](peer& p) { on_unexpected_close(p); },
+                                           .on_tick = [this] { on_tick(); }});
     sample();
     std::printf("\n%llu calls, %llu reconnects, %llu errors (error frames, goodbyes, closes, stuck calls, failed connects)\n",
                 static_cast<unsigned long long>(calls_done_), static_cast<unsigned long long>(reconnects_),
@@ -66,7 +66,7 @@ class soak_run {
   void start_call(std::size_t pair) {
     auto& call = pairs_[pair];
     call = call_pair{stage::calling, false, false, {}, {}, clock_type::now()};
-    loop::send(caller(pair), encode_text_frame(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
+    loop_.send(caller(pair), (R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
                                                user(callee(pair)) + R"(","initiator":true,"state":"cs","v":20180703})"));
     ++in_flight_;
   }
@@ -75,7 +75,7 @@ class soak_run {
     auto& call = pairs_[pair];
     if (call.at != stage::calling || !call.caller_has_channel || !call.callee_was_called) return;
     call.at = stage::answered;
-    loop::send(callee(pair), encode_text_frame(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
+    loop_.send(callee(pair), (R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
                                                user(caller(pair)) + R"(","state":"es","channel":")" + call.channel +
                                                R"(","hash":")" + call.hash +
                                                R"(","v":20180703,"data":{"accept":true,"state":"cs"}})"));
@@ -84,7 +84,7 @@ class soak_run {
   void hang_up(std::size_t pair) {
     auto& call = pairs_[pair];
     call.at = stage::hanging_up;
-    loop::send(caller(pair), encode_text_frame(R"({"type":"webrtc","subtype":"webrtc_hangup","id":2,"target":")" +
+    loop_.send(caller(pair), (R"({"type":"webrtc","subtype":"webrtc_hangup","id":2,"target":")" +
                                                user(callee(pair)) + R"(","state":"cs","channel":")" + call.channel +
                                                R"(","hash":")" + call.hash +
                                                R"(","v":20180703,"data":{"accept":false,"reason":"hangup","state":"es"}})"));
@@ -109,11 +109,11 @@ class soak_run {
 
   void reconnect(peer& p) {
     static const std::string close_frame = [] {
-      auto frame = encode_text_frame("\x03\xe8");  // status 1000
-      frame[0] = static_cast<char>(0x88);
+      std::string frame;
+      append_frame(frame, 0x8, "\x03\xe8");  // status 1000
       return frame;
     }();
-    loop::send(p, close_frame);
+    send_blocking(p.fd, p.pending + close_frame);  // replace() drops what is still queued
     auto target = s_.target;
     target.authorization = authorization_for(s_, user(p));
     const int fd = open_rtm_socket(target, user(p), p.index);
@@ -123,7 +123,11 @@ class soak_run {
   }
 
   void on_text(peer& p, std::string_view text) {
-    if (text.find(R"("type":"error")") != std::string_view::npos || text.find("goodbye") != std::string_view::npos) {
+    if (!scanner_.scan(text, fields_)) {
+      error("frame that is not a JSON object", text);
+      return;
+    }
+    if (fields_.kind == frame_kind::error || fields_.kind == frame_kind::goodbye) {
       error("unexpected frame", text);
       return;
     }
@@ -131,17 +135,17 @@ class soak_run {
     const bool is_caller = p.index % 2 == 0;
     auto& call = pairs_[pair];
     if (call.at == stage::idle || call.at == stage::leaving) return;  // hello and other notices
-    if (is_caller && text.find("webrtc_channel") != std::string_view::npos) {
-      call.channel = string_after(text, R"("channel":")");
-      call.hash = string_after(text, R"("hash":")");
+    if (is_caller && fields_.kind == frame_kind::webrtc_channel) {
+      call.channel = fields_.channel;
+      call.hash = fields_.hash;
       call.caller_has_channel = true;
       answer_when_ready(pair);
-    } else if (!is_caller && call.at == stage::calling && text.find("webrtc_call") != std::string_view::npos) {
+    } else if (!is_caller && call.at == stage::calling && fields_.kind == frame_kind::webrtc_call) {
       call.callee_was_called = true;
       answer_when_ready(pair);
-    } else if (is_caller && call.at == stage::answered && text.find(R"("accept":true)") != std::string_view::npos) {
+    } else if (is_caller && call.at == stage::answered && fields_.kind == frame_kind::webrtc_call && fields_.accept) {
       hang_up(pair);
-    } else if (!is_caller && call.at == stage::hanging_up && text.find("webrtc_hangup") != std::string_view::npos) {
+    } else if (!is_caller && call.at == stage::hanging_up && fields_.kind == frame_kind::webrtc_hangup) {
       ++calls_done_;
       leave(pair);
     }
@@ -197,6 +201,8 @@ class soak_run {
   std::vector<call_pair> pairs_;
   std::vector<std::size_t> leaving_;
   loop loop_;
+  frame_scanner scanner_;
+  frame_fields fields_;
   std::size_t in_flight_ = 0;
   std::size_t next_pair_ = 0;
   uint64_t calls_done_ = 0, reconnects_ = 0, errors_ = 0, last_calls_ = 0;
