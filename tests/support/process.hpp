@@ -24,6 +24,7 @@ class child_process {
   // Waits for the exit and returns the exit status (128 + signal when killed).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   void send_signal(int signal);
+  pid_t pid() const { return pid_; }
 
   std::string out;  // stdout so far
   std::string err;  // stderr so far
