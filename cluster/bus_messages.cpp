@@ -20,6 +20,13 @@ std::optional<Message> finish(const wire_reader& in, Message message) {
   return message;  // trailing bytes: fields of a newer release
 }
 
+std::string encode_correlated(std::string_view origin, bus_kind kind, const request_message& message) {
+  wire_writer out = start(origin, kind, message.body.size() + 12);
+  out.varint(message.id);
+  out.bytes(message.body);
+  return out.take();
+}
+
 }  // namespace
 
 std::string encode(std::string_view origin, const deliver_message& message) {
@@ -57,17 +64,11 @@ std::string encode(std::string_view origin, const channel_message& message) {
 }
 
 std::string encode_request(std::string_view origin, const request_message& message) {
-  wire_writer out = start(origin, bus_kind::request, message.body.size() + 12);
-  out.varint(message.id);
-  out.bytes(message.body);
-  return out.take();
+  return encode_correlated(origin, bus_kind::request, message);
 }
 
 std::string encode_reply(std::string_view origin, const reply_message& message) {
-  wire_writer out = start(origin, bus_kind::reply, message.body.size() + 12);
-  out.varint(message.id);
-  out.bytes(message.body);
-  return out.take();
+  return encode_correlated(origin, bus_kind::reply, message);
 }
 
 std::string encode(std::string_view origin, const node_event_message& message) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cluster/detail/replies.hpp"
 #include "cluster/redis_client.hpp"
 #include "cluster/redis_script.hpp"
 
@@ -110,10 +111,7 @@ class redis_admin_token_store final : public admin_token_store {
   void put(admin_record record, callback<done> finished) override {
     run_script(client_, put_script(), record_keys(),
                {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 finished(done{});
-               });
+               detail::expect_done(std::move(finished)));
   }
 
   void touch(admin_record record, std::string subject, int64_t issued_at, callback<bool> finished) override {
@@ -122,18 +120,11 @@ class redis_admin_token_store final : public admin_token_store {
     run_script(client_, touch_script(), std::move(keys),
                {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_,
                 std::move(subject), std::to_string(issued_at)},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 finished(reply->as_integer() == 1);
-               });
+               detail::expect_flag(std::move(finished)));
   }
 
   void remove(std::string id, callback<bool> finished) override {
-    run_script(client_, remove_script(), record_keys(), {std::move(id)},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 finished(reply->as_integer() == 1);
-               });
+    run_script(client_, remove_script(), record_keys(), {std::move(id)}, detail::expect_flag(std::move(finished)));
   }
 
   void list(std::size_t limit, callback<std::vector<admin_record>> finished) override {

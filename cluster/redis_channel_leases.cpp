@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cluster/detail/fan_in.hpp"
+#include "cluster/detail/replies.hpp"
 #include "cluster/redis_client.hpp"
 #include "cluster/redis_script.hpp"
 
@@ -10,6 +11,14 @@ namespace kwm::cluster {
 namespace {
 
 constexpr std::size_t renew_batch = 256;
+
+// Whether `node` holds the lease with token `fence` (both as text).
+constexpr const char* lua_holds = R"lua(
+local function holds(lease, node, fence)
+  local held = redis.call('HMGET', lease, 'node', 'fence')
+  return held[1] == node and held[2] == fence
+end
+)lua";
 
 // KEYS: lease, nodes, fence counter. ARGV: node, expiry ms.
 // Returns {holder, fence, 0 someone else's | 1 already mine | 2 taken now}.
@@ -46,12 +55,11 @@ return {}
 // KEYS: lease, members, lease, members, ... ARGV: node, expiry ms, fence, fence, ...
 // Returns the 1-based positions (in leases) of those no longer held with that fence.
 const redis_script& renew_script() {
-  static const redis_script script(R"lua(
+  static const redis_script script(std::string(lua_holds) + R"lua(
 local lost = {}
 for i = 1, #KEYS / 2 do
   local lease, members = KEYS[2 * i - 1], KEYS[2 * i]
-  local held = redis.call('HMGET', lease, 'node', 'fence')
-  if held[1] == ARGV[1] and held[2] == ARGV[i + 2] then
+  if holds(lease, ARGV[1], ARGV[i + 2]) then
     redis.call('PEXPIRE', lease, ARGV[2])
     redis.call('PEXPIRE', members, ARGV[2])
   else
@@ -65,9 +73,8 @@ return lost
 
 // KEYS: lease, members. ARGV: node, fence.
 const redis_script& release_script() {
-  static const redis_script script(R"lua(
-local held = redis.call('HMGET', KEYS[1], 'node', 'fence')
-if held[1] ~= ARGV[1] or held[2] ~= ARGV[2] then return 0 end
+  static const redis_script script(std::string(lua_holds) + R"lua(
+if not holds(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 )lua");
@@ -77,9 +84,8 @@ return 1
 // KEYS: lease, members. ARGV: node, fence, expiry ms, user[, record]. Puts with a record,
 // removes without one.
 const redis_script& member_script() {
-  static const redis_script script(R"lua(
-local held = redis.call('HMGET', KEYS[1], 'node', 'fence')
-if held[1] ~= ARGV[1] or held[2] ~= ARGV[2] then return 0 end
+  static const redis_script script(std::string(lua_holds) + R"lua(
+if not holds(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 if ARGV[5] then
   redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -103,15 +109,6 @@ result<lease> lease_of(redis_reply& reply, const std::string& node) {
   out.mine = out.owner == node;
   if (reply.elements.size() >= 3) out.taken = reply.elements[2].as_integer() == 2;
   return out;
-}
-
-callback<redis_reply> yes_or_no(callback<bool> finished) {
-  return [finished = std::move(finished)](result<redis_reply> reply) {
-    if (!reply) return finished(reply.failed());
-    const auto answer = reply->as_integer();
-    if (!answer) return finished(error{failure::malformed, "expected 0 or 1"});
-    finished(*answer == 1);
-  };
 }
 
 class redis_channel_leases final : public channel_leases {
@@ -166,30 +163,26 @@ class redis_channel_leases final : public channel_leases {
 
   void release(std::string channel, uint64_t fence, callback<bool> finished) override {
     run_script(client_, release_script(), {keys_.lease(channel), keys_.members(channel)},
-               {node_, std::to_string(fence)}, yes_or_no(std::move(finished)));
+               {node_, std::to_string(fence)}, detail::expect_flag(std::move(finished)));
   }
 
   void put_member(std::string channel, uint64_t fence, std::string user, std::string record,
                   callback<bool> finished) override {
     run_script(client_, member_script(), {keys_.lease(channel), keys_.members(channel)},
                {node_, std::to_string(fence), expiry_, std::move(user), std::move(record)},
-               yes_or_no(std::move(finished)));
+               detail::expect_flag(std::move(finished)));
   }
 
   void remove_member(std::string channel, uint64_t fence, std::string user, callback<bool> finished) override {
     run_script(client_, member_script(), {keys_.lease(channel), keys_.members(channel)},
-               {node_, std::to_string(fence), expiry_, std::move(user)}, yes_or_no(std::move(finished)));
+               {node_, std::to_string(fence), expiry_, std::move(user)}, detail::expect_flag(std::move(finished)));
   }
 
   void members(std::string channel, callback<member_records> finished) override {
     client_.command({"HGETALL", keys_.members(channel)}, [finished = std::move(finished)](result<redis_reply> reply) {
       if (!reply) return finished(reply.failed());
-      if (!reply->is_array() || reply->elements.size() % 2 != 0)
-        return finished(error{failure::malformed, "HGETALL answered no pairs"});
-      member_records records;
-      for (std::size_t i = 0; i < reply->elements.size(); i += 2)
-        records.emplace_back(std::move(reply->elements[i].text), std::move(reply->elements[i + 1].text));
-      std::sort(records.begin(), records.end());
+      auto records = detail::field_pairs(*reply);
+      if (records) std::sort(records->begin(), records->end());
       finished(std::move(records));
     });
   }

@@ -1,5 +1,6 @@
 #include "cluster/node_registry.hpp"
 
+#include "cluster/detail/replies.hpp"
 #include "cluster/redis_client.hpp"
 #include "cluster/redis_script.hpp"
 
@@ -98,10 +99,7 @@ class redis_node_registry final : public node_registry {
 
   void leave(callback<done> finished) override {
     run_script(client_, leave_script(), {keys_.nodes(), keys_.node_info(node_)}, {node_},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 finished(done{});
-               });
+               detail::expect_done(std::move(finished)));
   }
 
   void alive(callback<std::vector<std::string>> finished) override {
@@ -114,12 +112,7 @@ class redis_node_registry final : public node_registry {
   void info(std::string node, callback<node_info> finished) override {
     client_.command({"HGETALL", keys_.node_info(node)}, [finished = std::move(finished)](result<redis_reply> reply) {
       if (!reply) return finished(reply.failed());
-      if (!reply->is_array() || reply->elements.size() % 2 != 0)
-        return finished(error{failure::malformed, "HGETALL answered no pairs"});
-      node_info fields;
-      for (std::size_t i = 0; i < reply->elements.size(); i += 2)
-        fields.emplace_back(std::move(reply->elements[i].text), std::move(reply->elements[i + 1].text));
-      finished(std::move(fields));
+      finished(detail::field_pairs(*reply));
     });
   }
 

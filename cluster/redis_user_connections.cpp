@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cluster/detail/fan_in.hpp"
+#include "cluster/detail/replies.hpp"
 #include "cluster/redis_client.hpp"
 #include "cluster/redis_script.hpp"
 
@@ -104,11 +105,7 @@ class redis_user_connections final : public user_connections {
   }
 
   void release(std::string user, callback<done> finished) override {
-    run_script(client_, release_script(), {keys_.user(user)}, {node_},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 finished(done{});
-               });
+    run_script(client_, release_script(), {keys_.user(user)}, {node_}, detail::expect_done(std::move(finished)));
   }
 
   void locate(std::string user, callback<std::vector<node_connections>> finished) override {

@@ -469,7 +469,8 @@ TEST_CASE("cluster node: health follows redis and heals after a restart") {
   REQUIRE(eventually([&] { return !a.healthy(); }));
   auto refused = await_result<std::optional<std::string>>([&](auto done) { a.connect_keys().redeem("k", std::move(done)); });
   REQUIRE_FALSE(refused);
-  CHECK(refused.failed().kind == failure::unavailable);
+  // unavailable, or lost when the command connection noticed the end after the subscriber
+  CHECK((refused.failed().kind == failure::unavailable || refused.failed().kind == failure::lost));
   std::this_thread::sleep_for(300ms);
   cluster.redis.start();
   REQUIRE(eventually([&] { return a.healthy(); }, 10s));
@@ -486,5 +487,7 @@ TEST_CASE("cluster node: a hung redis makes the node unhealthy until it answers 
   REQUIRE(eventually([&] { return !a.healthy(); }));
   cluster.redis.resume();
   REQUIRE(eventually([&] { return a.healthy(); }, 10s));
-  CHECK(a.metrics().heartbeat_failures >= 1);
+  // Unhealthy because its registration aged past the node TTL, or because the client gave up
+  // on the silent connection: either way logged once.
+  CHECK(cluster.log.count("cluster node unhealthy") == 1);
 }

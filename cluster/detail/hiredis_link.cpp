@@ -118,28 +118,21 @@ error hiredis_link::failure_of_in_flight() const {
   return error{connected_ ? failure::lost : failure::unavailable, std::move(detail)};
 }
 
-void hiredis_link::wait_readable() {
-  if (reading_ || !want_read_ || context_ == nullptr || destroying_) return;
-  reading_ = true;
-  socket_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->reading_ = false;
-                       if (ec || self->context_ == nullptr || !self->want_read_) return;
-                       redisAsyncHandleRead(self->context_);  // may free the context
-                       self->wait_readable();
-                     });
-}
-
-void hiredis_link::wait_writable() {
-  if (writing_ || !want_write_ || context_ == nullptr || destroying_) return;
-  writing_ = true;
-  socket_.async_wait(boost::asio::posix::descriptor_base::wait_write,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->writing_ = false;
-                       if (ec || self->context_ == nullptr || !self->want_write_) return;
-                       redisAsyncHandleWrite(self->context_);  // may free the context
-                       self->wait_writable();
-                     });
+void hiredis_link::wait_until(boost::asio::posix::descriptor_base::wait_type ready) {
+  const bool read = ready == boost::asio::posix::descriptor_base::wait_read;
+  bool& waiting = read ? reading_ : writing_;
+  if (waiting || !(read ? want_read_ : want_write_) || context_ == nullptr || destroying_) return;
+  waiting = true;
+  socket_.async_wait(ready, [self = shared_from_this(), ready, read](const boost::system::error_code& ec) {
+    (read ? self->reading_ : self->writing_) = false;
+    if (ec || self->context_ == nullptr || !(read ? self->want_read_ : self->want_write_)) return;
+    // Either may free the context (its cleanup hook then detaches us).
+    if (read)
+      redisAsyncHandleRead(self->context_);
+    else
+      redisAsyncHandleWrite(self->context_);
+    self->wait_until(ready);
+  });
 }
 
 void hiredis_link::detach() {
@@ -173,7 +166,7 @@ void hiredis_link::on_add_read(void* self) {
   auto* link = static_cast<hiredis_link*>(self);
   if (link == nullptr || link->destroying_) return;
   link->want_read_ = true;
-  link->wait_readable();
+  link->wait_until(boost::asio::posix::descriptor_base::wait_read);
 }
 
 void hiredis_link::on_del_read(void* self) {
@@ -184,7 +177,7 @@ void hiredis_link::on_add_write(void* self) {
   auto* link = static_cast<hiredis_link*>(self);
   if (link == nullptr || link->destroying_) return;
   link->want_write_ = true;
-  link->wait_writable();
+  link->wait_until(boost::asio::posix::descriptor_base::wait_write);
 }
 
 void hiredis_link::on_del_write(void* self) {

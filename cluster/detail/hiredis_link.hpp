@@ -75,8 +75,8 @@ class hiredis_link : public std::enable_shared_from_this<hiredis_link> {
   static void on_reply(redisAsyncContext* context, void* reply, void* self);
   static void on_push(redisAsyncContext* context, void* reply, void* self);
 
-  void wait_readable();
-  void wait_writable();
+  // Waits (once at a time per direction) while hiredis wants that direction.
+  void wait_until(boost::asio::posix::descriptor_base::wait_type ready);
   void detach();
   error failure_of_in_flight() const;
 
