@@ -208,6 +208,52 @@ TEST_CASE("redis client: a hung redis times commands out and bounds the backlog"
   stop(client);
 }
 
+TEST_CASE("redis client: the pending bytes are bounded too") {
+  kwm::test::redis_server redis;
+  kwm::test::io_thread io;
+  std::atomic<int> answered{0}, overloaded{0};
+  auto options = fast_redis_options(redis.url());
+  options.max_pending_bytes = 1 << 20;
+  redis_client client(io.io, options);
+  client.start();
+  REQUIRE(eventually([&] { return client.is_up(); }));
+  redis.pause();
+  for (int i = 0; i < 20; ++i)
+    client.command({"SET", "big" + std::to_string(i), std::string(100 * 1024, 'b')}, [&](result<redis_reply> reply) {
+      if (!reply && reply.failed().kind == failure::overloaded) ++overloaded;
+      ++answered;
+    });
+  REQUIRE(eventually([&] { return answered == 20; }, 10s));
+  CHECK(overloaded >= 10);  // about ten 100 KiB commands fit into 1 MiB
+  redis.resume();
+  stop(client);
+}
+
+TEST_CASE("redis client: a killed subscriber connection comes back by itself") {
+  kwm::test::redis_server redis;
+  kwm::test::io_thread io;
+  std::atomic<int> received{0};
+  auto options = fast_redis_options(redis.url());
+  options.probe_channel = "probe:test";
+  redis_client client(io.io, options);
+  client.subscribe("events", [&](std::string_view, std::string_view) { ++received; });
+  client.start();
+  REQUIRE(eventually([&] { return client.is_up(); }));
+  CHECK(run(client, {"PUBLISH", "events", "1"}));
+  REQUIRE(eventually([&] { return received == 1; }));
+  const auto connects = client.stats().connects.load();
+
+  const auto killed = redis.query({"CLIENT", "KILL", "TYPE", "pubsub"});
+  CHECK(killed.integer == 1);
+  REQUIRE(eventually([&] { return client.stats().connects > connects && client.is_up(); }));
+  REQUIRE(eventually([&] {
+    auto receivers = run(client, {"PUBLISH", "events", "2"});
+    return receivers && receivers->integer == 1;
+  }));
+  CHECK(eventually([&] { return received >= 2; }));
+  stop(client);
+}
+
 TEST_CASE("redis client: without any redis commands fail within the queue timeout") {
   uint16_t port = 0;
   {
