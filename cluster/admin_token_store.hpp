@@ -35,18 +35,20 @@ class admin_token_store {
   // Refreshes a record, creating it from `record` when it is missing or expired and
   // updating its exp when record.exp is not 0. Refused (false) when `subject` is not empty
   // and revoked at or after `issued_at`: revoked tokens never refresh their record.
-  virtual void touch(admin_record record, std::string subject, int64_t issued_at, callback<bool> finished) = 0;
+  virtual void touch(admin_record record, std::string subject, int64_t issued_at,
+                     callback<bool> finished) = 0;
   // Removes a record; whether one existed (and had not expired).
   virtual void remove(std::string id, callback<bool> finished) = 0;
   // The unexpired records with the smallest ids (byte order), at most `limit`.
   virtual void list(std::size_t limit, callback<std::vector<admin_record>> finished) = 0;
   // Revokes `subject` at `at` (unix seconds; a later revocation wins) and forgets
   // revocations older than `keep`; returns the subject's revocation time.
-  virtual void revoke(std::string subject, int64_t at, std::chrono::seconds keep, callback<int64_t> finished) = 0;
+  virtual void revoke(std::string subject, int64_t at, std::chrono::seconds keep,
+                      callback<int64_t> finished) = 0;
   virtual void revoked_at(std::string subject, callback<std::optional<int64_t>> finished) = 0;
 };
 
-std::unique_ptr<admin_token_store> make_redis_admin_tokens(redis_client& client, key_space keys,
-                                                           std::chrono::milliseconds record_lifetime);
+std::unique_ptr<admin_token_store> make_redis_admin_tokens(
+    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime);
 
 }  // namespace kwm::cluster

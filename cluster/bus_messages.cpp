@@ -20,7 +20,8 @@ std::optional<Message> finish(const wire_reader& in, Message message) {
   return message;  // trailing bytes: fields of a newer release
 }
 
-std::string encode_correlated(std::string_view origin, bus_kind kind, const request_message& message) {
+std::string encode_correlated(std::string_view origin, bus_kind kind,
+                              const request_message& message) {
   wire_writer out = start(origin, kind, message.body.size() + 12);
   out.varint(message.id);
   out.bytes(message.body);
@@ -30,8 +31,9 @@ std::string encode_correlated(std::string_view origin, bus_kind kind, const requ
 }  // namespace
 
 std::string encode(std::string_view origin, const deliver_message& message) {
-  wire_writer out = start(origin, bus_kind::deliver, message.channel.size() + message.frame.size() +
-                                                         10 * message.connections.size() + 24);
+  wire_writer out =
+      start(origin, bus_kind::deliver,
+            message.channel.size() + message.frame.size() + 10 * message.connections.size() + 24);
   out.bytes(message.channel);
   out.varint(message.fence);
   out.bytes(message.frame);

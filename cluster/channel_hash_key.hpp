@@ -21,6 +21,7 @@ class channel_hash_key_store {
   virtual void ensure(std::string candidate, callback<std::string> finished) = 0;
 };
 
-std::unique_ptr<channel_hash_key_store> make_redis_channel_hash_key(redis_client& client, key_space keys);
+std::unique_ptr<channel_hash_key_store> make_redis_channel_hash_key(redis_client& client,
+                                                                    key_space keys);
 
 }  // namespace kwm::cluster

@@ -29,10 +29,10 @@ namespace kwm::cluster {
 class redis_client;
 
 struct lease {
-  std::string owner;     // the holder's node id; empty when no alive node holds it
-  uint64_t fence = 0;    // the holder's fencing token
-  bool mine = false;     // held by this node
-  bool taken = false;    // this call acquired it (first time, or taken over from a dead node)
+  std::string owner;   // the holder's node id; empty when no alive node holds it
+  uint64_t fence = 0;  // the holder's fencing token
+  bool mine = false;   // held by this node
+  bool taken = false;  // this call acquired it (first time, or taken over from a dead node)
 };
 
 using member_records = std::vector<std::pair<std::string, std::string>>;  // user → record
@@ -46,19 +46,22 @@ class channel_leases {
   virtual void owner(std::string channel, callback<lease> finished) = 0;
   // Refreshes the expiry of owned leases (and their member records); returns the channels
   // of `owned` that are no longer this node's (taken over while it was cut off).
-  virtual void renew(std::vector<std::pair<std::string, uint64_t>> owned, callback<std::vector<std::string>> finished) = 0;
+  virtual void renew(std::vector<std::pair<std::string, uint64_t>> owned,
+                     callback<std::vector<std::string>> finished) = 0;
   // Gives the channel up (it ended, or the node drains); false when it was not ours.
   virtual void release(std::string channel, uint64_t fence, callback<bool> finished) = 0;
 
   // Fenced member writes: false when `fence` is not the current lease's token.
   virtual void put_member(std::string channel, uint64_t fence, std::string user, std::string record,
                           callback<bool> finished) = 0;
-  virtual void remove_member(std::string channel, uint64_t fence, std::string user, callback<bool> finished) = 0;
+  virtual void remove_member(std::string channel, uint64_t fence, std::string user,
+                             callback<bool> finished) = 0;
   // What the last owner wrote: the new owner's starting point after a takeover.
   virtual void members(std::string channel, callback<member_records> finished) = 0;
 };
 
-std::unique_ptr<channel_leases> make_redis_channel_leases(redis_client& client, key_space keys, std::string node,
+std::unique_ptr<channel_leases> make_redis_channel_leases(redis_client& client, key_space keys,
+                                                          std::string node,
                                                           std::chrono::milliseconds expiry);
 
 }  // namespace kwm::cluster

@@ -21,8 +21,8 @@ constexpr std::size_t node_suffix_bytes = 6;  // 8 characters
 bool valid_node_name(std::string_view name) {
   if (name.empty() || name.size() > max_node_name) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -76,7 +76,9 @@ struct cluster_node::heartbeat_loop : std::enable_shared_from_this<cluster_node:
         self->node.metrics_.heartbeat_failures.fetch_add(1, std::memory_order_relaxed);
         return;
       }
-      if (!*joined) return self->finish_start(error{failure::rejected, "node id " + self->node.id_ + " is in use"});
+      if (!*joined)
+        return self->finish_start(
+            error{failure::rejected, "node id " + self->node.id_ + " is in use"});
       self->registered = true;
       self->last_beat = clock_type::now();
       self->agree_on_key(false);
@@ -85,7 +87,8 @@ struct cluster_node::heartbeat_loop : std::enable_shared_from_this<cluster_node:
 
   void agree_on_key(bool after_rejoin) {
     busy = true;
-    node.hash_key_->ensure(key, [self = shared_from_this(), after_rejoin](result<std::string> agreed) {
+    node.hash_key_->ensure(key, [self = shared_from_this(),
+                                 after_rejoin](result<std::string> agreed) {
       self->busy = false;
       if (self->stopping || !agreed) return;  // tried again on the next tick
       const bool changed = *agreed != self->key;
@@ -122,7 +125,8 @@ struct cluster_node::heartbeat_loop : std::enable_shared_from_this<cluster_node:
       self->evaluate_health();
       if (!beat->was_alive) {
         metrics.rejoins.fetch_add(1, std::memory_order_relaxed);
-        emit(self->node.log_, log_level::warn, "cluster node had expired and rejoined", {{"node", self->node.id_}});
+        emit(self->node.log_, log_level::warn, "cluster node had expired and rejoined",
+             {{"node", self->node.id_}});
         for (const auto& observer : self->rejoin_observers) observer();
         self->agree_on_key(true);
       }
@@ -189,7 +193,8 @@ cluster_node::cluster_node(boost::asio::io_context& io, cluster_options options,
 cluster_node::~cluster_node() = default;
 
 void cluster_node::start(std::string hash_key_candidate, callback<std::string> ready) {
-  client_->post([loop = loop_, candidate = std::move(hash_key_candidate), ready = std::move(ready)]() mutable {
+  client_->post([loop = loop_, candidate = std::move(hash_key_candidate),
+                 ready = std::move(ready)]() mutable {
     loop->key = std::move(candidate);
     loop->ready = std::move(ready);
     loop->node.client_->on_state_change([loop](bool) { loop->evaluate_health(); });
@@ -207,7 +212,9 @@ void cluster_node::stop(std::function<void()> stopped) {
     loop->evaluate_health();
     loop->finish_start(error{failure::stopped, "node stopped"});
     node.bus_->stop();
-    auto stop_client = [loop, stopped = std::move(stopped)](auto&&...) { loop->node.client_->stop(stopped); };
+    auto stop_client = [loop, stopped = std::move(stopped)](auto&&...) {
+      loop->node.client_->stop(stopped);
+    };
     if (loop->registered)
       node.registry_->leave(std::move(stop_client));
     else

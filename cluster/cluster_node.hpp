@@ -31,8 +31,8 @@ struct cluster_timing {
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds node_ttl{5000};  // dead this long after the last heartbeat
   std::chrono::milliseconds connect_key_lifetime{30000};
-  std::chrono::milliseconds user_expiry{120000};    // garbage collection of user hashes
-  std::chrono::milliseconds lease_expiry{600000};   // garbage collection of leases and members
+  std::chrono::milliseconds user_expiry{120000};   // garbage collection of user hashes
+  std::chrono::milliseconds lease_expiry{600000};  // garbage collection of leases and members
   std::chrono::milliseconds admin_record_lifetime{60000};
 };
 

@@ -12,7 +12,8 @@ namespace kwm::cluster {
 enum class log_level : unsigned char { debug, info, warn, error };
 
 using log_field = std::pair<std::string_view, std::string_view>;
-using log_function = std::function<void(log_level, std::string_view message, std::span<const log_field> fields)>;
+using log_function =
+    std::function<void(log_level, std::string_view message, std::span<const log_field> fields)>;
 
 // Calls `log` when it is set.
 inline void emit(const log_function& log, log_level level, std::string_view message,

@@ -28,8 +28,8 @@ struct bus_stats {
   std::atomic<uint64_t> sent_bytes{0};
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> received_bytes{0};
-  std::atomic<uint64_t> refused{0};         // undecodable or of another wire version
-  std::atomic<uint64_t> undeliverable{0};   // sent to a node that no longer listens
+  std::atomic<uint64_t> refused{0};        // undecodable or of another wire version
+  std::atomic<uint64_t> undeliverable{0};  // sent to a node that no longer listens
 };
 
 class message_bus {
@@ -37,8 +37,8 @@ class message_bus {
   using message_handler = std::function<void(const bus_envelope& message)>;
   // Answers a request by calling `respond` (at most once, from any thread).
   using respond_function = std::function<void(std::string reply_body)>;
-  using request_handler =
-      std::function<void(const bus_envelope& message, std::string_view body, respond_function respond)>;
+  using request_handler = std::function<void(const bus_envelope& message, std::string_view body,
+                                             respond_function respond)>;
 
   virtual ~message_bus() = default;
   // Subscribes this node's inbox and the all-nodes channel. Handlers run on the Redis
@@ -46,7 +46,8 @@ class message_bus {
   virtual void start(message_handler on_message, request_handler on_request) = 0;
   // An encoded message for one node; `finished` (optional) gets the number of receivers
   // (0: that node does not listen any more).
-  virtual void send(const std::string& node, std::string payload, callback<int64_t> finished = {}) = 0;
+  virtual void send(const std::string& node, std::string payload,
+                    callback<int64_t> finished = {}) = 0;
   // To every other node.
   virtual void broadcast(std::string payload, callback<int64_t> finished = {}) = 0;
   // A request to one node; failure::timeout when no reply came within `timeout`.
@@ -58,7 +59,8 @@ class message_bus {
 };
 
 // `max_requests`: requests waiting for replies at once; more fail with failure::overloaded.
-std::unique_ptr<message_bus> make_redis_message_bus(redis_client& client, key_space keys, std::string node,
+std::unique_ptr<message_bus> make_redis_message_bus(redis_client& client, key_space keys,
+                                                    std::string node,
                                                     std::size_t max_requests = 65536);
 
 }  // namespace kwm::cluster

@@ -20,8 +20,8 @@ class redis_client;
 using node_info = std::vector<std::pair<std::string, std::string>>;
 
 struct heartbeat_result {
-  bool was_alive = false;            // false: this node had expired (outage) or just joined
-  std::vector<std::string> alive;    // every alive node, this one included
+  bool was_alive = false;          // false: this node had expired (outage) or just joined
+  std::vector<std::string> alive;  // every alive node, this one included
 };
 
 class node_registry {
@@ -39,7 +39,8 @@ class node_registry {
   virtual void info(std::string node, callback<node_info> finished) = 0;
 };
 
-std::unique_ptr<node_registry> make_redis_node_registry(redis_client& client, key_space keys, std::string node,
-                                                        node_info info, std::chrono::milliseconds ttl);
+std::unique_ptr<node_registry> make_redis_node_registry(redis_client& client, key_space keys,
+                                                        std::string node, node_info info,
+                                                        std::chrono::milliseconds ttl);
 
 }  // namespace kwm::cluster

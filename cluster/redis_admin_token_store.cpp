@@ -109,12 +109,14 @@ class redis_admin_token_store final : public admin_token_store {
       : client_(client), keys_(std::move(keys)), lifetime_(std::to_string(lifetime.count())) {}
 
   void put(admin_record record, callback<done> finished) override {
-    run_script(client_, put_script(), record_keys(),
-               {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_},
-               detail::expect_done(std::move(finished)));
+    run_script(
+        client_, put_script(), record_keys(),
+        {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_},
+        detail::expect_done(std::move(finished)));
   }
 
-  void touch(admin_record record, std::string subject, int64_t issued_at, callback<bool> finished) override {
+  void touch(admin_record record, std::string subject, int64_t issued_at,
+             callback<bool> finished) override {
     auto keys = record_keys();
     keys.push_back(keys_.revocations());
     run_script(client_, touch_script(), std::move(keys),
@@ -124,14 +126,16 @@ class redis_admin_token_store final : public admin_token_store {
   }
 
   void remove(std::string id, callback<bool> finished) override {
-    run_script(client_, remove_script(), record_keys(), {std::move(id)}, detail::expect_flag(std::move(finished)));
+    run_script(client_, remove_script(), record_keys(), {std::move(id)},
+               detail::expect_flag(std::move(finished)));
   }
 
   void list(std::size_t limit, callback<std::vector<admin_record>> finished) override {
     run_script(client_, live_ids_script(), record_keys(), {},
                [this, limit, finished = std::move(finished)](result<redis_reply> reply) mutable {
                  if (!reply) return finished(reply.failed());
-                 if (!reply->is_array()) return finished(error{failure::malformed, "expected record ids"});
+                 if (!reply->is_array())
+                   return finished(error{failure::malformed, "expected record ids"});
                  std::vector<std::string> ids;
                  for (auto& id : reply->elements) ids.push_back(std::move(id.text));
                  std::sort(ids.begin(), ids.end());  // byte order, as one server lists them
@@ -140,13 +144,15 @@ class redis_admin_token_store final : public admin_token_store {
                });
   }
 
-  void revoke(std::string subject, int64_t at, std::chrono::seconds keep, callback<int64_t> finished) override {
+  void revoke(std::string subject, int64_t at, std::chrono::seconds keep,
+              callback<int64_t> finished) override {
     run_script(client_, revoke_script(), {keys_.revocations()},
                {std::move(subject), std::to_string(at), std::to_string(keep.count())},
                [finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  const auto effective = reply->as_integer();
-                 if (!effective) return finished(error{failure::malformed, "revoke answered no time"});
+                 if (!effective)
+                   return finished(error{failure::malformed, "revoke answered no time"});
                  finished(*effective);
                });
   }
@@ -157,7 +163,8 @@ class redis_admin_token_store final : public admin_token_store {
                       if (!reply) return finished(reply.failed());
                       if (reply->is_nil()) return finished(std::optional<int64_t>());
                       const auto at = reply->as_integer();
-                      if (!at) return finished(error{failure::malformed, "revocation time is no integer"});
+                      if (!at)
+                        return finished(error{failure::malformed, "revocation time is no integer"});
                       finished(std::optional<int64_t>(*at));
                     });
   }
@@ -170,20 +177,21 @@ class redis_admin_token_store final : public admin_token_store {
   void fetch(std::vector<std::string> ids, callback<std::vector<admin_record>> finished) {
     if (ids.empty()) return finished(std::vector<admin_record>());
     auto wanted = std::make_shared<std::vector<std::string>>(ids);
-    run_script(client_, fetch_script(), {keys_.admin_data(), keys_.admin_expiry()}, std::move(ids),
-               [wanted, finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 if (!reply->is_array() || reply->elements.size() != 2 * wanted->size())
-                   return finished(error{failure::malformed, "expected record bodies"});
-                 std::vector<admin_record> records;
-                 for (std::size_t i = 0; i < wanted->size(); ++i) {
-                   auto& body = reply->elements[2 * i];
-                   const auto exp = integer_text(reply->elements[2 * i + 1]);
-                   if (body.is_nil()) continue;  // removed between the two calls
-                   records.push_back({std::move((*wanted)[i]), std::move(body.text), exp.value_or(0)});
-                 }
-                 finished(std::move(records));
-               });
+    run_script(
+        client_, fetch_script(), {keys_.admin_data(), keys_.admin_expiry()}, std::move(ids),
+        [wanted, finished = std::move(finished)](result<redis_reply> reply) {
+          if (!reply) return finished(reply.failed());
+          if (!reply->is_array() || reply->elements.size() != 2 * wanted->size())
+            return finished(error{failure::malformed, "expected record bodies"});
+          std::vector<admin_record> records;
+          for (std::size_t i = 0; i < wanted->size(); ++i) {
+            auto& body = reply->elements[2 * i];
+            const auto exp = integer_text(reply->elements[2 * i + 1]);
+            if (body.is_nil()) continue;  // removed between the two calls
+            records.push_back({std::move((*wanted)[i]), std::move(body.text), exp.value_or(0)});
+          }
+          finished(std::move(records));
+        });
   }
 
   redis_client& client_;
@@ -193,8 +201,8 @@ class redis_admin_token_store final : public admin_token_store {
 
 }  // namespace
 
-std::unique_ptr<admin_token_store> make_redis_admin_tokens(redis_client& client, key_space keys,
-                                                           std::chrono::milliseconds record_lifetime) {
+std::unique_ptr<admin_token_store> make_redis_admin_tokens(
+    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime) {
   return std::make_unique<redis_admin_token_store>(client, std::move(keys), record_lifetime);
 }
 

@@ -16,7 +16,8 @@ return redis.call('GET', KEYS[1])
 
 class redis_channel_hash_key final : public channel_hash_key_store {
  public:
-  redis_channel_hash_key(redis_client& client, key_space keys) : client_(client), keys_(std::move(keys)) {}
+  redis_channel_hash_key(redis_client& client, key_space keys)
+      : client_(client), keys_(std::move(keys)) {}
 
   void ensure(std::string candidate, callback<std::string> finished) override {
     if (candidate.empty()) return finished(error{failure::rejected, "empty channel-hash key"});
@@ -36,7 +37,8 @@ class redis_channel_hash_key final : public channel_hash_key_store {
 
 }  // namespace
 
-std::unique_ptr<channel_hash_key_store> make_redis_channel_hash_key(redis_client& client, key_space keys) {
+std::unique_ptr<channel_hash_key_store> make_redis_channel_hash_key(redis_client& client,
+                                                                    key_space keys) {
   return std::make_unique<redis_channel_hash_key>(client, std::move(keys));
 }
 

@@ -100,7 +100,8 @@ return 1
 result<lease> lease_of(redis_reply& reply, const std::string& node) {
   if (!reply.is_array()) return error{failure::malformed, "expected a lease"};
   if (reply.elements.empty()) return lease{};
-  if (reply.elements.size() < 2 || !reply.elements[0].is_string()) return error{failure::malformed, "bad lease"};
+  if (reply.elements.size() < 2 || !reply.elements[0].is_string())
+    return error{failure::malformed, "bad lease"};
   const auto fence = reply.elements[1].as_integer();
   if (!fence || *fence < 0) return error{failure::malformed, "bad fencing token"};
   lease out;
@@ -113,11 +114,16 @@ result<lease> lease_of(redis_reply& reply, const std::string& node) {
 
 class redis_channel_leases final : public channel_leases {
  public:
-  redis_channel_leases(redis_client& client, key_space keys, std::string node, std::chrono::milliseconds expiry)
-      : client_(client), keys_(std::move(keys)), node_(std::move(node)), expiry_(std::to_string(expiry.count())) {}
+  redis_channel_leases(redis_client& client, key_space keys, std::string node,
+                       std::chrono::milliseconds expiry)
+      : client_(client),
+        keys_(std::move(keys)),
+        node_(std::move(node)),
+        expiry_(std::to_string(expiry.count())) {}
 
   void acquire(std::string channel, callback<lease> finished) override {
-    run_script(client_, acquire_script(), {keys_.lease(channel), keys_.nodes(), keys_.fence()}, {node_, expiry_},
+    run_script(client_, acquire_script(), {keys_.lease(channel), keys_.nodes(), keys_.fence()},
+               {node_, expiry_},
                [node = node_, finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  finished(lease_of(*reply, node));
@@ -132,11 +138,13 @@ class redis_channel_leases final : public channel_leases {
                });
   }
 
-  void renew(std::vector<std::pair<std::string, uint64_t>> owned, callback<std::vector<std::string>> finished) override {
-    auto join = detail::fan_in<std::vector<std::string>>::make((owned.size() + renew_batch - 1) / renew_batch,
-                                                                std::move(finished));
+  void renew(std::vector<std::pair<std::string, uint64_t>> owned,
+             callback<std::vector<std::string>> finished) override {
+    auto join = detail::fan_in<std::vector<std::string>>::make(
+        (owned.size() + renew_batch - 1) / renew_batch, std::move(finished));
     if (owned.empty()) return join->finish();
-    auto channels = std::make_shared<std::vector<std::pair<std::string, uint64_t>>>(std::move(owned));
+    auto channels =
+        std::make_shared<std::vector<std::pair<std::string, uint64_t>>>(std::move(owned));
     for (std::size_t start = 0; start < channels->size(); start += renew_batch) {
       const std::size_t end = std::min(channels->size(), start + renew_batch);
       std::vector<std::string> keys;
@@ -146,18 +154,21 @@ class redis_channel_leases final : public channel_leases {
         keys.push_back(keys_.members((*channels)[i].first));
         args.push_back(std::to_string((*channels)[i].second));
       }
-      run_script(client_, renew_script(), std::move(keys), std::move(args),
-                 [join, channels, start, end](result<redis_reply> reply) {
-                   if (!reply) return join->fail(reply.failed());
-                   if (!reply->is_array()) return join->fail(error{failure::malformed, "renew answered no list"});
-                   for (const auto& position : reply->elements) {
-                     const auto index = position.as_integer();
-                     if (!index || *index < 1 || start + static_cast<std::size_t>(*index) > end)
-                       return join->fail(error{failure::malformed, "renew answered a bad position"});
-                     join->collected().push_back((*channels)[start + static_cast<std::size_t>(*index) - 1].first);
-                   }
-                   join->part_done();
-                 });
+      run_script(
+          client_, renew_script(), std::move(keys), std::move(args),
+          [join, channels, start, end](result<redis_reply> reply) {
+            if (!reply) return join->fail(reply.failed());
+            if (!reply->is_array())
+              return join->fail(error{failure::malformed, "renew answered no list"});
+            for (const auto& position : reply->elements) {
+              const auto index = position.as_integer();
+              if (!index || *index < 1 || start + static_cast<std::size_t>(*index) > end)
+                return join->fail(error{failure::malformed, "renew answered a bad position"});
+              join->collected().push_back(
+                  (*channels)[start + static_cast<std::size_t>(*index) - 1].first);
+            }
+            join->part_done();
+          });
     }
   }
 
@@ -173,18 +184,21 @@ class redis_channel_leases final : public channel_leases {
                detail::expect_flag(std::move(finished)));
   }
 
-  void remove_member(std::string channel, uint64_t fence, std::string user, callback<bool> finished) override {
+  void remove_member(std::string channel, uint64_t fence, std::string user,
+                     callback<bool> finished) override {
     run_script(client_, member_script(), {keys_.lease(channel), keys_.members(channel)},
-               {node_, std::to_string(fence), expiry_, std::move(user)}, detail::expect_flag(std::move(finished)));
+               {node_, std::to_string(fence), expiry_, std::move(user)},
+               detail::expect_flag(std::move(finished)));
   }
 
   void members(std::string channel, callback<member_records> finished) override {
-    client_.command({"HGETALL", keys_.members(channel)}, [finished = std::move(finished)](result<redis_reply> reply) {
-      if (!reply) return finished(reply.failed());
-      auto records = detail::field_pairs(*reply);
-      if (records) std::sort(records->begin(), records->end());
-      finished(std::move(records));
-    });
+    client_.command({"HGETALL", keys_.members(channel)},
+                    [finished = std::move(finished)](result<redis_reply> reply) {
+                      if (!reply) return finished(reply.failed());
+                      auto records = detail::field_pairs(*reply);
+                      if (records) std::sort(records->begin(), records->end());
+                      finished(std::move(records));
+                    });
   }
 
  private:
@@ -196,7 +210,8 @@ class redis_channel_leases final : public channel_leases {
 
 }  // namespace
 
-std::unique_ptr<channel_leases> make_redis_channel_leases(redis_client& client, key_space keys, std::string node,
+std::unique_ptr<channel_leases> make_redis_channel_leases(redis_client& client, key_space keys,
+                                                          std::string node,
                                                           std::chrono::milliseconds expiry) {
   return std::make_unique<redis_channel_leases>(client, std::move(keys), std::move(node), expiry);
 }

@@ -46,16 +46,17 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
 
   // One of the two connections with its reconnect loop.
   struct slot {
-    slot(const char* role, strand_type& strand) : role(role), resolver(strand), retry_timer(strand) {}
+    slot(const char* role, strand_type& strand)
+        : role(role), resolver(strand), retry_timer(strand) {}
     const char* role;
     link_state state = link_state::idle;
     std::shared_ptr<hiredis_link> link;
     boost::asio::ip::tcp::resolver resolver;
     boost::asio::steady_timer retry_timer;
     std::chrono::milliseconds backoff{0};
-    uint64_t generation = 0;   // tells handlers of an earlier connection apart
-    uint64_t attempts = 0;     // rotates through the resolved addresses
-    bool known_down = false;   // a connection failed since the last time it was up
+    uint64_t generation = 0;  // tells handlers of an earlier connection apart
+    uint64_t attempts = 0;    // rotates through the resolved addresses
+    bool known_down = false;  // a connection failed since the last time it was up
     std::string last_failure;
     std::size_t confirmations_due = 0;  // subscriber: (p)subscribe replies still expected
     bool subscriptions_sent = false;    // subscriber: the (p)subscribe commands are out
@@ -71,7 +72,8 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
         tick_timer(strand),
         random(std::random_device{}()) {
     commands.backoff = subscriber.backoff = options.backoff_initial;
-    const auto shortest = std::min({options.queue_timeout, options.command_timeout, options.health_interval});
+    const auto shortest =
+        std::min({options.queue_timeout, options.command_timeout, options.health_interval});
     tick = std::max(std::chrono::milliseconds(10), shortest / 4);
   }
 
@@ -143,12 +145,14 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     const uint64_t generation = ++s.generation;
     s.resolver.async_resolve(
         options.endpoint.host, std::to_string(options.endpoint.port),
-        [self = shared_from_this(), &s, generation](const boost::system::error_code& ec,
-                                                     boost::asio::ip::tcp::resolver::results_type results) {
+        [self = shared_from_this(), &s, generation](
+            const boost::system::error_code& ec,
+            boost::asio::ip::tcp::resolver::results_type results) {
           if (self->stopped || generation != s.generation) return;
           if (ec || results.empty()) {
-            self->link_failed(s, error{failure::unavailable, "cannot resolve " + self->options.endpoint.host +
-                                                                 (ec ? ": " + ec.message() : std::string())});
+            self->link_failed(
+                s, error{failure::unavailable, "cannot resolve " + self->options.endpoint.host +
+                                                   (ec ? ": " + ec.message() : std::string())});
             return;
           }
           auto entry = results.begin();
@@ -162,14 +166,16 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     std::weak_ptr<impl> weak = shared_from_this();
     hiredis_link::handlers on;
     on.connected = [weak, &s, generation] {
-      if (auto self = weak.lock(); self && generation == s.generation) self->handshake(s, generation);
+      if (auto self = weak.lock(); self && generation == s.generation)
+        self->handshake(s, generation);
     };
     on.closed = [weak, &s, generation](const error& why) {
       if (auto self = weak.lock(); self && generation == s.generation) self->link_failed(s, why);
     };
     if (&s == &subscriber)
       on.push = [weak, generation](const redis_reply& push) {
-        if (auto self = weak.lock(); self && generation == self->subscriber.generation) self->on_push(push);
+        if (auto self = weak.lock(); self && generation == self->subscriber.generation)
+          self->on_push(push);
       };
     s.link = std::make_shared<hiredis_link>(strand, std::move(on));
     s.link->open(address, options.endpoint.port, options.connect_timeout);
@@ -193,9 +199,11 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
       const bool last = i + 1 == steps.size();
       const bool required = !last;  // a Redis without CLIENT SETNAME (a proxy) is fine
       std::vector<std::string_view> views(steps[i].begin(), steps[i].end());
-      hiredis_link::reply_handler on_reply = [self = shared_from_this(), &s, generation, last, required,
+      hiredis_link::reply_handler on_reply = [self = shared_from_this(), &s, generation, last,
+                                              required,
                                               step = steps[i].front()](result<redis_reply> reply) {
-        if (generation != s.generation || self->stopped || !reply) return;  // the link reports the loss
+        if (generation != s.generation || self->stopped || !reply)
+          return;  // the link reports the loss
         if (reply->is_error() && required) {
           s.link->close(error{failure::rejected, "redis refused " + step + ": " + reply->text});
           return;
@@ -246,9 +254,10 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     s.retry_timer.expires_after(s.backoff + std::chrono::milliseconds(jitter));
     s.backoff = std::min(options.backoff_max, s.backoff * 2);
     const uint64_t generation = ++s.generation;
-    s.retry_timer.async_wait([self = shared_from_this(), &s, generation](const boost::system::error_code& ec) {
-      if (!ec && !self->stopped && generation == s.generation) self->connect(s);
-    });
+    s.retry_timer.async_wait(
+        [self = shared_from_this(), &s, generation](const boost::system::error_code& ec) {
+          if (!ec && !self->stopped && generation == s.generation) self->connect(s);
+        });
   }
 
   void update_state() {
@@ -266,7 +275,8 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     up.store(now_up, std::memory_order_relaxed);
     if (reported_any && reported_up == now_up) return;
     // Before the first connection there is nothing to report as "down" yet.
-    if (!reported_any && !now_up && !commands.known_down && !subscriber.known_down && !stopped) return;
+    if (!reported_any && !now_up && !commands.known_down && !subscriber.known_down && !stopped)
+      return;
     reported_any = true;
     reported_up = now_up;
     const std::string where = options.endpoint.describe();
@@ -283,17 +293,20 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     if (stopped) return done(error{failure::stopped, "client stopped"});
     if (args.empty()) return done(error{failure::rejected, "empty command"});
     const std::size_t bytes = argument_bytes(args);
-    if (queue.size() + in_flight >= options.max_pending || pending_bytes + bytes > options.max_pending_bytes) {
+    if (queue.size() + in_flight >= options.max_pending ||
+        pending_bytes + bytes > options.max_pending_bytes) {
       stats.failures.fetch_add(1, std::memory_order_relaxed);
       return done(error{failure::overloaded, "too many pending redis commands"});
     }
     const bool ready = commands.state == link_state::up;
     if (!ready && (commands.known_down || !started)) {
       stats.failures.fetch_add(1, std::memory_order_relaxed);
-      return done(error{failure::unavailable, started ? commands.last_failure : "client not started"});
+      return done(
+          error{failure::unavailable, started ? commands.last_failure : "client not started"});
     }
     pending_bytes += bytes;
-    queue.push_back({std::move(args), std::move(done), clock_type::now() + options.queue_timeout, bytes});
+    queue.push_back(
+        {std::move(args), std::move(done), clock_type::now() + options.queue_timeout, bytes});
     update_pending();
     if (ready) drain();
   }
@@ -301,12 +314,13 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
   void drain() {
     if (draining) return;  // a reply handler inside the loop below: the loop goes on
     draining = true;
-    while (!queue.empty() && commands.state == link_state::up && commands.link && commands.link->usable() &&
-           in_flight < options.max_in_flight) {
+    while (!queue.empty() && commands.state == link_state::up && commands.link &&
+           commands.link->usable() && in_flight < options.max_in_flight) {
       queued_command& next = queue.front();
       const std::vector<std::string_view> views(next.args.begin(), next.args.end());
       hiredis_link::reply_handler on_reply = [self = shared_from_this(), bytes = next.bytes,
-                                              done = std::move(next.done)](result<redis_reply> reply) {
+                                              done =
+                                                  std::move(next.done)](result<redis_reply> reply) {
         --self->in_flight;
         self->pending_bytes -= bytes;
         self->update_pending();
@@ -335,7 +349,9 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
     failed.done(why);
   }
 
-  void update_pending() { stats.pending.store(queue.size() + in_flight, std::memory_order_relaxed); }
+  void update_pending() {
+    stats.pending.store(queue.size() + in_flight, std::memory_order_relaxed);
+  }
 
   // -- pub/sub ---------------------------------------------------------------------------
 
@@ -350,7 +366,8 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
       return;
     }
     // Before the subscriptions go out, handshake_done() sends this one with the others.
-    if (subscriber.subscriptions_sent && subscriber.link && subscriber.link->subscribe(name, pattern))
+    if (subscriber.subscriptions_sent && subscriber.link &&
+        subscriber.link->subscribe(name, pattern))
       ++subscriber.confirmations_due;
   }
 
@@ -395,17 +412,20 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
   void on_tick() {
     const auto now = clock_type::now();
     while (!queue.empty() && queue.front().deadline <= now)
-      fail_front(commands.state == link_state::up ? error{failure::timeout, "queued longer than the queue timeout"}
-                                                  : error{failure::unavailable, "no redis connection"});
+      fail_front(commands.state == link_state::up
+                     ? error{failure::timeout, "queued longer than the queue timeout"}
+                     : error{failure::unavailable, "no redis connection"});
     for (slot* s : {&commands, &subscriber}) {
       if (!s->link) continue;
       const auto oldest = s->link->oldest_in_flight();
       const bool reply_overdue = oldest && now - *oldest > options.command_timeout;
-      const bool subscribe_overdue = s->confirmations_due > 0 && now - s->since > options.command_timeout &&
+      const bool subscribe_overdue = s->confirmations_due > 0 &&
+                                     now - s->since > options.command_timeout &&
                                      s->state == link_state::handshaking;
       if (reply_overdue || subscribe_overdue)
         s->link->close(error{failure::timeout, "no reply from redis within " +
-                                                   std::to_string(options.command_timeout.count()) + " ms"});
+                                                   std::to_string(options.command_timeout.count()) +
+                                                   " ms"});
     }
     if (now - last_health >= options.health_interval) {
       last_health = now;
@@ -420,9 +440,11 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
       submit({"PING"}, [self = shared_from_this(), sent = now](result<redis_reply> reply) {
         self->ping_outstanding = false;
         if (!reply) return;
-        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent).count();
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent).count();
         self->stats.round_trip_us.store(micros, std::memory_order_relaxed);
-        self->stats.round_trip_sum_us.fetch_add(static_cast<uint64_t>(micros), std::memory_order_relaxed);
+        self->stats.round_trip_sum_us.fetch_add(static_cast<uint64_t>(micros),
+                                                std::memory_order_relaxed);
         self->stats.round_trip_count.fetch_add(1, std::memory_order_relaxed);
       });
     }
@@ -432,11 +454,13 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
       subscriber.link->close(error{failure::timeout, "pub/sub probe did not come back"});
       return;
     }
-    submit({"PUBLISH", options.probe_channel, std::to_string(++probes_sent)}, [](result<redis_reply>) {});
+    submit({"PUBLISH", options.probe_channel, std::to_string(++probes_sent)},
+           [](result<redis_reply>) {});
   }
 };
 
-redis_client::redis_client(boost::asio::io_context& io, redis_client_options options, log_function log)
+redis_client::redis_client(boost::asio::io_context& io, redis_client_options options,
+                           log_function log)
     : impl_(std::make_shared<impl>(io, std::move(options), std::move(log))) {}
 
 redis_client::~redis_client() {
@@ -458,19 +482,22 @@ void redis_client::stop(std::function<void()> stopped) {
 }
 
 void redis_client::command(std::vector<std::string> args, reply_callback done) {
-  boost::asio::post(impl_->strand, [self = impl_, args = std::move(args), done = std::move(done)]() mutable {
-    self->submit(std::move(args), std::move(done));
-  });
+  boost::asio::post(impl_->strand,
+                    [self = impl_, args = std::move(args), done = std::move(done)]() mutable {
+                      self->submit(std::move(args), std::move(done));
+                    });
 }
 
 void redis_client::subscribe(std::string channel, message_handler handler) {
-  boost::asio::post(impl_->strand, [self = impl_, channel = std::move(channel), handler = std::move(handler)]() mutable {
+  boost::asio::post(impl_->strand, [self = impl_, channel = std::move(channel),
+                                    handler = std::move(handler)]() mutable {
     self->add_subscription(std::move(channel), std::move(handler), false);
   });
 }
 
 void redis_client::psubscribe(std::string pattern, message_handler handler) {
-  boost::asio::post(impl_->strand, [self = impl_, pattern = std::move(pattern), handler = std::move(handler)]() mutable {
+  boost::asio::post(impl_->strand, [self = impl_, pattern = std::move(pattern),
+                                    handler = std::move(handler)]() mutable {
     self->add_subscription(std::move(pattern), std::move(handler), true);
   });
 }
@@ -481,14 +508,24 @@ void redis_client::on_state_change(std::function<void(bool)> observer) {
   });
 }
 
-void redis_client::post(std::function<void()> task) { boost::asio::post(impl_->strand, std::move(task)); }
+void redis_client::post(std::function<void()> task) {
+  boost::asio::post(impl_->strand, std::move(task));
+}
 
-bool redis_client::is_up() const { return impl_->up.load(std::memory_order_relaxed); }
-const redis_client_stats& redis_client::stats() const { return impl_->stats; }
-const redis_client_options& redis_client::options() const { return impl_->options; }
+bool redis_client::is_up() const {
+  return impl_->up.load(std::memory_order_relaxed);
+}
+const redis_client_stats& redis_client::stats() const {
+  return impl_->stats;
+}
+const redis_client_options& redis_client::options() const {
+  return impl_->options;
+}
 
 namespace detail {
-strand_type client_access::strand(redis_client& client) { return client.impl_->strand; }
+strand_type client_access::strand(redis_client& client) {
+  return client.impl_->strand;
+}
 }  // namespace detail
 
 }  // namespace kwm::cluster

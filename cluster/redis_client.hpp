@@ -58,11 +58,11 @@ struct redis_client_options {
 
 // Read with relaxed loads from any thread (metrics).
 struct redis_client_stats {
-  std::atomic<uint64_t> commands{0};      // commands written to Redis
-  std::atomic<uint64_t> failures{0};      // commands that ended without a reply
-  std::atomic<uint64_t> messages{0};      // pub/sub messages received
-  std::atomic<uint64_t> connects{0};      // connections that became ready
-  std::atomic<uint64_t> pending{0};       // commands in flight or queued now
+  std::atomic<uint64_t> commands{0};       // commands written to Redis
+  std::atomic<uint64_t> failures{0};       // commands that ended without a reply
+  std::atomic<uint64_t> messages{0};       // pub/sub messages received
+  std::atomic<uint64_t> connects{0};       // connections that became ready
+  std::atomic<uint64_t> pending{0};        // commands in flight or queued now
   std::atomic<int64_t> round_trip_us{-1};  // the last PING, -1 before the first
   std::atomic<uint64_t> round_trip_sum_us{0};
   std::atomic<uint64_t> round_trip_count{0};

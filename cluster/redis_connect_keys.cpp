@@ -26,7 +26,8 @@ class redis_connect_keys final : public connect_key_store {
                     [finished = std::move(finished)](result<redis_reply> reply) {
                       if (!reply) return finished(reply.failed());
                       if (reply->is_status("OK")) return finished(done{});
-                      if (reply->is_nil()) return finished(error{failure::rejected, "connect key exists"});
+                      if (reply->is_nil())
+                        return finished(error{failure::rejected, "connect key exists"});
                       finished(error{failure::malformed, "SET answered " + reply->text});
                     });
   }
@@ -36,7 +37,8 @@ class redis_connect_keys final : public connect_key_store {
                [finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  if (reply->is_nil()) return finished(std::optional<std::string>());
-                 if (!reply->is_string()) return finished(error{failure::malformed, "redeem answered no string"});
+                 if (!reply->is_string())
+                   return finished(error{failure::malformed, "redeem answered no string"});
                  finished(std::optional<std::string>(std::move(reply->text)));
                });
   }

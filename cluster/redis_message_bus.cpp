@@ -12,13 +12,19 @@ namespace {
 
 class redis_message_bus final : public message_bus {
  public:
-  redis_message_bus(redis_client& client, key_space keys, std::string node, std::size_t max_requests)
-      : client_(client), keys_(std::move(keys)), node_(std::move(node)), max_requests_(max_requests) {}
+  redis_message_bus(redis_client& client, key_space keys, std::string node,
+                    std::size_t max_requests)
+      : client_(client),
+        keys_(std::move(keys)),
+        node_(std::move(node)),
+        max_requests_(max_requests) {}
 
   void start(message_handler on_message, request_handler on_request) override {
     on_message_ = std::move(on_message);
     on_request_ = std::move(on_request);
-    auto receive = [this](std::string_view channel, std::string_view payload) { this->receive(channel, payload); };
+    auto receive = [this](std::string_view channel, std::string_view payload) {
+      this->receive(channel, payload);
+    };
     client_.subscribe(keys_.inbox(node_), receive);
     client_.subscribe(keys_.everyone(), receive);
   }
@@ -33,9 +39,11 @@ class redis_message_bus final : public message_bus {
 
   void request(const std::string& node, std::string body, std::chrono::milliseconds timeout,
                callback<std::string> finished) override {
-    client_.post([this, node, body = std::move(body), timeout, finished = std::move(finished)]() mutable {
+    client_.post([this, node, body = std::move(body), timeout,
+                  finished = std::move(finished)]() mutable {
       if (stopped_) return finished(error{failure::stopped, "bus stopped"});
-      if (pending_.size() >= max_requests_) return finished(error{failure::overloaded, "too many bus requests"});
+      if (pending_.size() >= max_requests_)
+        return finished(error{failure::overloaded, "too many bus requests"});
       const uint64_t id = ++last_request_;
       auto timer = std::make_unique<boost::asio::steady_timer>(detail::strand_of(client_), timeout);
       timer->async_wait([this, id](const boost::system::error_code& ec) {
@@ -52,7 +60,8 @@ class redis_message_bus final : public message_bus {
   void stop() override {
     client_.post([this] {
       stopped_ = true;
-      while (!pending_.empty()) complete(pending_.begin()->first, error{failure::stopped, "bus stopped"});
+      while (!pending_.empty())
+        complete(pending_.begin()->first, error{failure::stopped, "bus stopped"});
     });
   }
 
@@ -74,9 +83,11 @@ class redis_message_bus final : public message_bus {
                         return;
                       }
                       const auto receivers = reply->as_integer();
-                      if (receivers == 0) stats_.undeliverable.fetch_add(1, std::memory_order_relaxed);
+                      if (receivers == 0)
+                        stats_.undeliverable.fetch_add(1, std::memory_order_relaxed);
                       if (!finished) return;
-                      if (!receivers) return finished(error{failure::malformed, "PUBLISH answered no number"});
+                      if (!receivers)
+                        return finished(error{failure::malformed, "PUBLISH answered no number"});
                       finished(*receivers);
                     });
   }
@@ -111,7 +122,8 @@ class redis_message_bus final : public message_bus {
         const auto request = decode_request(envelope->body);
         if (!request) break;
         if (!on_request_) return;
-        respond_function respond = [this, origin = std::string(envelope->origin), id = request->id](std::string body) {
+        respond_function respond = [this, origin = std::string(envelope->origin),
+                                    id = request->id](std::string body) {
           send(origin, encode_reply(node_, {id, body}), {});
         };
         on_request_(*envelope, request->body, std::move(respond));
@@ -138,9 +150,10 @@ class redis_message_bus final : public message_bus {
 
 }  // namespace
 
-std::unique_ptr<message_bus> make_redis_message_bus(redis_client& client, key_space keys, std::string node,
-                                                    std::size_t max_requests) {
-  return std::make_unique<redis_message_bus>(client, std::move(keys), std::move(node), max_requests);
+std::unique_ptr<message_bus> make_redis_message_bus(redis_client& client, key_space keys,
+                                                    std::string node, std::size_t max_requests) {
+  return std::make_unique<redis_message_bus>(client, std::move(keys), std::move(node),
+                                             max_requests);
 }
 
 }  // namespace kwm::cluster

@@ -71,7 +71,10 @@ class redis_node_registry final : public node_registry {
  public:
   redis_node_registry(redis_client& client, key_space keys, std::string node, node_info info,
                       std::chrono::milliseconds ttl)
-      : client_(client), keys_(std::move(keys)), node_(std::move(node)), info_(std::move(info)),
+      : client_(client),
+        keys_(std::move(keys)),
+        node_(std::move(node)),
+        info_(std::move(info)),
         ttl_(std::to_string(ttl.count())) {}
 
   void join(node_info info, callback<bool> finished) override {
@@ -86,15 +89,16 @@ class redis_node_registry final : public node_registry {
   }
 
   void heartbeat(callback<heartbeat_result> finished) override {
-    run_script(client_, heartbeat_script(), {keys_.nodes(), keys_.node_info(node_)}, arguments(),
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 if (!reply->is_array() || reply->elements.empty() || !reply->elements[0].is_integer())
-                   return finished(error{failure::malformed, "heartbeat answered no list"});
-                 auto alive = strings_of(*reply, 1);
-                 if (!alive) return finished(alive.failed());
-                 finished(heartbeat_result{reply->elements[0].integer == 1, std::move(*alive)});
-               });
+    run_script(
+        client_, heartbeat_script(), {keys_.nodes(), keys_.node_info(node_)}, arguments(),
+        [finished = std::move(finished)](result<redis_reply> reply) {
+          if (!reply) return finished(reply.failed());
+          if (!reply->is_array() || reply->elements.empty() || !reply->elements[0].is_integer())
+            return finished(error{failure::malformed, "heartbeat answered no list"});
+          auto alive = strings_of(*reply, 1);
+          if (!alive) return finished(alive.failed());
+          finished(heartbeat_result{reply->elements[0].integer == 1, std::move(*alive)});
+        });
   }
 
   void leave(callback<done> finished) override {
@@ -103,17 +107,19 @@ class redis_node_registry final : public node_registry {
   }
 
   void alive(callback<std::vector<std::string>> finished) override {
-    run_script(client_, alive_script(), {keys_.nodes()}, {}, [finished = std::move(finished)](result<redis_reply> reply) {
-      if (!reply) return finished(reply.failed());
-      finished(strings_of(*reply, 0));
-    });
+    run_script(client_, alive_script(), {keys_.nodes()}, {},
+               [finished = std::move(finished)](result<redis_reply> reply) {
+                 if (!reply) return finished(reply.failed());
+                 finished(strings_of(*reply, 0));
+               });
   }
 
   void info(std::string node, callback<node_info> finished) override {
-    client_.command({"HGETALL", keys_.node_info(node)}, [finished = std::move(finished)](result<redis_reply> reply) {
-      if (!reply) return finished(reply.failed());
-      finished(detail::field_pairs(*reply));
-    });
+    client_.command({"HGETALL", keys_.node_info(node)},
+                    [finished = std::move(finished)](result<redis_reply> reply) {
+                      if (!reply) return finished(reply.failed());
+                      finished(detail::field_pairs(*reply));
+                    });
   }
 
  private:
@@ -135,9 +141,11 @@ class redis_node_registry final : public node_registry {
 
 }  // namespace
 
-std::unique_ptr<node_registry> make_redis_node_registry(redis_client& client, key_space keys, std::string node,
-                                                        node_info info, std::chrono::milliseconds ttl) {
-  return std::make_unique<redis_node_registry>(client, std::move(keys), std::move(node), std::move(info), ttl);
+std::unique_ptr<node_registry> make_redis_node_registry(redis_client& client, key_space keys,
+                                                        std::string node, node_info info,
+                                                        std::chrono::milliseconds ttl) {
+  return std::make_unique<redis_node_registry>(client, std::move(keys), std::move(node),
+                                               std::move(info), ttl);
 }
 
 }  // namespace kwm::cluster

@@ -6,13 +6,20 @@ namespace kwm::cluster {
 
 const char* to_string(failure kind) {
   switch (kind) {
-    case failure::unavailable: return "redis unavailable";
-    case failure::overloaded: return "too many pending redis commands";
-    case failure::timeout: return "redis did not answer in time";
-    case failure::lost: return "redis connection lost";
-    case failure::stopped: return "redis client stopped";
-    case failure::rejected: return "redis refused the command";
-    case failure::malformed: return "unexpected redis reply";
+    case failure::unavailable:
+      return "redis unavailable";
+    case failure::overloaded:
+      return "too many pending redis commands";
+    case failure::timeout:
+      return "redis did not answer in time";
+    case failure::lost:
+      return "redis connection lost";
+    case failure::stopped:
+      return "redis client stopped";
+    case failure::rejected:
+      return "redis refused the command";
+    case failure::malformed:
+      return "unexpected redis reply";
   }
   return "redis failure";
 }

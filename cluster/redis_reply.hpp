@@ -25,7 +25,9 @@ struct redis_reply {
   bool is_string() const { return type == kind::string; }
   bool is_integer() const { return type == kind::integer; }
   bool is_array() const { return type == kind::array; }
-  bool is_status(std::string_view expected) const { return type == kind::status && text == expected; }
+  bool is_status(std::string_view expected) const {
+    return type == kind::status && text == expected;
+  }
 
   // An integer reply, or a string reply holding a decimal integer (Lua returns both).
   std::optional<int64_t> as_integer() const;

@@ -22,7 +22,8 @@ std::string hex_sha1(const std::string& text) {
 
 }  // namespace
 
-redis_script::redis_script(std::string source) : source_(std::move(source)), sha1_(hex_sha1(source_)) {}
+redis_script::redis_script(std::string source)
+    : source_(std::move(source)), sha1_(hex_sha1(source_)) {}
 
 void run_script(redis_client& client, const redis_script& script, std::vector<std::string> keys,
                 std::vector<std::string> args, reply_callback done) {
@@ -35,17 +36,18 @@ void run_script(redis_client& client, const redis_script& script, std::vector<st
   for (auto& arg : args) command.push_back(std::move(arg));
   // Kept for the EVAL fallback; the source is referenced, the script outlives the call.
   auto fallback = std::make_shared<std::vector<std::string>>(command);
-  client.command(std::move(command), [&client, &script, fallback, done = std::move(done)](result<redis_reply> reply) {
-    if (reply && reply->is_error() && reply->text.starts_with("NOSCRIPT")) {
-      (*fallback)[0] = "EVAL";
-      (*fallback)[1] = script.source();
-      client.command(std::move(*fallback), [done](result<redis_reply> retried) {
-        done(retried ? reject_error_reply(std::move(*retried)) : std::move(retried));
-      });
-      return;
-    }
-    done(reply ? reject_error_reply(std::move(*reply)) : std::move(reply));
-  });
+  client.command(std::move(command),
+                 [&client, &script, fallback, done = std::move(done)](result<redis_reply> reply) {
+                   if (reply && reply->is_error() && reply->text.starts_with("NOSCRIPT")) {
+                     (*fallback)[0] = "EVAL";
+                     (*fallback)[1] = script.source();
+                     client.command(std::move(*fallback), [done](result<redis_reply> retried) {
+                       done(retried ? reject_error_reply(std::move(*retried)) : std::move(retried));
+                     });
+                     return;
+                   }
+                   done(reply ? reject_error_reply(std::move(*reply)) : std::move(reply));
+                 });
 }
 
 }  // namespace kwm::cluster

@@ -40,7 +40,9 @@ bool parse_decimal(std::string_view text, Integer& value) {
   return problem == std::errc() && end == text.data() + text.size();
 }
 
-redis_url_result refuse(std::string why) { return {std::nullopt, std::move(why)}; }
+redis_url_result refuse(std::string why) {
+  return {std::nullopt, std::move(why)};
+}
 
 }  // namespace
 
@@ -55,7 +57,9 @@ std::string redis_endpoint::describe() const {
 
 redis_url_result parse_redis_url(std::string_view url) {
   if (url.starts_with("rediss://"))
-    return refuse("rediss:// (TLS) is not supported; reach Redis over a private network or a local TLS tunnel");
+    return refuse(
+        "rediss:// (TLS) is not supported; reach Redis over a private network or a local TLS "
+        "tunnel");
   if (!url.starts_with(scheme)) return refuse("the URL must start with redis://");
   std::string_view rest = url.substr(scheme.size());
   if (const auto query = rest.find_first_of("?#"); query != std::string_view::npos)

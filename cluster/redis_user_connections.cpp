@@ -87,11 +87,16 @@ return #KEYS
 
 class redis_user_connections final : public user_connections {
  public:
-  redis_user_connections(redis_client& client, key_space keys, std::string node, std::chrono::milliseconds expiry)
-      : client_(client), keys_(std::move(keys)), node_(std::move(node)), expiry_(std::to_string(expiry.count())) {}
+  redis_user_connections(redis_client& client, key_space keys, std::string node,
+                         std::chrono::milliseconds expiry)
+      : client_(client),
+        keys_(std::move(keys)),
+        node_(std::move(node)),
+        expiry_(std::to_string(expiry.count())) {}
 
   void admit(std::string user, uint32_t limit, callback<admission> finished) override {
-    run_script(client_, admit_script(), {keys_.user(user), keys_.nodes()}, {node_, std::to_string(limit), expiry_},
+    run_script(client_, admit_script(), {keys_.user(user), keys_.nodes()},
+               {node_, std::to_string(limit), expiry_},
                [finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  if (!reply->is_array() || reply->elements.size() != 2)
@@ -105,28 +110,32 @@ class redis_user_connections final : public user_connections {
   }
 
   void release(std::string user, callback<done> finished) override {
-    run_script(client_, release_script(), {keys_.user(user)}, {node_}, detail::expect_done(std::move(finished)));
+    run_script(client_, release_script(), {keys_.user(user)}, {node_},
+               detail::expect_done(std::move(finished)));
   }
 
   void locate(std::string user, callback<std::vector<node_connections>> finished) override {
-    run_script(client_, locate_script(), {keys_.user(user), keys_.nodes()}, {},
-               [finished = std::move(finished)](result<redis_reply> reply) {
-                 if (!reply) return finished(reply.failed());
-                 if (!reply->is_array() || reply->elements.size() % 2 != 0)
-                   return finished(error{failure::malformed, "locate answered no pairs"});
-                 std::vector<node_connections> nodes;
-                 for (std::size_t i = 0; i < reply->elements.size(); i += 2) {
-                   const auto count = reply->elements[i + 1].as_integer();
-                   if (!reply->elements[i].is_string() || !count || *count < 0)
-                     return finished(error{failure::malformed, "locate answered a bad pair"});
-                   nodes.push_back({std::move(reply->elements[i].text), static_cast<uint64_t>(*count)});
-                 }
-                 finished(std::move(nodes));
-               });
+    run_script(
+        client_, locate_script(), {keys_.user(user), keys_.nodes()}, {},
+        [finished = std::move(finished)](result<redis_reply> reply) {
+          if (!reply) return finished(reply.failed());
+          if (!reply->is_array() || reply->elements.size() % 2 != 0)
+            return finished(error{failure::malformed, "locate answered no pairs"});
+          std::vector<node_connections> nodes;
+          for (std::size_t i = 0; i < reply->elements.size(); i += 2) {
+            const auto count = reply->elements[i + 1].as_integer();
+            if (!reply->elements[i].is_string() || !count || *count < 0)
+              return finished(error{failure::malformed, "locate answered a bad pair"});
+            nodes.push_back({std::move(reply->elements[i].text), static_cast<uint64_t>(*count)});
+          }
+          finished(std::move(nodes));
+        });
   }
 
-  void resync(std::vector<std::pair<std::string, uint64_t>> counts, callback<done> finished) override {
-    auto join = detail::fan_in<done>::make((counts.size() + resync_batch - 1) / resync_batch, std::move(finished));
+  void resync(std::vector<std::pair<std::string, uint64_t>> counts,
+              callback<done> finished) override {
+    auto join = detail::fan_in<done>::make((counts.size() + resync_batch - 1) / resync_batch,
+                                           std::move(finished));
     if (counts.empty()) return join->finish();
     for (std::size_t start = 0; start < counts.size(); start += resync_batch) {
       std::vector<std::string> user_keys;
@@ -135,10 +144,11 @@ class redis_user_connections final : public user_connections {
         user_keys.push_back(keys_.user(counts[i].first));
         args.push_back(std::to_string(counts[i].second));
       }
-      run_script(client_, resync_script(), std::move(user_keys), std::move(args), [join](result<redis_reply> reply) {
-        if (!reply) return join->fail(reply.failed());
-        join->part_done();
-      });
+      run_script(client_, resync_script(), std::move(user_keys), std::move(args),
+                 [join](result<redis_reply> reply) {
+                   if (!reply) return join->fail(reply.failed());
+                   join->part_done();
+                 });
     }
   }
 
@@ -152,7 +162,8 @@ class redis_user_connections final : public user_connections {
 }  // namespace
 
 std::unique_ptr<user_connections> make_redis_user_connections(redis_client& client, key_space keys,
-                                                              std::string node, std::chrono::milliseconds expiry) {
+                                                              std::string node,
+                                                              std::chrono::milliseconds expiry) {
   return std::make_unique<redis_user_connections>(client, std::move(keys), std::move(node), expiry);
 }
 

@@ -32,7 +32,7 @@ struct done {};
 template <class T>
 class result {
  public:
-  result(T value) : state_(std::move(value)) {}  // NOLINT: implicit on purpose
+  result(T value) : state_(std::move(value)) {}        // NOLINT: implicit on purpose
   result(error failed) : state_(std::move(failed)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }

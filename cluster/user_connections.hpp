@@ -25,7 +25,8 @@ class redis_client;
 
 struct admission {
   bool admitted = false;
-  uint64_t connections = 0;  // the user's live connections in the cluster (with this one if admitted)
+  uint64_t connections =
+      0;  // the user's live connections in the cluster (with this one if admitted)
 };
 
 struct node_connections {
@@ -44,10 +45,12 @@ class user_connections {
   // The alive nodes holding connections of `user` (empty: offline).
   virtual void locate(std::string user, callback<std::vector<node_connections>> finished) = 0;
   // Writes this node's exact counts (0 removes) and refreshes the keys' expiry.
-  virtual void resync(std::vector<std::pair<std::string, uint64_t>> counts, callback<done> finished) = 0;
+  virtual void resync(std::vector<std::pair<std::string, uint64_t>> counts,
+                      callback<done> finished) = 0;
 };
 
 std::unique_ptr<user_connections> make_redis_user_connections(redis_client& client, key_space keys,
-                                                              std::string node, std::chrono::milliseconds expiry);
+                                                              std::string node,
+                                                              std::chrono::milliseconds expiry);
 
 }  // namespace kwm::cluster

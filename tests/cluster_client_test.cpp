@@ -25,7 +25,8 @@ using kwm::test::fast_redis_options;
 namespace {
 
 result<redis_reply> run(redis_client& client, std::vector<std::string> args) {
-  return await_result<redis_reply>([&](auto done) { client.command(std::move(args), std::move(done)); });
+  return await_result<redis_reply>(
+      [&](auto done) { client.command(std::move(args), std::move(done)); });
 }
 
 void stop(redis_client& client) {
@@ -68,9 +69,10 @@ TEST_CASE("redis url: host, port, password, user and database") {
 }
 
 TEST_CASE("redis url: refused forms") {
-  for (const char* url : {"rediss://host", "http://host", "redis://", "redis://:pw@", "redis://host:0",
-                          "redis://host:65536", "redis://host:", "redis://host/x", "redis://host/-1",
-                          "redis://host?db=1", "redis://a%zz:b@host", "redis://[::1", "redis://[::1]x"}) {
+  for (const char* url :
+       {"rediss://host", "http://host", "redis://", "redis://:pw@", "redis://host:0",
+        "redis://host:65536", "redis://host:", "redis://host/x", "redis://host/-1",
+        "redis://host?db=1", "redis://a%zz:b@host", "redis://[::1", "redis://[::1]x"}) {
     CAPTURE(url);
     const auto parsed = kwm::cluster::parse_redis_url(url);
     CHECK_FALSE(parsed.endpoint);
@@ -125,8 +127,9 @@ TEST_CASE("redis client: AUTH and SELECT come from the URL") {
   }
   {
     kwm::test::log_recorder log;
-    redis_client client(io.io, fast_redis_options("redis://:wrong@127.0.0.1:" + std::to_string(redis.port())),
-                        log.function());
+    redis_client client(
+        io.io, fast_redis_options("redis://:wrong@127.0.0.1:" + std::to_string(redis.port())),
+        log.function());
     client.start();
     REQUIRE(eventually([&] { return log.count("redis connection down") == 1; }));
     CHECK_FALSE(client.is_up());
@@ -186,15 +189,16 @@ TEST_CASE("redis client: a hung redis times commands out and bounds the backlog"
 
   redis.pause();
   for (int i = 0; i < 200; ++i)
-    client.command({"SET", "k" + std::to_string(i), std::string(100, 'x')}, [&](result<redis_reply> reply) {
-      if (reply)
-        ++succeeded;
-      else if (reply.failed().kind == failure::overloaded)
-        ++overloaded;
-      else
-        ++other;
-      ++answered;
-    });
+    client.command({"SET", "k" + std::to_string(i), std::string(100, 'x')},
+                   [&](result<redis_reply> reply) {
+                     if (reply)
+                       ++succeeded;
+                     else if (reply.failed().kind == failure::overloaded)
+                       ++overloaded;
+                     else
+                       ++other;
+                     ++answered;
+                   });
   REQUIRE(eventually([&] { return answered == 200; }, 10s));
   CHECK(succeeded == 0);
   CHECK(overloaded >= 145);  // at most 50 (minus the health PING) got a slot
@@ -219,10 +223,11 @@ TEST_CASE("redis client: the pending bytes are bounded too") {
   REQUIRE(eventually([&] { return client.is_up(); }));
   redis.pause();
   for (int i = 0; i < 20; ++i)
-    client.command({"SET", "big" + std::to_string(i), std::string(100 * 1024, 'b')}, [&](result<redis_reply> reply) {
-      if (!reply && reply.failed().kind == failure::overloaded) ++overloaded;
-      ++answered;
-    });
+    client.command({"SET", "big" + std::to_string(i), std::string(100 * 1024, 'b')},
+                   [&](result<redis_reply> reply) {
+                     if (!reply && reply.failed().kind == failure::overloaded) ++overloaded;
+                     ++answered;
+                   });
   // About ten 100 KiB commands fit into 1 MiB; the others are refused at once.
   CHECK(eventually([&] { return overloaded >= 10; }));
   CHECK(client.stats().pending <= 11);
@@ -264,7 +269,8 @@ TEST_CASE("redis client: without any redis commands fail within the queue timeou
   }
   kwm::test::io_thread io;
   kwm::test::log_recorder log;
-  redis_client client(io.io, fast_redis_options("redis://127.0.0.1:" + std::to_string(port)), log.function());
+  redis_client client(io.io, fast_redis_options("redis://127.0.0.1:" + std::to_string(port)),
+                      log.function());
   client.start();
   auto first = run(client, {"PING"});
   REQUIRE_FALSE(first);

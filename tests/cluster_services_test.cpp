@@ -27,12 +27,15 @@ namespace {
 template <class T, class Call>
 T must(Call call) {
   auto outcome = await_result<T>(call);
-  if (!outcome) FAIL("cluster call failed: " << to_string(outcome.failed().kind) << ": " << outcome.failed().detail);
+  if (!outcome)
+    FAIL("cluster call failed: " << to_string(outcome.failed().kind) << ": "
+                                 << outcome.failed().detail);
   return std::move(*outcome);
 }
 
 std::optional<std::string> redeem(cluster_node& node, const std::string& key) {
-  return must<std::optional<std::string>>([&](auto done) { node.connect_keys().redeem(key, std::move(done)); });
+  return must<std::optional<std::string>>(
+      [&](auto done) { node.connect_keys().redeem(key, std::move(done)); });
 }
 
 admission admit(cluster_node& node, const std::string& user, uint32_t limit) {
@@ -59,7 +62,8 @@ TEST_CASE("cluster connect keys: issued on one node, redeemed once on another") 
   auto& b = cluster.add_node("b");
   auto& c = cluster.add_node("c");
   const std::string grant("auth\0record", 11);
-  must<kwm::cluster::done>([&](auto done) { a.connect_keys().issue("key-1", grant, std::move(done)); });
+  must<kwm::cluster::done>(
+      [&](auto done) { a.connect_keys().issue("key-1", grant, std::move(done)); });
 
   const auto ttl = cluster.redis.query({"PTTL", "kwm:ck:key-1"});
   CHECK(ttl.integer > 25000);
@@ -70,8 +74,10 @@ TEST_CASE("cluster connect keys: issued on one node, redeemed once on another") 
   CHECK(redeem(a, "key-1") == std::nullopt);
   CHECK(redeem(a, "never-issued") == std::nullopt);
 
-  must<kwm::cluster::done>([&](auto done) { a.connect_keys().issue("key-2", "x", std::move(done)); });
-  auto collision = await_result<kwm::cluster::done>([&](auto done) { c.connect_keys().issue("key-2", "y", std::move(done)); });
+  must<kwm::cluster::done>(
+      [&](auto done) { a.connect_keys().issue("key-2", "x", std::move(done)); });
+  auto collision = await_result<kwm::cluster::done>(
+      [&](auto done) { c.connect_keys().issue("key-2", "y", std::move(done)); });
   REQUIRE_FALSE(collision);
   CHECK(collision.failed().kind == failure::rejected);
   CHECK(redeem(b, "key-2") == "x");
@@ -79,8 +85,10 @@ TEST_CASE("cluster connect keys: issued on one node, redeemed once on another") 
 
 TEST_CASE("cluster connect keys: a key is gone after its lifetime") {
   cluster_harness cluster;
-  auto& a = cluster.add_node_with("a", [](auto& options) { options.timing.connect_key_lifetime = 200ms; });
-  must<kwm::cluster::done>([&](auto done) { a.connect_keys().issue("short", "grant", std::move(done)); });
+  auto& a = cluster.add_node_with(
+      "a", [](auto& options) { options.timing.connect_key_lifetime = 200ms; });
+  must<kwm::cluster::done>(
+      [&](auto done) { a.connect_keys().issue("short", "grant", std::move(done)); });
   REQUIRE(eventually([&] { return cluster.redis.query({"EXISTS", "kwm:ck:short"}).integer == 0; }));
   CHECK(redeem(a, "short") == std::nullopt);
 }
@@ -90,24 +98,26 @@ TEST_CASE("cluster connect keys: concurrent redemption on three nodes succeeds e
   std::map<int, int> wins;
   std::atomic<int> answered{0}, failed{0};
   cluster_harness cluster;
-  std::vector<cluster_node*> nodes = {&cluster.add_node("a"), &cluster.add_node("b"), &cluster.add_node("c")};
+  std::vector<cluster_node*> nodes = {&cluster.add_node("a"), &cluster.add_node("b"),
+                                      &cluster.add_node("c")};
   constexpr int keys = 300;
   for (int i = 0; i < keys; ++i)
     must<kwm::cluster::done>([&](auto done) {
-      nodes[static_cast<std::size_t>(i) % 3]->connect_keys().issue("k" + std::to_string(i), "g" + std::to_string(i),
-                                                                   std::move(done));
+      nodes[static_cast<std::size_t>(i) % 3]->connect_keys().issue(
+          "k" + std::to_string(i), "g" + std::to_string(i), std::move(done));
     });
   for (int i = 0; i < keys; ++i)
     for (auto* node : nodes)
-      node->connect_keys().redeem("k" + std::to_string(i), [&, i](result<std::optional<std::string>> got) {
-        if (!got) ++failed;
-        if (got && *got) {
-          std::lock_guard lock(mutex);
-          CHECK(**got == "g" + std::to_string(i));
-          ++wins[i];
-        }
-        ++answered;
-      });
+      node->connect_keys().redeem("k" + std::to_string(i),
+                                  [&, i](result<std::optional<std::string>> got) {
+                                    if (!got) ++failed;
+                                    if (got && *got) {
+                                      std::lock_guard lock(mutex);
+                                      CHECK(**got == "g" + std::to_string(i));
+                                      ++wins[i];
+                                    }
+                                    ++answered;
+                                  });
   REQUIRE(eventually([&] { return answered == 3 * keys; }, 15s));
   CHECK(failed == 0);
   std::lock_guard lock(mutex);
@@ -135,10 +145,14 @@ TEST_CASE("cluster users: the connection cap counts every node") {
 
   // Many admissions at once from three nodes: exactly the limit gets in.
   for (int i = 0; i < 30; ++i)
-    (i % 3 == 0 ? a : i % 3 == 1 ? b : c).users().admit("carol", 16, [&](result<admission> got) {
-      if (got && got->admitted) ++admitted;
-      ++answered;
-    });
+    (i % 3 == 0   ? a
+     : i % 3 == 1 ? b
+                  : c)
+        .users()
+        .admit("carol", 16, [&](result<admission> got) {
+          if (got && got->admitted) ++admitted;
+          ++answered;
+        });
   REQUIRE(eventually([&] { return answered == 30; }));
   CHECK(admitted == 16);
 }
@@ -192,7 +206,9 @@ TEST_CASE("cluster users: after redis lost its data a node rejoins and resyncs")
   REQUIRE(eventually([&] { return a.healthy() && b.healthy(); }, 10s));
   REQUIRE(eventually([&] { return rejoins >= 1; }));
   CHECK(locate(b, "erin").empty());
-  must<kwm::cluster::done>([&](auto done) { a.users().resync({{"erin", 2}, {"gone", 0}}, std::move(done)); });
+  must<kwm::cluster::done>([&](auto done) {
+    a.users().resync({{"erin", 2}, {"gone", 0}}, std::move(done));
+  });
   CHECK(locate(b, "erin") == std::map<std::string, uint64_t>{{a.id(), 2}});
   CHECK(cluster.redis.query({"PTTL", "kwm:u:erin"}).integer > 0);
 }
@@ -219,8 +235,10 @@ TEST_CASE("cluster registry: nodes see each other, leave at once, and expire aft
     return a.alive_nodes().size() == 3;
   }));
   CHECK(eventually([&] { return a.alive_nodes().size() == 2; }, 10s));  // no more heartbeats
-  auto info = must<kwm::cluster::node_info>([&](auto done) { a.registry().info(b.id(), std::move(done)); });
-  CHECK(std::find(info.begin(), info.end(), std::pair<std::string, std::string>{"name", "b"}) != info.end());
+  auto info =
+      must<kwm::cluster::node_info>([&](auto done) { a.registry().info(b.id(), std::move(done)); });
+  CHECK(std::find(info.begin(), info.end(), std::pair<std::string, std::string>{"name", "b"}) !=
+        info.end());
 }
 
 TEST_CASE("cluster registry: an alive node id cannot join twice") {
@@ -252,33 +270,47 @@ TEST_CASE("cluster leases: one owner at a time, fenced member writes, takeover a
   CHECK_FALSE(again.taken);
   CHECK(again.fence == first.fence);
 
-  CHECK(must<bool>([&](auto done) { a.leases().put_member("@room", first.fence, "alice", "rec-a", std::move(done)); }));
-  CHECK_FALSE(must<bool>([&](auto done) { b.leases().put_member("@room", first.fence, "bob", "rec-b", std::move(done)); }));
-  CHECK_FALSE(must<bool>([&](auto done) { a.leases().put_member("@room", first.fence + 1, "x", "y", std::move(done)); }));
+  CHECK(must<bool>([&](auto done) {
+    a.leases().put_member("@room", first.fence, "alice", "rec-a", std::move(done));
+  }));
+  CHECK_FALSE(must<bool>([&](auto done) {
+    b.leases().put_member("@room", first.fence, "bob", "rec-b", std::move(done));
+  }));
+  CHECK_FALSE(must<bool>([&](auto done) {
+    a.leases().put_member("@room", first.fence + 1, "x", "y", std::move(done));
+  }));
 
   // A ghost owner writes members, then dies; b takes over with a larger token and finds them.
   auto ghost = cluster.add_ghost("ghost-3");
   const lease ghostly = acquire(*ghost->leases, "*call");
   REQUIRE(ghostly.mine);
   CHECK(ghostly.fence > first.fence);
-  CHECK(must<bool>([&](auto done) { ghost->leases->put_member("*call", ghostly.fence, "carol", "rec-c", std::move(done)); }));
+  CHECK(must<bool>([&](auto done) {
+    ghost->leases->put_member("*call", ghostly.fence, "carol", "rec-c", std::move(done));
+  }));
   ghost->beat();
   CHECK_FALSE(acquire(b.leases(), "*call").mine);
   REQUIRE(eventually([&] { return acquire(b.leases(), "*call").mine; }, 10s));
   const lease taken = acquire(b.leases(), "*call");
   CHECK(taken.fence > ghostly.fence);
-  auto members = must<kwm::cluster::member_records>([&](auto done) { b.leases().members("*call", std::move(done)); });
+  auto members = must<kwm::cluster::member_records>(
+      [&](auto done) { b.leases().members("*call", std::move(done)); });
   CHECK(members == kwm::cluster::member_records{{"carol", "rec-c"}});
   // The old owner is fenced off, and its renewal reports the loss.
-  CHECK_FALSE(must<bool>([&](auto done) { ghost->leases->remove_member("*call", ghostly.fence, "carol", std::move(done)); }));
+  CHECK_FALSE(must<bool>([&](auto done) {
+    ghost->leases->remove_member("*call", ghostly.fence, "carol", std::move(done));
+  }));
   auto lost = must<std::vector<std::string>>([&](auto done) {
     ghost->leases->renew({{"*call", ghostly.fence}}, std::move(done));
   });
   CHECK(lost == std::vector<std::string>{"*call"});
-  CHECK(must<bool>([&](auto done) { b.leases().remove_member("*call", taken.fence, "carol", std::move(done)); }));
+  CHECK(must<bool>([&](auto done) {
+    b.leases().remove_member("*call", taken.fence, "carol", std::move(done));
+  }));
 
   // Release: only by the holder; then nobody owns it.
-  CHECK_FALSE(must<bool>([&](auto done) { b.leases().release("@room", first.fence, std::move(done)); }));
+  CHECK_FALSE(
+      must<bool>([&](auto done) { b.leases().release("@room", first.fence, std::move(done)); }));
   CHECK(must<bool>([&](auto done) { a.leases().release("@room", first.fence, std::move(done)); }));
   CHECK(must<lease>([&](auto done) { b.leases().owner("@room", std::move(done)); }).owner.empty());
   CHECK(cluster.redis.query({"EXISTS", "kwm:members:@room"}).integer == 0);
@@ -290,7 +322,8 @@ TEST_CASE("cluster leases: racing nodes agree on one owner per channel") {
   std::map<std::string, int> mine;
   std::atomic<int> answered{0};
   cluster_harness cluster;
-  std::vector<cluster_node*> nodes = {&cluster.add_node("a"), &cluster.add_node("b"), &cluster.add_node("c")};
+  std::vector<cluster_node*> nodes = {&cluster.add_node("a"), &cluster.add_node("b"),
+                                      &cluster.add_node("c")};
   constexpr int channels = 100;
   for (int i = 0; i < channels; ++i)
     for (auto* node : nodes)
@@ -310,20 +343,24 @@ TEST_CASE("cluster leases: racing nodes agree on one owner per channel") {
   CHECK(mine.size() == static_cast<std::size_t>(channels));
 }
 
-TEST_CASE("cluster leases: renew keeps owned leases and fencing tokens grow after redis lost its data") {
+TEST_CASE(
+    "cluster leases: renew keeps owned leases and fencing tokens grow after redis lost its data") {
   cluster_harness cluster;
   auto& a = cluster.add_node("a");
   const lease before = acquire(a.leases(), "@one");
   const lease other = acquire(a.leases(), "@two");
-  auto lost = must<std::vector<std::string>>(
-      [&](auto done) { a.leases().renew({{"@one", before.fence}, {"@two", other.fence}}, std::move(done)); });
+  auto lost = must<std::vector<std::string>>([&](auto done) {
+    a.leases().renew({{"@one", before.fence}, {"@two", other.fence}}, std::move(done));
+  });
   CHECK(lost.empty());
   CHECK(cluster.redis.query({"PTTL", "kwm:lease:@one"}).integer > 50000);
 
   cluster.redis.kill();
   cluster.redis.start();
   REQUIRE(eventually([&] { return a.healthy(); }, 10s));
-  lost = must<std::vector<std::string>>([&](auto done) { a.leases().renew({{"@one", before.fence}}, std::move(done)); });
+  lost = must<std::vector<std::string>>([&](auto done) {
+    a.leases().renew({{"@one", before.fence}}, std::move(done));
+  });
   CHECK(lost == std::vector<std::string>{"@one"});
   const lease after = acquire(a.leases(), "@one");
   CHECK(after.taken);
@@ -337,12 +374,17 @@ TEST_CASE("cluster hash key: made once, the same on every node, restored after d
   a.on_hash_key_change([&](const std::string&) { ++changes; });
   cluster.add_node("b", std::string(32, 'B'));
   CHECK(cluster.agreed_key == std::string(32, 'A'));
-  auto b_key = must<std::string>([&](auto done) { a.hash_key().ensure(std::string(32, 'C'), std::move(done)); });
+  auto b_key = must<std::string>(
+      [&](auto done) { a.hash_key().ensure(std::string(32, 'C'), std::move(done)); });
   CHECK(b_key == std::string(32, 'A'));
 
   cluster.redis.kill();
   cluster.redis.start();
-  REQUIRE(eventually([&] { return cluster.redis.query({"GET", "kwm:hash-key"}).text == std::string(32, 'A'); }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return cluster.redis.query({"GET", "kwm:hash-key"}).text == std::string(32, 'A');
+      },
+      10s));
   CHECK(changes == 0);
 }
 
@@ -352,52 +394,76 @@ TEST_CASE("cluster admin tokens: records, refresh, revocation and the list are s
   auto& b = cluster.add_node("b");
   auto& c = cluster.add_node("c");
   using kwm::cluster::done;
-  must<done>([&](auto finished) { a.admin_tokens().put({"admin-Token-bob", "body-bob", 100}, std::move(finished)); });
-  must<done>([&](auto finished) { a.admin_tokens().put({"admin-Token-alice", "body-alice", 200}, std::move(finished)); });
+  must<done>([&](auto finished) {
+    a.admin_tokens().put({"admin-Token-bob", "body-bob", 100}, std::move(finished));
+  });
+  must<done>([&](auto finished) {
+    a.admin_tokens().put({"admin-Token-alice", "body-alice", 200}, std::move(finished));
+  });
   // A verification elsewhere refreshes (and updates exp), keeping the body.
   CHECK(must<bool>([&](auto finished) {
     b.admin_tokens().touch({"admin-Token-alice", "ignored", 300}, "alice", 10, std::move(finished));
   }));
-  auto listed = must<std::vector<admin_record>>([&](auto finished) { c.admin_tokens().list(5000, std::move(finished)); });
+  auto listed = must<std::vector<admin_record>>(
+      [&](auto finished) { c.admin_tokens().list(5000, std::move(finished)); });
   REQUIRE(listed.size() == 2);
   CHECK(listed[0].id == "admin-Token-alice");  // byte order
   CHECK(listed[0].body == "body-alice");
   CHECK(listed[0].exp == 300);
   CHECK(listed[1].exp == 100);
-  CHECK(must<std::vector<admin_record>>([&](auto finished) { c.admin_tokens().list(1, std::move(finished)); }).size() == 1);
+  CHECK(must<std::vector<admin_record>>([&](auto finished) {
+          c.admin_tokens().list(1, std::move(finished));
+        }).size() == 1);
 
   // DELETE on c revokes everywhere: tokens issued at or before T no longer refresh.
-  CHECK(must<int64_t>([&](auto finished) { c.admin_tokens().revoke("alice", 1000, 3600s, std::move(finished)); }) == 1000);
-  CHECK(must<int64_t>([&](auto finished) { a.admin_tokens().revoke("alice", 900, 3600s, std::move(finished)); }) == 1000);
-  CHECK(must<std::optional<int64_t>>([&](auto finished) { b.admin_tokens().revoked_at("alice", std::move(finished)); }) == 1000);
+  CHECK(must<int64_t>([&](auto finished) {
+          c.admin_tokens().revoke("alice", 1000, 3600s, std::move(finished));
+        }) == 1000);
+  CHECK(must<int64_t>([&](auto finished) {
+          a.admin_tokens().revoke("alice", 900, 3600s, std::move(finished));
+        }) == 1000);
+  CHECK(must<std::optional<int64_t>>([&](auto finished) {
+          b.admin_tokens().revoked_at("alice", std::move(finished));
+        }) == 1000);
   CHECK_FALSE(must<bool>([&](auto finished) {
     a.admin_tokens().touch({"admin-Token-alice", "x", 0}, "alice", 1000, std::move(finished));
   }));
   CHECK(must<bool>([&](auto finished) {
     a.admin_tokens().touch({"admin-Token-alice", "x", 0}, "alice", 1001, std::move(finished));
   }));
-  CHECK(must<bool>([&](auto finished) { b.admin_tokens().remove("admin-Token-alice", std::move(finished)); }));
-  CHECK_FALSE(must<bool>([&](auto finished) { c.admin_tokens().remove("admin-Token-alice", std::move(finished)); }));
-  CHECK(must<std::optional<int64_t>>([&](auto finished) { b.admin_tokens().revoked_at("nobody", std::move(finished)); }) ==
-        std::nullopt);
+  CHECK(must<bool>(
+      [&](auto finished) { b.admin_tokens().remove("admin-Token-alice", std::move(finished)); }));
+  CHECK_FALSE(must<bool>(
+      [&](auto finished) { c.admin_tokens().remove("admin-Token-alice", std::move(finished)); }));
+  CHECK(must<std::optional<int64_t>>([&](auto finished) {
+          b.admin_tokens().revoked_at("nobody", std::move(finished));
+        }) == std::nullopt);
   // Old revocations are forgotten once older than `keep`.
-  must<int64_t>([&](auto finished) { c.admin_tokens().revoke("zed", 1'000'000, 10s, std::move(finished)); });
-  CHECK(must<std::optional<int64_t>>([&](auto finished) { b.admin_tokens().revoked_at("alice", std::move(finished)); }) ==
-        std::nullopt);
+  must<int64_t>(
+      [&](auto finished) { c.admin_tokens().revoke("zed", 1'000'000, 10s, std::move(finished)); });
+  CHECK(must<std::optional<int64_t>>([&](auto finished) {
+          b.admin_tokens().revoked_at("alice", std::move(finished));
+        }) == std::nullopt);
 }
 
 TEST_CASE("cluster admin tokens: records expire after their lifetime") {
   cluster_harness cluster;
-  auto& a = cluster.add_node_with("a", [](auto& options) { options.timing.admin_record_lifetime = 200ms; });
-  must<kwm::cluster::done>([&](auto finished) { a.admin_tokens().put({"admin-Basic-x", "b", 0}, std::move(finished)); });
+  auto& a = cluster.add_node_with(
+      "a", [](auto& options) { options.timing.admin_record_lifetime = 200ms; });
+  must<kwm::cluster::done>([&](auto finished) {
+    a.admin_tokens().put({"admin-Basic-x", "b", 0}, std::move(finished));
+  });
   REQUIRE(eventually([&] {
-    auto listed = await_result<std::vector<admin_record>>([&](auto finished) { a.admin_tokens().list(10, std::move(finished)); });
+    auto listed = await_result<std::vector<admin_record>>(
+        [&](auto finished) { a.admin_tokens().list(10, std::move(finished)); });
     return listed && listed->empty();
   }));
   CHECK(cluster.redis.query({"HLEN", "kwm:admin:data"}).integer == 0);
 }
 
-TEST_CASE("cluster bus: messages reach the addressed node in order, broadcasts the others, requests get replies") {
+TEST_CASE(
+    "cluster bus: messages reach the addressed node in order, broadcasts the others, requests get "
+    "replies") {
   std::mutex mutex;
   std::map<std::string, std::vector<std::string>> received;  // node → frames
   cluster_harness cluster;
@@ -416,7 +482,8 @@ TEST_CASE("cluster bus: messages reach the addressed node in order, broadcasts t
             received[id].push_back("event from " + std::string(message.origin));
           }
         },
-        [&, id = node->id()](const kwm::cluster::bus_envelope&, std::string_view body, auto respond) {
+        [&, id = node->id()](const kwm::cluster::bus_envelope&, std::string_view body,
+                             auto respond) {
           if (body != "silence") respond(id + " got " + std::string(body));
         });
   // Every inbox and the all-nodes channel are subscribed before anything is sent.
@@ -430,7 +497,8 @@ TEST_CASE("cluster bus: messages reach the addressed node in order, broadcasts t
 
   constexpr int count = 500;
   for (int i = 0; i < count; ++i)
-    a.bus().send(b.id(), kwm::cluster::encode(a.id(), kwm::cluster::deliver_message{"*c", 1, std::to_string(i), {7}}));
+    a.bus().send(b.id(), kwm::cluster::encode(a.id(), kwm::cluster::deliver_message{
+                                                          "*c", 1, std::to_string(i), {7}}));
   a.bus().broadcast(kwm::cluster::encode(a.id(), kwm::cluster::node_event_message{}));
   REQUIRE(eventually([&] {
     std::lock_guard lock(mutex);
@@ -438,18 +506,22 @@ TEST_CASE("cluster bus: messages reach the addressed node in order, broadcasts t
   }));
   {
     std::lock_guard lock(mutex);
-    for (int i = 0; i < count; ++i) CHECK(received[b.id()][static_cast<std::size_t>(i)] == std::to_string(i));
+    for (int i = 0; i < count; ++i)
+      CHECK(received[b.id()][static_cast<std::size_t>(i)] == std::to_string(i));
     CHECK(received[b.id()].back() == "event from " + a.id());
     CHECK(received[c.id()] == std::vector<std::string>{"event from " + a.id()});
     CHECK(received[a.id()].empty());  // not its own broadcast
   }
 
-  auto answer = must<std::string>([&](auto done) { a.bus().request(c.id(), "hello", 2s, std::move(done)); });
+  auto answer =
+      must<std::string>([&](auto done) { a.bus().request(c.id(), "hello", 2s, std::move(done)); });
   CHECK(answer == c.id() + " got hello");
-  auto timeout = await_result<std::string>([&](auto done) { a.bus().request(c.id(), "silence", 200ms, std::move(done)); });
+  auto timeout = await_result<std::string>(
+      [&](auto done) { a.bus().request(c.id(), "silence", 200ms, std::move(done)); });
   REQUIRE_FALSE(timeout);
   CHECK(timeout.failed().kind == failure::timeout);
-  auto nobody = await_result<std::string>([&](auto done) { a.bus().request("no-such-node", "x", 5s, std::move(done)); });
+  auto nobody = await_result<std::string>(
+      [&](auto done) { a.bus().request("no-such-node", "x", 5s, std::move(done)); });
   REQUIRE_FALSE(nobody);
   CHECK(nobody.failed().kind == failure::unavailable);
   CHECK(a.bus().stats().sent >= static_cast<uint64_t>(count));
@@ -471,7 +543,8 @@ TEST_CASE("cluster node: health follows redis and heals after a restart") {
   });
   cluster.redis.stop();
   REQUIRE(eventually([&] { return !a.healthy(); }));
-  auto refused = await_result<std::optional<std::string>>([&](auto done) { a.connect_keys().redeem("k", std::move(done)); });
+  auto refused = await_result<std::optional<std::string>>(
+      [&](auto done) { a.connect_keys().redeem("k", std::move(done)); });
   REQUIRE_FALSE(refused);
   // unavailable, or lost when the command connection noticed the end after the subscriber
   CHECK((refused.failed().kind == failure::unavailable || refused.failed().kind == failure::lost));

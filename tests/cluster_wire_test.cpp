@@ -11,8 +11,8 @@
 using namespace kwm::cluster;
 
 TEST_CASE("cluster wire: varints and byte strings round-trip") {
-  const std::vector<uint64_t> numbers = {0, 1, 127, 128, 300, 16383, 16384, uint64_t{1} << 32,
-                                         std::numeric_limits<uint64_t>::max()};
+  const std::vector<uint64_t> numbers = {
+      0, 1, 127, 128, 300, 16383, 16384, uint64_t{1} << 32, std::numeric_limits<uint64_t>::max()};
   const std::string binary("\0\xff\x80 \"\n", 6);
   wire_writer out;
   for (const uint64_t number : numbers) out.varint(number);
@@ -52,7 +52,10 @@ TEST_CASE("cluster wire: truncated, overlong and forged input is refused") {
     CHECK_FALSE(too_big.ok());
   }
   {
-    const std::string short_bytes("\x05" "abc", 4);  // length 5, 3 bytes follow
+    const std::string short_bytes(
+        "\x05"
+        "abc",
+        4);  // length 5, 3 bytes follow
     wire_reader in(short_bytes);
     CHECK(in.bytes().empty());
     CHECK_FALSE(in.ok());
@@ -73,7 +76,8 @@ TEST_CASE("cluster wire: every bus message round-trips with binary fields") {
   const std::string frame = std::string("{\"type\":\"webrtc\",\"data\":\"\0\xff\"}", 29);
   const std::string origin("node-a\0b", 8);
 
-  const std::string deliver = encode(origin, deliver_message{"@group/\xc3\xa4", 77, frame, {1, 300, 1ull << 40}});
+  const std::string deliver =
+      encode(origin, deliver_message{"@group/\xc3\xa4", 77, frame, {1, 300, 1ull << 40}});
   const auto envelope = decode_envelope(deliver);
   REQUIRE(envelope);
   CHECK(envelope->version == bus_wire_version);
@@ -86,7 +90,8 @@ TEST_CASE("cluster wire: every bus message round-trips with binary fields") {
   CHECK(decoded->frame == frame);
   CHECK(decoded->connections == std::vector<uint64_t>{1, 300, 1ull << 40});
 
-  const std::string users = encode(origin, deliver_users_message{frame, {"alice", std::string("b\0b", 3)}, 9});
+  const std::string users =
+      encode(origin, deliver_users_message{frame, {"alice", std::string("b\0b", 3)}, 9});
   const auto users_envelope = decode_envelope(users);
   REQUIRE(users_envelope);
   CHECK(users_envelope->kind == bus_kind::deliver_users);
@@ -138,10 +143,14 @@ TEST_CASE("cluster wire: every truncation of a message is refused, appended fiel
   };
   auto decodes = [](const bus_envelope& envelope) {
     switch (envelope.kind) {
-      case bus_kind::deliver: return decode_deliver(envelope.body).has_value();
-      case bus_kind::deliver_users: return decode_deliver_users(envelope.body).has_value();
-      case bus_kind::channel: return decode_channel(envelope.body).has_value();
-      default: return decode_request(envelope.body).has_value();
+      case bus_kind::deliver:
+        return decode_deliver(envelope.body).has_value();
+      case bus_kind::deliver_users:
+        return decode_deliver_users(envelope.body).has_value();
+      case bus_kind::channel:
+        return decode_channel(envelope.body).has_value();
+      default:
+        return decode_request(envelope.body).has_value();
     }
   };
   for (const auto& message : messages) {
@@ -173,7 +182,8 @@ TEST_CASE("cluster wire: random bytes never decode out of bounds") {
     const auto envelope = decode_envelope(payload);
     if (!envelope) continue;
     auto inside = [&](std::string_view view) {
-      return view.empty() || (view.data() >= payload.data() && view.data() + view.size() <= payload.data() + payload.size());
+      return view.empty() || (view.data() >= payload.data() &&
+                              view.data() + view.size() <= payload.data() + payload.size());
     };
     CHECK(inside(envelope->origin));
     if (const auto deliver = decode_deliver(envelope->body)) CHECK(inside(deliver->frame));

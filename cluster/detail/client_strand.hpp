@@ -10,6 +10,8 @@ struct client_access {
   static strand_type strand(redis_client& client);
 };
 
-inline strand_type strand_of(redis_client& client) { return client_access::strand(client); }
+inline strand_type strand_of(redis_client& client) {
+  return client_access::strand(client);
+}
 
 }  // namespace kwm::cluster::detail

@@ -95,7 +95,8 @@ bool hiredis_link::subscribe(std::string_view channel, bool pattern) {
   if (!usable()) return false;
   const char* pointers[2] = {pattern ? "PSUBSCRIBE" : "SUBSCRIBE", channel.data()};
   const std::size_t lengths[2] = {pattern ? 10u : 9u, channel.size()};
-  return redisAsyncCommandArgv(context_, &hiredis_link::on_push, this, 2, pointers, lengths) == REDIS_OK;
+  return redisAsyncCommandArgv(context_, &hiredis_link::on_push, this, 2, pointers, lengths) ==
+         REDIS_OK;
 }
 
 void hiredis_link::close(error why) {
@@ -114,7 +115,8 @@ std::optional<std::chrono::steady_clock::time_point> hiredis_link::oldest_in_fli
 
 error hiredis_link::failure_of_in_flight() const {
   if (closing_) return *closing_;
-  std::string detail = (context_ != nullptr && context_->err != 0) ? context_->errstr : "connection closed";
+  std::string detail =
+      (context_ != nullptr && context_->err != 0) ? context_->errstr : "connection closed";
   return error{connected_ ? failure::lost : failure::unavailable, std::move(detail)};
 }
 
@@ -123,16 +125,18 @@ void hiredis_link::wait_until(boost::asio::posix::descriptor_base::wait_type rea
   bool& waiting = read ? reading_ : writing_;
   if (waiting || !(read ? want_read_ : want_write_) || context_ == nullptr || destroying_) return;
   waiting = true;
-  socket_.async_wait(ready, [self = shared_from_this(), ready, read](const boost::system::error_code& ec) {
-    (read ? self->reading_ : self->writing_) = false;
-    if (ec || self->context_ == nullptr || !(read ? self->want_read_ : self->want_write_)) return;
-    // Either may free the context (its cleanup hook then detaches us).
-    if (read)
-      redisAsyncHandleRead(self->context_);
-    else
-      redisAsyncHandleWrite(self->context_);
-    self->wait_until(ready);
-  });
+  socket_.async_wait(
+      ready, [self = shared_from_this(), ready, read](const boost::system::error_code& ec) {
+        (read ? self->reading_ : self->writing_) = false;
+        if (ec || self->context_ == nullptr || !(read ? self->want_read_ : self->want_write_))
+          return;
+        // Either may free the context (its cleanup hook then detaches us).
+        if (read)
+          redisAsyncHandleRead(self->context_);
+        else
+          redisAsyncHandleWrite(self->context_);
+        self->wait_until(ready);
+      });
 }
 
 void hiredis_link::detach() {
@@ -146,11 +150,12 @@ void hiredis_link::detach() {
   context->ev.cleanup = nullptr;
   context->ev.data = nullptr;
   context->data = nullptr;
-  error why = closing_ ? *closing_
-                       : error{connected_ ? failure::lost : failure::unavailable,
-                               context->err != 0          ? std::string(context->errstr)
-                               : !connect_error_.empty() ? connect_error_
-                                                          : std::string("connection closed by redis")};
+  error why = closing_
+                  ? *closing_
+                  : error{connected_ ? failure::lost : failure::unavailable,
+                          context->err != 0         ? std::string(context->errstr)
+                          : !connect_error_.empty() ? connect_error_
+                                                    : std::string("connection closed by redis")};
   context_ = nullptr;
   failing_ = true;
   want_read_ = want_write_ = false;

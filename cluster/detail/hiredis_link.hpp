@@ -32,8 +32,8 @@ using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 class hiredis_link : public std::enable_shared_from_this<hiredis_link> {
  public:
   struct handlers {
-    std::function<void()> connected;                  // TCP connection established
-    std::function<void(const error& why)> closed;     // once per open(), posted to the strand
+    std::function<void()> connected;                    // TCP connection established
+    std::function<void(const error& why)> closed;       // once per open(), posted to the strand
     std::function<void(const redis_reply& push)> push;  // (p)subscribe confirmations, messages
   };
   using reply_handler = std::function<void(result<redis_reply>)>;

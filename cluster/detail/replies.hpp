@@ -28,7 +28,8 @@ inline reply_callback expect_flag(callback<bool> finished) {
 
 // HGETALL's field, value, field, value, ...
 inline result<std::vector<std::pair<std::string, std::string>>> field_pairs(redis_reply& reply) {
-  if (!reply.is_array() || reply.elements.size() % 2 != 0) return error{failure::malformed, "expected field pairs"};
+  if (!reply.is_array() || reply.elements.size() % 2 != 0)
+    return error{failure::malformed, "expected field pairs"};
   std::vector<std::pair<std::string, std::string>> pairs;
   pairs.reserve(reply.elements.size() / 2);
   for (std::size_t i = 0; i < reply.elements.size(); i += 2)

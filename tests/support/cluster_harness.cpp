@@ -35,16 +35,20 @@ ghost_node::~ghost_node() {
 }
 
 void ghost_node::join() {
-  auto joined = await_result<bool>([&](auto done) { registry->join({{"name", "ghost"}}, std::move(done)); });
+  auto joined = await_result<bool>([&](auto done) {
+    registry->join({{"name", "ghost"}}, std::move(done));
+  });
   if (!joined || !*joined) throw std::runtime_error("ghost could not join");
 }
 
 void ghost_node::beat() {
-  auto beat = await_result<cluster::heartbeat_result>([&](auto done) { registry->heartbeat(std::move(done)); });
+  auto beat = await_result<cluster::heartbeat_result>(
+      [&](auto done) { registry->heartbeat(std::move(done)); });
   if (!beat) throw std::runtime_error("ghost heartbeat failed");
 }
 
-cluster_harness::cluster_harness(redis_server_options redis_options) : redis(std::move(redis_options)) {}
+cluster_harness::cluster_harness(redis_server_options redis_options)
+    : redis(std::move(redis_options)) {}
 
 cluster_harness::~cluster_harness() {
   for (auto& node : nodes_)
@@ -56,20 +60,26 @@ cluster::cluster_node& cluster_harness::add_node(const std::string& name, const 
   return start_node(fast_cluster_options(redis.url(), name), key);
 }
 
-cluster::cluster_node& cluster_harness::start_node(cluster::cluster_options options, const std::string& key) {
-  nodes_.push_back(std::make_unique<cluster::cluster_node>(io.io, std::move(options), log.function()));
+cluster::cluster_node& cluster_harness::start_node(cluster::cluster_options options,
+                                                   const std::string& key) {
+  nodes_.push_back(
+      std::make_unique<cluster::cluster_node>(io.io, std::move(options), log.function()));
   auto& node = *nodes_.back();
-  const std::string candidate = key.empty() ? protocol::random_bytes(protocol::hmac_key_bytes) : key;
-  auto agreed = await_result<std::string>([&](auto done) { node.start(candidate, std::move(done)); });
+  const std::string candidate =
+      key.empty() ? protocol::random_bytes(protocol::hmac_key_bytes) : key;
+  auto agreed =
+      await_result<std::string>([&](auto done) { node.start(candidate, std::move(done)); });
   if (!agreed) throw std::runtime_error("node did not start: " + agreed.failed().detail);
   if (agreed_key.empty()) agreed_key = *agreed;
-  if (!eventually([&] { return node.healthy(); })) throw std::runtime_error("node did not become healthy");
+  if (!eventually([&] { return node.healthy(); }))
+    throw std::runtime_error("node did not become healthy");
   return node;
 }
 
 std::unique_ptr<ghost_node> cluster_harness::add_ghost(const std::string& id) {
   auto ghost = std::make_unique<ghost_node>(io.io, redis.url(), id);
-  if (!eventually([&] { return ghost->client.is_up(); })) throw std::runtime_error("ghost not connected");
+  if (!eventually([&] { return ghost->client.is_up(); }))
+    throw std::runtime_error("ghost not connected");
   ghost->join();
   return ghost;
 }

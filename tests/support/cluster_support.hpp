@@ -34,11 +34,13 @@ class io_thread {
 
 // Starts an operation with a callback and waits for the callback's result.
 template <class T, class Start>
-cluster::result<T> await_result(Start start, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+cluster::result<T> await_result(Start start,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
   auto promise = std::make_shared<std::promise<cluster::result<T>>>();
   auto future = promise->get_future();
   start([promise](cluster::result<T> outcome) { promise->set_value(std::move(outcome)); });
-  if (future.wait_for(timeout) != std::future_status::ready) throw std::runtime_error("no result in time");
+  if (future.wait_for(timeout) != std::future_status::ready)
+    throw std::runtime_error("no result in time");
   return future.get();
 }
 
@@ -48,7 +50,8 @@ void await_done(Start start, std::chrono::milliseconds timeout = std::chrono::se
   auto promise = std::make_shared<std::promise<void>>();
   auto future = promise->get_future();
   start([promise] { promise->set_value(); });
-  if (future.wait_for(timeout) != std::future_status::ready) throw std::runtime_error("not done in time");
+  if (future.wait_for(timeout) != std::future_status::ready)
+    throw std::runtime_error("not done in time");
 }
 
 // Client options for tests: short back-off, so that recoveries happen within a second, and

@@ -84,9 +84,21 @@ std::string redis_server::url() const {
 }
 
 bool redis_server::launch() {
-  std::vector<std::string> args = {redis_server_binary(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no", "--dir", directory_,
-                                   "--logfile", directory_ + "/redis.log", "--daemonize", "no"};
+  std::vector<std::string> args = {redis_server_binary(),
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   directory_,
+                                   "--logfile",
+                                   directory_ + "/redis.log",
+                                   "--daemonize",
+                                   "no"};
   if (!options_.password.empty()) {
     args.push_back("--requirepass");
     args.push_back(options_.password);
@@ -169,8 +181,8 @@ cluster::redis_reply redis_server::query(const std::vector<std::string>& args) c
       pointers.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context.get(), static_cast<int>(command.size()), pointers.data(), lengths.data()));
+    auto* reply = static_cast<redisReply*>(redisCommandArgv(
+        context.get(), static_cast<int>(command.size()), pointers.data(), lengths.data()));
     if (reply == nullptr) throw std::runtime_error("redis query failed");
     cluster::redis_reply out = cluster::detail::to_reply(*reply);
     freeReplyObject(reply);
