@@ -434,7 +434,10 @@ struct redis_client::impl : std::enable_shared_from_this<redis_client::impl> {
   }
 
   void health_check(clock_type::time_point now) {
-    if (commands.state != link_state::up) return;
+    if (commands.state != link_state::up) {
+      last_probe_seen = now;  // no probes go out: their silence proves nothing
+      return;
+    }
     if (!ping_outstanding) {
       ping_outstanding = true;
       submit({"PING"}, [self = shared_from_this(), sent = now](result<redis_reply> reply) {
