@@ -103,7 +103,8 @@ bool redis_server::launch() {
     args.push_back("--requirepass");
     args.push_back(options_.password);
   }
-  process_ = std::make_unique<child_process>(args);
+  process_ = std::make_unique<child_process>(args, std::vector<std::pair<std::string, std::string>>{},
+                                             std::string(), true);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     if (process_->wait_exit(std::chrono::milliseconds(0))) {  // exited: the port was taken
