@@ -7,11 +7,13 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.74-dev rapidjson-dev doctest-dev libssl-dev
   libcli11-dev libspdlog-dev libcjose-dev libjansson-dev libyaml-cpp-dev libsystemd-dev libre2-dev
+  libhiredis-dev
 )
 # Only the test suite needs these: a TURN server, the fuzzing toolchain, systemd-analyze,
-# (the browser test installs Chromium and node itself: scripts/browser-setup.sh).
+# a Redis for the cluster tests (the browser test installs Chromium and node itself:
+# scripts/browser-setup.sh).
 if [ "${1:-}" = "--test" ]; then
-  packages+=(coturn openssl clang-14 libclang-rt-14-dev systemd)
+  packages+=(coturn openssl clang-14 libclang-rt-14-dev systemd redis-server)
 fi
 
 missing=()

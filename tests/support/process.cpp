@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@ namespace kwm::test {
 
 child_process::child_process(const std::vector<std::string>& args,
                              const std::vector<std::pair<std::string, std::string>>& env,
-                             const std::string& working_directory) {
+                             const std::string& working_directory, bool die_with_parent) {
   // Everything the child needs is prepared before fork: between fork and exec a child of
   // a multi-threaded process may only make async-signal-safe calls (no malloc).
   std::vector<std::string> environment;
@@ -42,6 +43,7 @@ child_process::child_process(const std::vector<std::string>& args,
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     ::close(out_pipe[0]);

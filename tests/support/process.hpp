@@ -11,9 +11,11 @@ namespace kwm::test {
 
 class child_process {
  public:
+  // `die_with_parent`: the kernel kills the child when the thread that started it ends, so
+  // a crashed test leaves no server behind (start it from a thread that lives long enough).
   explicit child_process(const std::vector<std::string>& args,
                          const std::vector<std::pair<std::string, std::string>>& env = {},
-                         const std::string& working_directory = {});
+                         const std::string& working_directory = {}, bool die_with_parent = false);
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

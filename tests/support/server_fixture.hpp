@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/runtime.hpp"
+#include "support/eventually.hpp"
 #include "support/raw_client.hpp"
 
 namespace kwm::test {
@@ -44,17 +45,5 @@ http_reply connect_with(uint16_t port, const std::string& authorization, const s
                         const std::string& path = "/api/kwm/v2/rtm/connect");
 // The WebSocket path from a successful connect answer.
 std::string url_of(const http_reply& reply);
-
-// Polls `condition` until it holds or `timeout` passes: for state that changes
-// asynchronously inside the server and has no event a client could wait for.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 }  // namespace kwm::test
