@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,20 +139,42 @@ enum class join_outcome : uint8_t {
   full,               // group: a new member would exceed the group's member cap (D20)
 };
 
+// The webrtc_channel reply to a `webrtc_group` request: its id and the joiner's group hash.
+struct group_reply {
+  uint64_t reply_to = 0;
+  std::string hash;
+};
+
+// A connection asking to become a channel's member, with what the channel sends before any
+// side effect of the join reaches another member (D21).
+struct join_request {
+  explicit join_request(connection_ref who = {}, bool creates = true)
+      : joiner(std::move(who)), may_create(creates) {}
+
+  connection_ref joiner;
+  bool may_create = true;  // joining an empty channel counts as creating it
+  // webrtc_group: the reply, completed with the member list (including the joiner).
+  std::optional<group_reply> reply;
+  // An accepted call answer: relayed to the member `answer_target` (dropped when it is not a
+  // member or the channel is pipelined).
+  std::string answer_target;
+  net::frame answer;
+};
+
 struct join_result {
   join_outcome outcome = join_outcome::closed;
-  std::vector<std::string> members;  // user ids, sorted, including the joiner
   uint64_t membership = 0;  // joined, already_member, replaced: names this connection's membership
 };
 
 using channel_actor = caf::typed_actor<
     // From a connection: make it its user's member connection. 1:1 channels refuse a
     // second connection of a member (D4); group channels replace it (spec §3.14), telling
-    // the old connection it was replaced (a frame to its socket, `left` to its actor). The
-    // flag says whether the joiner may create channels (joining an empty channel counts as
-    // creating it). A group at its member cap refuses new users (`full`). Other members get
-    // the "joined" notice and, in groups, the new member list.
-    caf::replies_to<join_atom, connection_ref, bool>::with<join_result>,
+    // the old connection it was replaced (a frame to its socket, `left` to its actor). A
+    // joiner that may not create channels cannot join an empty one; a group at its member
+    // cap refuses new users (`full`). On success the request's reply or relayed answer goes
+    // out first (D21); then the other members get the "joined" notice and, in groups, the
+    // new member list.
+    caf::replies_to<join_atom, join_request>::with<join_result>,
     // From a connection: a chat message (spec §3.16). The channel is the sequencer: it
     // checks that the sender is the member connection, assigns id, ts and sender, echoes
     // to the sender, delivers to the others, then confirms delivery to the sender.
@@ -162,8 +185,9 @@ using channel_actor = caf::typed_actor<
     // revealed to clients).
     caf::reacts_to<forward_atom, std::string, net::frame>,
     // From a connection: `webrtc_hangup`. Removes the sender when it is its user's member
-    // connection, then delivers the frame to the target's member connection or, when the
-    // target is not in the channel, to every live connection of the target user.
+    // connection and delivers the frame to the target's member connection or, when the
+    // target is not in the channel, to every live connection of the target user. The
+    // delivery comes first, then the "left" notice and the member list (D21).
     caf::reacts_to<hangup_atom, connection_actor, std::string, net::frame>,
     // From a connection, in a pipelined channel (spec §3.17): a member's webrtc_signal or
     // webrtc_hangup (rendered with source and id), for the MCU. Hangups arrive as hangup_atom
@@ -300,6 +324,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<kwm::net::frame_sink>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::join_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)

@@ -67,15 +67,35 @@ void count_member(channel_state& st, int delta) {
   if (st.is_group()) server_metrics::add(m.group_channel_connections_current, delta);
 }
 
-void remove_member(self_pointer self, member_map::iterator it) {
+// Removes a member without telling anyone yet, so that what caused the removal can be
+// delivered before the notices (D21).
+connection_ref take_member(self_pointer self, member_map::iterator it) {
   auto& st = self->state;
-  const connection_ref gone = std::move(it->second.connection);
+  connection_ref gone = std::move(it->second.connection);
   st.members.erase(it);
   count_member(st, -1);
   self->demonitor(gone.actor.address());
+  return gone;
+}
+
+// The side effects of a removal: "left" and the new member list to the others.
+void announce_departure(self_pointer self, const connection_ref& gone) {
+  auto& st = self->state;
   announce(st, gone, false);
   send_member_list(st, gone.user_id);
   if (st.members.empty()) schedule_sweep(self);
+}
+
+// What a join sends before its side effects (D21): the group reply to the joiner, or the
+// accepted answer to the caller.
+void send_join_first(const channel_state& st, const channel_member& joined, const join_request& request) {
+  if (request.reply) {
+    joined.connection.sink->send(net::make_frame(protocol::render_channel_message(
+        request.reply->reply_to, st.id, request.reply->hash, group_update(st, true))));
+  }
+  if (!request.answer || st.pipeline) return;  // members of a pipelined channel only talk to the MCU
+  if (auto it = st.members.find(request.answer_target); it != st.members.end())
+    it->second.connection.sink->send(request.answer);
 }
 
 member_map::iterator find_member_connection(channel_state& st, const caf::actor_addr& address) {
@@ -88,34 +108,54 @@ bool is_full(const channel_state& st) {
   return st.is_group() && cap != 0 && st.members.size() >= cap;
 }
 
-join_result join(self_pointer self, connection_ref& joiner, bool may_create) {
+join_result join(self_pointer self, join_request& request) {
   auto& st = self->state;
-  if (st.closed) return {join_outcome::closed, {}};
+  auto& joiner = request.joiner;
+  if (st.closed) return {join_outcome::closed};
   auto it = st.members.find(joiner.user_id);
   if (it == st.members.end()) {
-    if (!may_create && st.members.empty()) return {join_outcome::create_restricted, {}};
-    if (is_full(st)) return {join_outcome::full, {}};
+    if (!request.may_create && st.members.empty()) return {join_outcome::create_restricted};
+    if (is_full(st)) return {join_outcome::full};
     self->monitor(joiner.actor);
     const auto user = joiner.user_id;
     const auto& added = st.members.emplace(user, channel_member{std::move(joiner), ++st.memberships}).first->second;
     count_member(st, +1);
+    send_join_first(st, added, request);
     announce(st, added.connection, true);
     send_member_list(st, user);
-    return {join_outcome::joined, member_ids(st), added.membership};
+    return {join_outcome::joined, added.membership};
   }
   auto& member = it->second;
-  if (member.connection.actor == joiner.actor) return {join_outcome::already_member, member_ids(st), member.membership};
-  if (!st.is_group()) return {join_outcome::id_exists, {}};
+  if (member.connection.actor == joiner.actor) {
+    send_join_first(st, member, request);
+    return {join_outcome::already_member, member.membership};
+  }
+  if (!st.is_group()) return {join_outcome::id_exists};
   // A group keeps one connection per user: the newest replaces the old one.
-  protocol::channel_extra replaced;
-  replaced.replaced = true;
-  member.connection.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
-  self->send(member.connection.actor, left_atom::value, st.id, member.membership);
-  self->demonitor(member.connection.actor.address());
+  channel_member previous = std::move(member);
+  self->demonitor(previous.connection.actor.address());
   self->monitor(joiner.actor);
   member = channel_member{std::move(joiner), ++st.memberships};
+  send_join_first(st, member, request);
+  protocol::channel_extra replaced;
+  replaced.replaced = true;
+  previous.connection.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
+  self->send(previous.connection.actor, left_atom::value, st.id, previous.membership);
   send_member_list(st, it->first);
-  return {join_outcome::replaced, member_ids(st), member.membership};
+  return {join_outcome::replaced, member.membership};
+}
+
+// A hangup goes to the pipeline, the target's member connection, or (a call not answered
+// yet) every live connection of the target user; one to the group itself goes nowhere else.
+void deliver_hangup(self_pointer self, const std::string& target, const net::frame& frame) {
+  auto& st = self->state;
+  if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
+  if (auto it = st.members.find(target); it != st.members.end()) return it->second.connection.sink->send(frame);
+  if (st.is_group() && target == st.group) return;
+  self->request(st.directory, caf::infinite, lookup_atom::value, target)
+      .then([frame](const connection_list& connections) {
+        for (const auto& c : connections) c.sink->send(frame);
+      });
 }
 
 std::string chat(self_pointer self, const connection_actor& sender, protocol::chats_message& message) {
@@ -162,12 +202,10 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   self->set_down_handler([=](caf::down_msg& down) {
     auto& members = self->state.members;
     if (auto it = find_member_connection(self->state, down.source); it != members.end())
-      remove_member(self, it);
+      announce_departure(self, take_member(self, it));
   });
   return {
-      [=](join_atom, connection_ref& joiner, bool may_create) -> join_result {
-        return join(self, joiner, may_create);
-      },
+      [=](join_atom, join_request& request) -> join_result { return join(self, request); },
       [=](chat_atom, const connection_actor& sender, protocol::chats_message& message) -> std::string {
         return chat(self, sender, message);
       },
@@ -190,19 +228,11 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       },
       [=](hangup_atom, const connection_actor& sender, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
+        std::optional<connection_ref> gone;
         if (auto it = find_member_connection(st, sender.address()); it != st.members.end())
-          remove_member(self, it);
-        if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
-        if (auto it = st.members.find(target); it != st.members.end()) {
-          it->second.connection.sink->send(frame);
-          return;
-        }
-        if (st.is_group() && target == st.group) return;  // to the group: pipeline or dropped
-        // Not answered yet: every live connection of the target user hears of it.
-        self->request(st.directory, caf::infinite, lookup_atom::value, target)
-            .then([frame](const connection_list& connections) {
-              for (const auto& c : connections) c.sink->send(frame);
-            });
+          gone = take_member(self, it);
+        deliver_hangup(self, target, frame);
+        if (gone) announce_departure(self, *gone);
       },
       [=](sweep_atom) {
         auto& st = self->state;

@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "actors/connection_detail.hpp"
-#include "protocol/mcu_output.hpp"
 #include "protocol/webrtc_output.hpp"
 #include "protocol/webrtc_rules.hpp"
 
@@ -73,24 +72,35 @@ void start_call(connection_self self, protocol::webrtc_message& message) {
       });
 }
 
-// After the channel side of an answer: the busy rule, the "taken elsewhere" notices to
-// the callee's other connections, and the answer to the caller's connection.
-void deliver_answer(connection_self self, const channel_actor& channel, const message_ptr& answer) {
-  self->request(self->state.context->directory, caf::infinite, lookup_atom::value,
-                self->state.auth.user_id)
-      .await([=](const connection_list& mine) {
-        const auto& data = *answer->answer;
-        // Another device of a busy callee may still pick up.
-        if (!data.accept && data.reason == "reject_busy" && mine.size() > 1) return;
-        const auto me = caf::actor_cast<connection_actor>(self);
-        auto notice = net::make_frame(protocol::render_taken_elsewhere(answer->target, answer->channel));
-        for (const auto& connection : mine)
-          if (connection.actor != me) connection.sink->send(notice);
-        const auto& auth = self->state.auth;
-        self->send(channel, forward_atom::value, answer->target,
-                   net::make_frame(protocol::render_forwarded(
-                       *answer, {auth.user_id, std::string_view(auth.display_name), std::nullopt})));
-      });
+// A 1:1 answer as the caller gets it: with source and profile, without id.
+net::frame relayed_answer(connection_self self, const protocol::webrtc_message& answer) {
+  const auto& auth = self->state.auth;
+  return net::make_frame(
+      protocol::render_forwarded(answer, {auth.user_id, std::string_view(auth.display_name), std::nullopt}));
+}
+
+// The callee's other connections stop ringing: "taken elsewhere" (spec §3.11).
+void send_taken_elsewhere(connection_self self, const connection_list& mine, const protocol::webrtc_message& answer) {
+  const auto me = caf::actor_cast<connection_actor>(self);
+  auto notice = net::make_frame(protocol::render_taken_elsewhere(answer.target, answer.channel));
+  for (const auto& connection : mine)
+    if (connection.actor != me) connection.sink->send(notice);
+}
+
+// `then` with every live connection of this connection's user.
+void with_own_connections(connection_self self, std::function<void(const connection_list&)> then) {
+  self->request(self->state.context->directory, caf::infinite, lookup_atom::value, self->state.auth.user_id)
+      .await([then = std::move(then)](const connection_list& mine) { then(mine); });
+}
+
+// A rejection: the busy rule, the "taken elsewhere" notices, and the answer to the caller.
+void deliver_rejection(connection_self self, const channel_actor& channel, const message_ptr& answer) {
+  with_own_connections(self, [=](const connection_list& mine) {
+    // Another device of a busy callee may still pick up.
+    if (answer->answer->reason == "reject_busy" && mine.size() > 1) return;
+    send_taken_elsewhere(self, mine, *answer);
+    self->send(channel, forward_atom::value, answer->target, relayed_answer(self, *answer));
+  });
 }
 
 void answer_in_group(connection_self self, const channel_actor& channel, const message_ptr& answer) {
@@ -115,11 +125,15 @@ void answer_call(connection_self self, protocol::webrtc_message& message) {
       return send_bad_message(self, answer->id, *error);
     if (auto error = protocol::check_answer_data(*answer)) return send_bad_message(self, answer->id, *error);
     if (!answer->group.empty()) return answer_in_group(self, channel, answer);
-    if (!answer->answer->accept) return deliver_answer(self, channel, answer);
+    if (!answer->answer->accept) return deliver_rejection(self, channel, answer);
     // (A pairwise group hash also opens a group channel this way.)
     if (!may_join(self, answer->channel))
       return send_bad_message(self, answer->id, protocol::error_text::too_many_channels);
-    self->request(channel, caf::infinite, join_atom::value, self_ref(self), true)
+    // The channel relays the answer before it announces the join (D21).
+    join_request request(self_ref(self));
+    request.answer_target = answer->target;
+    request.answer = relayed_answer(self, *answer);
+    self->request(channel, caf::infinite, join_atom::value, std::move(request))
         .await(
             [=](const join_result& joined) {
               switch (joined.outcome) {
@@ -132,7 +146,8 @@ void answer_call(connection_self self, protocol::webrtc_message& message) {
                   return send_bad_message(self, answer->id, protocol::error_text::group_is_full);
                 default:  // joined, already_member, replaced
                   count_membership(self, answer->channel, joined.membership);
-                  return deliver_answer(self, channel, answer);
+                  return with_own_connections(
+                      self, [=](const connection_list& mine) { send_taken_elsewhere(self, mine, *answer); });
               }
             },
             [=](const caf::error&) {
@@ -167,18 +182,6 @@ void relay(connection_self self, protocol::webrtc_message& message, bool hangup)
   });
 }
 
-void reply_to_group_join(connection_self self, const protocol::webrtc_message& request,
-                         const std::vector<std::string>& members) {
-  const auto channel = protocol::group_channel_id(request.group);
-  protocol::channel_extra extra;
-  extra.group = protocol::group_extra{request.group, members, true};
-  if (self->state.context->is_pipelined(channel))
-    extra.pipeline = protocol::pipeline_extra{channel, std::string(protocol::pipeline_mode)};
-  send_text(self, protocol::render_channel_message(
-                      request.id, channel, hasher(self).hash(self->state.auth.user_id, request.group, channel),
-                      extra));
-}
-
 // Gets (or creates) the group's channel and joins it. A channel that is being removed
 // answers `closed`; by then the registry has forgotten it, so one retry gets a new one.
 void join_group_channel(connection_self self, const message_ptr& request, bool may_retry) {
@@ -188,8 +191,12 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
   };
   self->request(self->state.context->channels, caf::infinite, group_atom::value, request->group)
       .await([=](const channel_actor& channel) {
-        self->request(channel, caf::infinite, join_atom::value, self_ref(self),
-                      self->state.auth.can_create_channels)
+        // The channel sends the reply, with its member list, before anyone hears of the join (D21).
+        const auto id = protocol::group_channel_id(request->group);
+        const auto& auth = self->state.auth;
+        join_request join(self_ref(self), auth.can_create_channels);
+        join.reply = group_reply{request->id, hasher(self).hash(auth.user_id, request->group, id)};
+        self->request(channel, caf::infinite, join_atom::value, std::move(join))
             .await(
                 [=](const join_result& joined) {
                   switch (joined.outcome) {
@@ -203,12 +210,9 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
                       return send_bad_message(self, request->id, protocol::error_text::id_already_exists);
                     case join_outcome::full:
                       return send_bad_message(self, request->id, protocol::error_text::group_is_full);
-                    default: {  // joined, already_member, replaced
-                      const auto id = protocol::group_channel_id(request->group);
+                    default:  // joined, already_member, replaced
                       remember_channel(self, id, channel);
-                      count_membership(self, id, joined.membership);
-                      return reply_to_group_join(self, *request, joined.members);
-                    }
+                      return count_membership(self, id, joined.membership);
                   }
                 },
                 [=](const caf::error&) { retry_or_fail(); });

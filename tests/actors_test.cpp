@@ -3,6 +3,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include <map>
+
 #include "actors/channel_registry.hpp"
 #include "actors/connection.hpp"
 #include "actors/token_issuer.hpp"
@@ -247,17 +249,17 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   const auto channel = created->actor;
   CHECK(deref<channel_impl>(channel).state.members.size() == 1);
 
-  auto joined = ask<join_result>(channel, join_atom::value, bob.ref, true);
+  auto joined = ask<join_result>(channel, join_atom::value, join_request{bob.ref});
   REQUIRE(joined);
   CHECK(joined->outcome == join_outcome::joined);
-  CHECK(joined->members == std::vector<std::string>{"alice", "bob"});
+  CHECK(deref<channel_impl>(channel).state.members.size() == 2);
   auto notices = alice.sink->take_frames();
   REQUIRE(notices.size() == 1);
   CHECK(notices[0].find("bob has joined the meeting.") != std::string::npos);
   CHECK(bob.sink->take_frames().empty());  // the joiner is not told about itself
 
-  CHECK(ask<join_result>(channel, join_atom::value, bob.ref, true)->outcome == join_outcome::already_member);
-  CHECK(ask<join_result>(channel, join_atom::value, bob_laptop.ref, true)->outcome == join_outcome::id_exists);
+  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob.ref})->outcome == join_outcome::already_member);
+  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob_laptop.ref})->outcome == join_outcome::id_exists);
   CHECK(alice.sink->take_frames().empty());
 
   // A member's connection dies mid-call: it leaves, the other member hears of it.
@@ -295,7 +297,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
   auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"));
   REQUIRE(group);
   CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room")) == *group);
-  for (auto& m : members) REQUIRE(ask<join_result>(*group, join_atom::value, m.ref, true)->outcome == join_outcome::joined);
+  for (auto& m : members) REQUIRE(ask<join_result>(*group, join_atom::value, join_request{m.ref})->outcome == join_outcome::joined);
   // ann saw ben and cat join (notice + list each), ben saw cat, cat saw nobody.
   CHECK(members[0].sink->take_frames().size() == 4);
   CHECK(members[1].sink->take_frames().size() == 2);
@@ -303,10 +305,10 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
 
   // A second connection of ben replaces the first.
   auto ben_laptop = make_member("ben");
-  auto replaced = ask<join_result>(*group, join_atom::value, ben_laptop.ref, true);
+  auto replaced = ask<join_result>(*group, join_atom::value, join_request{ben_laptop.ref});
   REQUIRE(replaced);
   CHECK(replaced->outcome == join_outcome::replaced);
-  CHECK(replaced->members == std::vector<std::string>{"ann", "ben", "cat"});
+  CHECK(deref<channel_impl>(*group).state.members.size() == 3);
   const auto old_frames = members[1].sink->take_frames();
   REQUIRE(old_frames.size() == 1);
   CHECK(old_frames[0].find(R"("replaced":true)") != std::string::npos);
@@ -343,11 +345,72 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
 
   // create_restricted: an empty group cannot be joined by someone who may not create.
   auto empty = ask<channel_actor>(registry, group_atom::value, std::string("empty"));
-  CHECK(ask<join_result>(*empty, join_atom::value, members[0].ref, false)->outcome ==
+  CHECK(ask<join_result>(*empty, join_atom::value, join_request{members[0].ref, false})->outcome ==
         join_outcome::create_restricted);
 
   for (auto& m : members) caf::anon_send_exit(m.actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(members[1].actor, caf::exit_reason::user_shutdown);
+  caf::anon_send(registry, shutdown_atom::value);
+  caf::anon_send(directory, shutdown_atom::value);
+}
+
+// D21 across connections: the joiner's webrtc_channel reply is written before any other
+// member hears of the join, and a hangup's target gets the hangup before the notices.
+TEST_CASE_FIXTURE(test::deterministic_fixture, "replies and relays go out before the membership notices they cause") {
+  auto directory = spawn_user_directory(system);
+  auto registry = spawn_channel_registry(system, directory);
+  sched.run();
+  auto context = std::make_shared<rtm_context>(*make_context(directory));
+  context->channels = registry;
+  auto journal = std::make_shared<test::frame_journal>();
+  std::map<std::string, connection_actor> actors;
+  for (const char* user : {"ann", "ben", "cat"}) {
+    auto sink = std::make_shared<test::recording_sink>(journal, user);
+    actors[user] = spawn_connection(system, anonymous_user(user), sink, context);
+  }
+  sched.run();
+  auto frames_since = [&](std::size_t from) {
+    auto entries = journal->entries();
+    return std::vector<std::pair<std::string, std::string>>(entries.begin() + static_cast<std::ptrdiff_t>(from),
+                                                            entries.end());
+  };
+  auto is = [](const std::pair<std::string, std::string>& entry, const std::string& who, const std::string& part) {
+    return entry.first == who && entry.second.find(part) != std::string::npos;
+  };
+  auto join = [&](const std::string& user, uint64_t id) {
+    caf::anon_send(actors[user], text_atom::value,
+                   R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) +
+                       R"(,"target":"room","group":"room","state":"s","v":20180703})");
+    sched.run();
+  };
+  join("ann", 1);
+  std::size_t mark = journal->entries().size();
+  join("ben", 2);
+  auto written = frames_since(mark);
+  REQUIRE(written.size() == 3);
+  CHECK(is(written[0], "ben", R"("reply_to":2)"));
+  CHECK(is(written[1], "ann", "ben has joined the meeting."));
+  CHECK(is(written[2], "ann", R"("reset":false)"));
+  join("cat", 3);
+
+  mark = journal->entries().size();
+  const auto hash = context->hasher->hash("ben", "room", "@room");
+  caf::anon_send(actors["ben"], text_atom::value,
+                 R"({"type":"webrtc","subtype":"webrtc_hangup","id":4,"target":"ann","group":"room","state":"room",)"
+                 R"("channel":"@room","hash":")" + hash + R"(","v":20180703,"data":{"accept":false,"reason":"hangup"}})");
+  sched.run();
+  written = frames_since(mark);
+  REQUIRE(written.size() == 5);
+  CHECK(is(written[0], "ann", R"("subtype":"webrtc_hangup")"));
+  std::vector<std::string> ann_after, cat_after;
+  for (std::size_t i = 1; i < written.size(); ++i)
+    (written[i].first == "ann" ? ann_after : cat_after).push_back(written[i].second);
+  REQUIRE(ann_after.size() == 2);
+  CHECK(ann_after[0].find("ben has left the meeting.") != std::string::npos);
+  CHECK(ann_after[1].find(R"("members":["ann","cat"])") != std::string::npos);
+  CHECK(cat_after.size() == 2);
+
+  for (auto& [user, actor] : actors) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);
   caf::anon_send(directory, shutdown_atom::value);
 }

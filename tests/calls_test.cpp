@@ -76,17 +76,18 @@ TEST_CASE_FIXTURE(server_fixture, "a full call: request, accept, signals both wa
     const auto call = place_call(alice, "bob");
     CHECK(bob.next() == forwarded_call(call, "bob"));
 
+    // D21, as the original: the relayed answer, then the notice of the join it caused.
     bob.send(answer(call, R"({"accept":true,"state":"astate"})"));
+    CHECK(alice.next() ==
+          R"({"type":"webrtc","subtype":"webrtc_call","target":"alice","source":"bob","profile":{},"state":"bstate","channel":")" +
+              call.channel + R"(","hash":")" + call.hash + R"(",)" + webrtc_v +
+              R"(,"transaction":"tx1","data":{"accept":true,"state":"astate"}})");
     const auto joined = alice.next();
     CHECK(is_notice(joined, "bob has joined the meeting."));
     const auto notice = parse_json(joined);
     CHECK(str(notice, "channel") == call.channel);
     CHECK(notice["v"].GetUint64() == 20201201);
     CHECK(str(notice["data"]["extra"], "id") == "joined");
-    CHECK(alice.next() ==
-          R"({"type":"webrtc","subtype":"webrtc_call","target":"alice","source":"bob","profile":{},"state":"bstate","channel":")" +
-              call.channel + R"(","hash":")" + call.hash + R"(",)" + webrtc_v +
-              R"(,"transaction":"tx1","data":{"accept":true,"state":"astate"}})");
 
     alice.send(signal("webrtc_signal", call, "bob", R"({"type":"offer","sdp":"v=0"})"));
     CHECK(bob.next() == R"({"type":"webrtc","subtype":"webrtc_signal","target":"bob","source":"alice","state":"s1","channel":")" +
@@ -95,12 +96,13 @@ TEST_CASE_FIXTURE(server_fixture, "a full call: request, accept, signals both wa
     bob.send(signal("webrtc_signal", call, "alice", R"({"candidate":{"c":1}})"));
     CHECK(str(alice.next_json(), "source") == "bob");
 
+    // D21: the target gets the hangup before the notice of the leave it caused.
     bob.send(signal("webrtc_hangup", call, "alice", R"({"accept":false,"reason":"hangup","state":"astate"})"));
-    CHECK(is_notice(alice.next(), "bob has left the meeting."));
     const auto hangup = alice.next_json();
     CHECK(str(hangup, "subtype") == "webrtc_hangup");
     CHECK(str(hangup, "source") == "bob");
     CHECK_FALSE(hangup.HasMember("id"));
+    CHECK(is_notice(alice.next(), "bob has left the meeting."));
     CHECK(bob.until_pong().empty());
   }
 }
@@ -139,8 +141,8 @@ TEST_CASE_FIXTURE(server_fixture, "two devices: busy is dropped, the other devic
   phone.send(answer(call, R"({"accept":false,"reason":"reject_busy","state":"astate"})", 1, "phone"));
   CHECK(phone.until_pong().empty());
   laptop.send(answer(call, R"({"accept":true,"state":"astate"})", 1, "laptop"));
-  CHECK(is_notice(alice.next(), "bob has joined the meeting."));
   CHECK(str(alice.next_json(), "state") == "laptop");  // the busy rejection never arrived
+  CHECK(is_notice(alice.next(), "bob has joined the meeting."));
   CHECK(phone.next() == R"({"type":"webrtc","subtype":"webrtc_call","target":"","source":"alice","initiator":true,"channel":")" +
                             call.channel + R"(",)" + webrtc_v + "}");
 
@@ -151,8 +153,8 @@ TEST_CASE_FIXTURE(server_fixture, "two devices: busy is dropped, the other devic
   CHECK(str(laptop.next_json(), "subtype") == "webrtc_signal");
   CHECK(phone.until_pong().empty());
   laptop.send(signal("webrtc_hangup", call, "alice", R"({"accept":false,"reason":"hangup","state":"astate"})"));
-  CHECK(is_notice(alice.next(), "bob has left the meeting."));
   CHECK(str(alice.next_json(), "subtype") == "webrtc_hangup");
+  CHECK(is_notice(alice.next(), "bob has left the meeting."));
 }
 
 TEST_CASE_FIXTURE(server_fixture, "a hangup before the answer reaches every device of the callee") {
@@ -196,6 +198,7 @@ TEST_CASE_FIXTURE(server_fixture, "answer errors keep the connection open") {
   CHECK(alice.until_pong().empty());
   // Still a working call.
   bob.send(answer(call, R"({"accept":true,"state":"astate"})", 19));
+  CHECK(str(alice.next_json(), "source") == "bob");
   CHECK(is_notice(alice.next(), "bob has joined the meeting."));
 }
 
@@ -237,8 +240,8 @@ TEST_CASE_FIXTURE(server_fixture, "a member whose connection dies leaves the cha
   const auto call = place_call(alice, "bob");
   bob->next();
   bob->send(answer(call, R"({"accept":true,"state":"astate"})"));
+  alice.next();  // the answer
   CHECK(is_notice(alice.next(), "bob has joined the meeting."));
-  alice.next();
   bob->ws->socket.reset();  // abrupt TCP reset
   CHECK(is_notice(alice.next(), "bob has left the meeting."));
 }

@@ -258,10 +258,81 @@ TEST_CASE_FIXTURE(server_fixture, "chat works in a 1:1 call channel too") {
   bob.next();
   bob.send(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","state":"b","channel":")" + channel +
            R"(","hash":")" + str(reply, "hash") + R"(","v":20180703,"data":{"accept":true,"state":"a"}})");
-  alice.next();  // joined
   alice.next();  // answer
+  alice.next();  // joined
   alice.send(R"({"type":"chats","subtype":"chats_message","id":3,"channel":")" + channel +
              R"(","v":20201201,"data":{"text":"hello bob"}})");
   CHECK(str(alice.next_json(), "subtype") == "chats_message");
   CHECK(str(bob.next_json()["data"], "text") == "hello bob");
+}
+
+// D21: a relay goes out before the membership side effects it causes. kwmjs drops a peer on
+// the member update and then ignores its hangup ("webrtc hangup for unknown peer").
+TEST_CASE_FIXTURE(server_fixture, "a group hangup reaches its target before the left notice and the member update") {
+  rtm_peer alice(*this, "alice");
+  rtm_peer bob(*this, "bob");
+  rtm_peer carol(*this, "carol");
+  join(alice, "room");
+  const auto bob_hash = str(join(bob, "room"), "hash");
+  expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
+  join(carol, "room");
+  expect_change(alice, "carol has joined the meeting.", {"alice", "bob", "carol"});
+  expect_change(bob, "carol has joined the meeting.", {"alice", "bob", "carol"});
+
+  bob.send(group_signal("room", "alice", bob_hash, "webrtc_hangup"));
+  const auto hangup = alice.next_json();
+  CHECK(str(hangup, "subtype") == "webrtc_hangup");
+  CHECK(str(hangup, "source") == "bob");
+  expect_change(alice, "bob has left the meeting.", {"alice", "carol"});
+  // Not the target: only the side effects.
+  expect_change(carol, "bob has left the meeting.", {"alice", "carol"});
+  CHECK(carol.until_pong().empty());
+  CHECK(bob.until_pong().empty());
+}
+
+// D21: the joiner learns the member list before any member can react to the new member (a
+// member that meshes at once must not reach a joiner that does not know its group yet).
+TEST_CASE_FIXTURE(server_fixture, "a joiner gets its reply before what the others send in reaction to its join") {
+  rtm_peer alice(*this, "alice");
+  rtm_peer bob(*this, "bob");
+  const auto alice_hash = str(join(alice, "room"), "hash");
+  bob.send(join_request("room", 4));
+  expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
+  alice.send(mesh_answer("room", "bob", alice_hash));  // kwmjs meshes on the member update
+  const auto reply = bob.next_json();
+  CHECK(str(reply, "subtype") == "webrtc_channel");
+  CHECK(reply["reply_to"].GetUint64() == 4);
+  CHECK(members_of(reply) == std::vector<std::string>{"alice", "bob"});
+  const auto answer = bob.next_json();
+  CHECK(str(answer, "subtype") == "webrtc_call");
+  CHECK(str(answer, "source") == "alice");
+}
+
+// D21: a member whose client sends a close frame leaves its channels when the frame arrives,
+// not when its TCP connection ends. Here the server cannot even send its close reply (the
+// member reads nothing and both socket buffers are full), so TCP stays up for the write wait.
+TEST_CASE("a close frame announces the member as left while its TCP connection is still up") {
+  auto options = test_options();
+  options.server.socket_send_buffer_bytes = 4096;
+  options.server.websocket.write_wait = std::chrono::seconds(120);
+  server_fixture server(options);
+  rtm_peer alice(server, "alice");
+  rtm_peer bob("bob", std::make_unique<ws_client>(server.port(), server.connect("bob"),
+                                                  std::vector<std::pair<std::string, std::string>>{}, 4096));
+  join(alice, "room");
+  join(bob, "room");
+  expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
+  // 40 chats of 16 KB for bob, who reads none of them: far more than both buffers hold, far
+  // less than his outgoing queue holds.
+  const std::string chat = R"({"type":"chats","subtype":"chats_message","id":7,"channel":"@room","data":{"text":")" +
+                           std::string(16000, 'x') + R"("}})";
+  for (int i = 0; i < 40; ++i) alice.send(chat);
+  alice.until_pong();  // the channel has handed every chat to bob's queue
+  const auto open_before = server.runtime->open_connections();
+  bob.ws->send_close(1000);
+  const auto left = alice.next_json();
+  CHECK(str(left, "subtype") == "chats_system");
+  CHECK(str(left["data"], "text") == "bob has left the meeting.");
+  CHECK(members_of(alice.next_json()) == std::vector<std::string>{"alice"});
+  CHECK(server.runtime->open_connections() == open_before);  // bob's socket is still open
 }

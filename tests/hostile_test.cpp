@@ -604,10 +604,10 @@ TEST_CASE(
       R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"mallory","state":"\ud800","channel":")" +
       call.channel + R"(","hash":")" + call.hash +
       R"(","data":{"accept":true,"state":"\udc00x"},"v":20180703})");
-  CHECK(text_of(next_checked(*mallory, "mallory"), "subtype") == "chats_system");
   const auto answer = next_checked(*mallory, "mallory");
   CHECK(text_of(answer, "state") == replacement);
   CHECK(text_of(answer["data"], "state") == replacement + "x");
+  CHECK(text_of(next_checked(*mallory, "mallory"), "subtype") == "chats_system");
 
   mallory->send_text(signal_frame(call, "victor", 3,
                                   R"({"sdp":"\ud800x","list":["\udc00",{"\udc01":"\udbff"}]})"));

@@ -240,19 +240,19 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
     return connection_ref{id, "", actor, sink};
   };
   std::vector<connection_ref> refs{make("ann"), make("ben"), make("cat"), make("ben")};
-  CHECK(ask<join_result>(group, join_atom::value, refs[0], true)->outcome == join_outcome::joined);
-  const auto ben = ask<join_result>(group, join_atom::value, refs[1], true);
+  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[0]})->outcome == join_outcome::joined);
+  const auto ben = ask<join_result>(group, join_atom::value, join_request{refs[1]});
   CHECK(ben->outcome == join_outcome::joined);
-  CHECK(ask<join_result>(group, join_atom::value, refs[2], true)->outcome == join_outcome::full);
-  const auto replaced = ask<join_result>(group, join_atom::value, refs[3], true);
+  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[2]})->outcome == join_outcome::full);
+  const auto replaced = ask<join_result>(group, join_atom::value, join_request{refs[3]});
   CHECK(replaced->outcome == join_outcome::replaced);
   CHECK(replaced->membership > ben->membership);
   CHECK(deref<channel_impl>(group).state.members.size() == 2);
   // A 1:1 channel has no member cap (it never has more than two users anyway).
   auto call = ask<created_channel>(registry, create_atom::value, refs[0]);
-  CHECK(ask<join_result>(call->actor, join_atom::value, refs[1], true)->outcome ==
+  CHECK(ask<join_result>(call->actor, join_atom::value, join_request{refs[1]})->outcome ==
         join_outcome::joined);
-  CHECK(ask<join_result>(call->actor, join_atom::value, refs[2], true)->outcome ==
+  CHECK(ask<join_result>(call->actor, join_atom::value, join_request{refs[2]})->outcome ==
         join_outcome::joined);
   for (auto& ref : refs) caf::anon_send_exit(ref.actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);

@@ -158,8 +158,8 @@ TEST_CASE("a call with every field at its limit is relayed whole") {
                         quoted("target", caller) + "," + quoted("state", state) + "," +
                             quoted("channel", channel) + "," + quoted("hash", hash) +
                             R"(,"data":{"accept":true,"state":")" + state + "\"}"));
-  CHECK(text_of(alice.next_json(), "subtype") == "chats_system");
   CHECK(text_of(alice.next_json(), "subtype") == "webrtc_call");
+  CHECK(text_of(alice.next_json(), "subtype") == "chats_system");
   const std::string sdp(65536 - 10, 'x');  // {"sdp":"…"} is 65536 bytes
   alice.send(webrtc_frame("webrtc_signal", 2,
                           quoted("target", callee) + "," + quoted("state", state) + "," +

@@ -38,8 +38,8 @@ call_ids answered_call(ws_client& caller, ws_client& callee, const std::string& 
   callee.send_text(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" + caller_user +
                    R"(","state":"bs","channel":")" + call.channel + R"(","hash":")" + call.hash +
                    R"(","data":{"accept":true,"state":"bs"},"v":20180703})");
-  REQUIRE(member(next_checked(caller, caller_user), "subtype") == "chats_system");  // joined
   REQUIRE(member(next_checked(caller, caller_user), "subtype") == "webrtc_call");   // the answer
+  REQUIRE(member(next_checked(caller, caller_user), "subtype") == "chats_system");  // joined (D21)
   return call;
 }
 
