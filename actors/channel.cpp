@@ -47,10 +47,14 @@ protocol::channel_extra group_update(const channel_state& st, bool reset) {
 }
 
 // Groups: the new member list to everyone but the user whose membership changed (§3.14).
+// A list of this channel still waiting in a member's queue is dropped for the new one, at
+// the end of the queue (N6): what a slow member holds per channel stays one list, however
+// fast others join and leave, and no member sees a list earlier than it would otherwise.
 void send_member_list(const channel_state& st, const std::string& changed_user) {
   if (!st.is_group() || st.members.empty()) return;
-  send_to_others(st, changed_user,
-                 net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false))));
+  const auto list = net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false)));
+  for (const auto& [user, member] : st.members)
+    if (user != changed_user) member.connection.sink->send_replacing(list, st.list_key);
 }
 
 void schedule_sweep(self_pointer self) {
@@ -188,6 +192,7 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   st.registry = std::move(registry);
   st.settings = settings;
   st.created_at = self->clock().now();
+  st.list_key = self->id();
   if (first) {
     self->monitor(first->actor);
     const auto user = first->user_id;

@@ -30,6 +30,12 @@ class frame_sink {
   // Queues a text frame. When the outgoing queue would exceed its bounds the connection
   // is closed as a slow consumer (1008) instead: nothing is ever dropped silently.
   virtual void send(frame text) = 0;
+  // Queues a text frame that makes an earlier one sent with the same nonzero `key` obsolete:
+  // if that one is still waiting in the queue (not begun), it is removed, and this one goes
+  // to the end like any other frame. For snapshots of which only the newest matters (a
+  // group's member list): a slow reader gets the latest, not every one in between. Sinks
+  // that cannot replace simply send.
+  virtual void send_replacing(frame text, uint64_t /*key*/) { send(std::move(text)); }
   // Server-initiated close: the farewell frame (if the socket has one), then the close
   // frame. Frames queued before the call are written first.
   virtual void close(close_code code, std::string reason = {}) = 0;

@@ -34,10 +34,16 @@ using session_ptr = std::shared_ptr<websocket_session>;
 
 // What the WebSocket sessions of one server share, per io thread and overall.
 struct websocket_hub {
+  struct incoming_frame {
+    session_ptr session;
+    frame text;
+    uint64_t replaces = 0;  // frame_sink::send_replacing's key; 0 for send
+  };
+
   struct thread_slot {
     // Frames for this thread's sessions from other threads, drained in one handler.
     std::mutex mutex;
-    std::vector<std::pair<session_ptr, frame>> incoming;
+    std::vector<incoming_frame> incoming;
     bool drain_posted = false;
     // Open sessions of this thread, visited by the ticker for their deadlines.
     std::vector<websocket_session*> sessions;
@@ -60,7 +66,7 @@ struct websocket_hub {
     return std::max<clock::duration>(shortest / 4, std::chrono::milliseconds(5));
   }
 
-  void deliver(std::size_t home, session_ptr session, frame text);
+  void deliver(std::size_t home, session_ptr session, frame text, uint64_t replaces);
   void add(std::size_t home, websocket_session* session);
   void remove(std::size_t home, websocket_session* session);
   void on_tick(std::size_t home);
@@ -97,6 +103,7 @@ struct buffer_span {
 struct out_item {
   frame bytes;
   bool raw = false;
+  uint64_t replaces = 0;  // see frame_sink::send_replacing
 };
 
 frame encode_control(ws::opcode op, std::string_view payload) {
@@ -168,8 +175,9 @@ class websocket_session final : public session_base,
 
   // -- frame_sink (home thread, or posted there) --
 
-  void enqueue(frame text) {
+  void enqueue(frame text, uint64_t replaces = 0) {
     if (close_started_ || phase_ == phase::done) return;
+    if (replaces != 0) drop_unsent(replaces);
     const std::size_t size = text->size();
     if (queued_texts_ + 1 > limits().send_queue_messages || queued_bytes_ + size > limits().send_queue_bytes)
       return slow_consumer();
@@ -177,8 +185,21 @@ class websocket_session final : public session_base,
     protocol::require_valid_json_output("WebSocket frame", *text);  // D19, in the test build
 #endif
     count_queued(size);
-    out_.push_back({std::move(text), false});
+    out_.push_back({std::move(text), false, replaces});
     schedule_flush();
+  }
+
+  // Removes the unsent frame queued with this key, if any (there is at most one).
+  void drop_unsent(uint64_t replaces) {
+    const std::size_t first_unsent = out_head_ + (head_written_ > 0 ? 1 : 0);
+    for (std::size_t i = out_.size(); i-- > first_unsent;) {
+      if (out_[i].replaces != replaces) continue;
+      queued_texts_ -= 1;
+      queued_bytes_ -= out_[i].bytes->size();
+      out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (pending_pong_ != npos && pending_pong_ > i) --pending_pong_;
+      return;
+    }
   }
 
   void post_close(close_code code, std::string reason) {
@@ -295,13 +316,14 @@ class websocket_session final : public session_base,
    public:
     session_sink(std::weak_ptr<websocket_session> session, std::size_t home, websocket_hub* hub)
         : session_(std::move(session)), home_(home), hub_(hub) {}
-    void send(frame text) override {
+    void send(frame text) override { send_replacing(std::move(text), 0); }
+    void send_replacing(frame text, uint64_t key) override {
       auto session = session_.lock();
       if (!session) return;
       if (io_pool::current_index() == home_)
-        session->enqueue(std::move(text));
+        session->enqueue(std::move(text), key);
       else
-        hub_->deliver(home_, std::move(session), std::move(text));
+        hub_->deliver(home_, std::move(session), std::move(text), key);
     }
     void close(close_code code, std::string reason) override {
       if (auto s = session_.lock()) s->post_close(code, std::move(reason));
@@ -748,25 +770,25 @@ class websocket_session final : public session_base,
 
 // -- websocket_hub ---------------------------------------------------------------------------
 
-void websocket_hub::deliver(std::size_t home, session_ptr session, frame text) {
+void websocket_hub::deliver(std::size_t home, session_ptr session, frame text, uint64_t replaces) {
   auto& slot = *threads[home];
   bool post_drain = false;
   {
     std::lock_guard<std::mutex> guard(slot.mutex);
-    slot.incoming.emplace_back(std::move(session), std::move(text));
+    slot.incoming.push_back({std::move(session), std::move(text), replaces});
     post_drain = !slot.drain_posted;
     slot.drain_posted = true;
   }
   if (!post_drain) return;
   asio::post(pool.context(home), [this, home] {
     auto& slot = *threads[home];
-    std::vector<std::pair<session_ptr, frame>> batch;
+    std::vector<incoming_frame> batch;
     {
       std::lock_guard<std::mutex> guard(slot.mutex);
       batch.swap(slot.incoming);
       slot.drain_posted = false;
     }
-    for (auto& [session, text] : batch) session->enqueue(std::move(text));
+    for (auto& item : batch) item.session->enqueue(std::move(item.text), item.replaces);
   });
 }
 

@@ -336,3 +336,50 @@ TEST_CASE("a close frame announces the member as left while its TCP connection i
   CHECK(members_of(alice.next_json()) == std::vector<std::string>{"alice"});
   CHECK(server.runtime->open_connections() == open_before);  // bob's socket is still open
 }
+
+// N6: member lists still waiting in a slow member's queue are replaced by the newest one, at
+// the end of the queue; the notices all arrive, in order. Here alice reads nothing while bob
+// joins and leaves 50 times: her socket buffers are full of chats, so everything after them
+// waits in her queue.
+TEST_CASE("a slow member gets every notice but only the newest member list") {
+  auto options = test_options();
+  options.server.socket_send_buffer_bytes = 4096;
+  server_fixture server(options);
+  rtm_peer alice("alice", std::make_unique<ws_client>(server.port(), server.connect("alice"),
+                                                      std::vector<std::pair<std::string, std::string>>{}, 4096));
+  rtm_peer bob(server, "bob");
+  rtm_peer carol(server, "carol");
+  join(alice, "room");
+  join(carol, "room");
+  expect_change(alice, "carol has joined the meeting.", {"alice", "carol"});
+  const std::string chat = R"({"type":"chats","subtype":"chats_message","id":7,"channel":"@room","data":{"text":")" +
+                           std::string(16000, 'x') + R"("}})";
+  for (int i = 0; i < 40; ++i) carol.send(chat);
+  carol.until_pong();
+  std::string hash;
+  for (uint64_t id = 1; id <= 50; ++id) {
+    hash = str(join(bob, "room", id), "hash");
+    bob.send(group_signal("room", "room", hash, "webrtc_hangup"));
+    CHECK(bob.until_pong().empty());
+  }
+  carol.until_pong();  // carol is fast: she reads her 50 of each
+  std::vector<std::string> notices;
+  std::vector<rapidjson::Document> lists;
+  while (notices.size() < 100 || lists.empty()) {
+    auto frame = alice.next_json();
+    REQUIRE(frame.IsObject());
+    const auto subtype = str(frame, "subtype");
+    if (subtype == "chats_message") continue;
+    if (subtype == "chats_system") {
+      CHECK(lists.empty());  // the list comes after every notice
+      notices.push_back(str(frame["data"], "text"));
+    } else {
+      lists.push_back(std::move(frame));
+    }
+  }
+  for (std::size_t i = 0; i < notices.size(); ++i)
+    CHECK(notices[i] == (i % 2 == 0 ? "bob has joined the meeting." : "bob has left the meeting."));
+  REQUIRE(lists.size() == 1);
+  CHECK(members_of(lists[0]) == std::vector<std::string>{"alice", "carol"});
+  CHECK(alice.until_pong().empty());
+}

@@ -215,6 +215,21 @@ size_t server_process::peak_rss_kib() {
   return alive() ? status_kib(pid(), "VmHWM") : 0;
 }
 
+double server_process::cpu_seconds() {
+  if (!alive()) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid()) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // After the command name in parentheses: state is field 3; utime and stime are 14 and 15.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int n = 3; n <= 15 && fields >> field; ++n) {
+    if (n == 14) utime = std::stoull(field);
+    if (n == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 http_reply server_process::call(const std::string& method, const std::string& target,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
                                 const std::string& body) {

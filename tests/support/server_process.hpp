@@ -64,6 +64,8 @@ class server_process {
   // From /proc/<pid>/status, in KiB: VmRSS now and VmHWM (the peak since start); 0 once gone.
   size_t rss_kib();
   size_t peak_rss_kib();
+  // CPU time (user + system) the process has used so far, from /proc/<pid>/stat; 0 once gone.
+  double cpu_seconds();
 
   // One request on a fresh connection (http_call); no answer fails the test with the server's
   // state, so that a crash reads as one.
