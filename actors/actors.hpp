@@ -123,6 +123,9 @@ using user_directory_actor = caf::typed_actor<
     caf::replies_to<count_atom, std::string>::with<uint64_t>,
     // From connections: every live connection of a user (empty when offline).
     caf::replies_to<lookup_atom, std::string>::with<connection_list>,
+    // From a channel: write the frame to every live connection of the user (a hangup for a
+    // call not answered yet); nothing when the user is offline.
+    caf::reacts_to<deliver_atom, std::string, net::frame>,
     // From the runtime at shutdown: end every connection, then quit.
     caf::reacts_to<shutdown_atom>>;
 
@@ -199,7 +202,8 @@ using channel_actor = caf::typed_actor<
     // From the channel's pipeline after a re-attach: every member gets the group update with
     // `reset: true`.
     caf::reacts_to<reset_atom>,
-    // From itself: remove the channel once it is empty and older than its lifetime.
+    // From itself, when its last member left (or a refused creator), and from the registry
+    // once it reached its lifetime: remove the channel if it is empty (N7).
     caf::reacts_to<sweep_atom>>;
 
 // -- pipeline: one pipelined channel's link to the MCU (spec §3.17) ----------------------
@@ -250,14 +254,20 @@ struct created_channel {
 // -- channel_registry: channel id → channel actor ------------------------------------------
 
 using channel_registry_actor = caf::typed_actor<
-    // From a connection starting a call: a new 1:1 channel whose first member is the caller.
+    // From a connection starting a call: a new 1:1 channel whose first member is the caller;
+    // an empty id and an invalid handle when the process or the caller's user is at its cap
+    // of live channels (N7).
     caf::replies_to<create_atom, connection_ref>::with<created_channel>,
-    // From a connection joining a group: the group's channel, created when it is missing.
-    caf::replies_to<group_atom, std::string>::with<channel_actor>,
+    // From a connection joining a group (group, user id): the group's channel, created for
+    // that user when it is missing; an invalid handle when creating it would pass a cap (N7).
+    caf::replies_to<group_atom, std::string, std::string>::with<channel_actor>,
     // From connections: the channel with this id, or an invalid handle when there is none.
     caf::replies_to<lookup_atom, std::string>::with<channel_actor>,
     // From a channel that is being removed: forget it, so that no lookup returns it again.
     caf::reacts_to<retire_atom, std::string, channel_actor>,
+    // From itself, a few times per channel lifetime: every channel that reached its lifetime
+    // gets one `sweep` (it goes if nobody ever joined it).
+    caf::reacts_to<sweep_atom>,
     // From the runtime at shutdown: end every channel, then quit.
     caf::reacts_to<shutdown_atom>>;
 

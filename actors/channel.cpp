@@ -57,13 +57,11 @@ void send_member_list(const channel_state& st, const std::string& changed_user) 
     if (user != changed_user) member.connection.sink->send_replacing(list, st.list_key);
 }
 
-void schedule_sweep(self_pointer self) {
-  auto& st = self->state;
-  const auto due = st.created_at + st.settings.empty_lifetime;
-  const auto now = self->clock().now();
-  self->delayed_send(self, due > now ? due - now : caf::actor_clock::duration_type::zero(),
-                     sweep_atom::value);
-}
+// Once its last member is gone a channel goes at once (N7): its members cannot come back into
+// it (a 1:1 channel's hash binds its two users, and a group is found by its name again), so
+// keeping it would only let a client that opens and leaves channels make the server hold
+// them. The sweep runs as a message, so a join already queued is served first.
+void abandon(self_pointer self) { self->send(self, sweep_atom::value); }
 
 void count_member(channel_state& st, int delta) {
   auto& m = *st.settings.metrics;
@@ -87,7 +85,7 @@ void announce_departure(self_pointer self, const connection_ref& gone) {
   auto& st = self->state;
   announce(st, gone, false);
   send_member_list(st, gone.user_id);
-  if (st.members.empty()) schedule_sweep(self);
+  if (st.members.empty()) abandon(self);
 }
 
 // What a join sends before its side effects (D21): the group reply to the joiner, or the
@@ -118,7 +116,10 @@ join_result join(self_pointer self, join_request& request) {
   if (st.closed) return {join_outcome::closed};
   auto it = st.members.find(joiner.user_id);
   if (it == st.members.end()) {
-    if (!request.may_create && st.members.empty()) return {join_outcome::create_restricted};
+    if (!request.may_create && st.members.empty()) {
+      abandon(self);  // the refused creator leaves nothing behind
+      return {join_outcome::create_restricted};
+    }
     if (is_full(st)) return {join_outcome::full};
     self->monitor(joiner.actor);
     const auto user = joiner.user_id;
@@ -156,10 +157,8 @@ void deliver_hangup(self_pointer self, const std::string& target, const net::fra
   if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
   if (auto it = st.members.find(target); it != st.members.end()) return it->second.connection.sink->send(frame);
   if (st.is_group() && target == st.group) return;
-  self->request(st.directory, caf::infinite, lookup_atom::value, target)
-      .then([frame](const connection_list& connections) {
-        for (const auto& c : connections) c.sink->send(frame);
-      });
+  // The directory writes it: this channel may be gone before an answer could come back.
+  self->send(st.directory, deliver_atom::value, target, frame);
 }
 
 std::string chat(self_pointer self, const connection_actor& sender, protocol::chats_message& message) {
@@ -191,7 +190,6 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   st.directory = std::move(directory);
   st.registry = std::move(registry);
   st.settings = settings;
-  st.created_at = self->clock().now();
   st.list_key = self->id();
   if (first) {
     self->monitor(first->actor);
@@ -203,7 +201,6 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
     st.pipeline = spawn_pipeline(self->system(), st.id, caf::actor_cast<channel_actor>(self), st.settings.pipelines);
     self->link_to(st.pipeline);  // a channel that dies takes its pipeline along
   }
-  schedule_sweep(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& members = self->state.members;
     if (auto it = find_member_connection(self->state, down.source); it != members.end())
@@ -242,7 +239,6 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       [=](sweep_atom) {
         auto& st = self->state;
         if (st.closed || !st.members.empty()) return;
-        if (self->clock().now() - st.created_at < st.settings.empty_lifetime) return schedule_sweep(self);
         st.closed = true;
         if (st.pipeline) {
           self->unlink_from(st.pipeline);

@@ -1,7 +1,6 @@
 #pragma once
 // The channel actor: the membership of one 1:1 call channel or group channel, the
 // join/leave notices, and its own removal once empty (spec §3.9).
-#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -18,9 +17,14 @@
 namespace kwm::actors {
 
 struct channel_settings {
-  // An empty channel is removed once it is older than this (the creation time counts).
+  // A channel that nobody joined is removed once it is older than this (the registry looks);
+  // one whose last member left is removed at once.
   std::chrono::milliseconds empty_lifetime{60'000};
   uint32_t max_group_members = 1000;  // users per group channel (D20); 0 = unlimited
+  // Live channels, 1:1 and groups (N7): in the process, and created by one user id (a call
+  // it started, a group it joined first). 0 = unlimited.
+  uint32_t max_channels = 100'000;
+  uint32_t max_channels_per_user = 1024;
   metrics_pointer metrics = std::make_shared<server_metrics>();
   pipeline_settings_pointer pipelines;  // set with --enable-mcu-api
 };
@@ -38,7 +42,6 @@ struct channel_state {
   std::map<std::string, channel_member> members;  // by user id, so lists come out sorted
   uint64_t memberships = 0;  // the last membership number handed out
   uint64_t list_key = 0;     // tells this channel's member lists apart in members' queues
-  caf::actor_clock::time_point created_at;
   bool closed = false;
   pipeline_actor pipeline;  // set when the channel id matches --pipeline-forced-regexp
   channel_settings settings;

@@ -59,6 +59,8 @@ void start_call(connection_self self, protocol::webrtc_message& message) {
   auto call = std::make_shared<protocol::webrtc_message>(std::move(message));
   self->request(self->state.context->channels, caf::infinite, create_atom::value, self_ref(self))
       .await([=](const created_channel& created) {
+        // The process or this user is at its cap of live channels (N7).
+        if (!created.actor) return send_bad_message(self, call->id, protocol::error_text::too_many_channels);
         const auto& me = self->state.auth;
         remember_channel(self, created.id, created.actor);
         self->state.calls.insert(created.id);
@@ -189,8 +191,11 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
     if (may_retry) return join_group_channel(self, request, false);
     send_bad_message(self, request->id, protocol::error_text::channel_is_closed);
   };
-  self->request(self->state.context->channels, caf::infinite, group_atom::value, request->group)
+  self->request(self->state.context->channels, caf::infinite, group_atom::value, request->group,
+                self->state.auth.user_id)
       .await([=](const channel_actor& channel) {
+        // A new group would pass a cap of live channels (N7).
+        if (!channel) return send_bad_message(self, request->id, protocol::error_text::too_many_channels);
         // The channel sends the reply, with its member list, before anyone hears of the join (D21).
         const auto id = protocol::group_channel_id(request->group);
         const auto& auth = self->state.auth;

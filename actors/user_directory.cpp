@@ -56,6 +56,10 @@ user_directory_actor::behavior_type user_directory(
         auto it = self->state.users.find(user);
         return it == self->state.users.end() ? connection_list{} : it->second;
       },
+      [=](deliver_atom, const std::string& user, const net::frame& frame) {
+        if (auto it = self->state.users.find(user); it != self->state.users.end())
+          for (const auto& connection : it->second) connection.sink->send(frame);
+      },
       [=](shutdown_atom) {
         for (auto& [address, user] : self->state.user_of)
           caf::anon_send_exit(address, caf::exit_reason::user_shutdown);

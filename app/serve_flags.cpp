@@ -203,6 +203,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("rtm-max-channels-per-connection", connection.max_calls,
        "1:1 channels one connection may be in (0 = unlimited)");
   flag("rtm-max-group-members", rt.channels.max_group_members, "members of one group (0 = unlimited)");
+  flag("rtm-max-channels", rt.channels.max_channels, "live 1:1 and group channels in the process (0 = unlimited)");
+  flag("rtm-max-channels-per-user", rt.channels.max_channels_per_user,
+       "live channels created by one user id: calls it started, groups it joined first (0 = unlimited)");
   flag("max-pending-connects", rt.connect_keys.max_pending,
        "connect keys issued and not yet used or expired (503 beyond; 0 = unlimited)");
 

@@ -270,16 +270,19 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   CHECK(notices[0].find("bob has left the meeting.") != std::string::npos);
   CHECK(deref<channel_impl>(channel).state.members.size() == 1);
 
-  // Empty, but younger than 60 s: kept. Then removed, and the registry forgets it.
+  // Its last member gone, the channel goes at once (N7), and the registry forgets it.
   caf::anon_send(alice.actor, closed_atom::value);
   sched.run();
-  CHECK(deref<channel_impl>(channel).state.members.empty());
+  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, created->id));
+  // A group nobody joined (its joiner went away on the way) is kept for its lifetime.
+  auto lonely = ask<channel_actor>(registry, group_atom::value, std::string("lonely"), std::string("bob"));
+  REQUIRE(lonely);
   sched.advance_time(std::chrono::seconds(30));
   sched.run();
-  CHECK(ask<channel_actor>(registry, lookup_atom::value, created->id) == channel);
+  CHECK(ask<channel_actor>(registry, lookup_atom::value, std::string("@lonely")) == *lonely);
   sched.advance_time(std::chrono::seconds(31));
   sched.run();
-  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, created->id));
+  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, std::string("@lonely")));
 
   caf::anon_send_exit(bob_laptop.actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);
@@ -294,9 +297,9 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
   auto make_member = [&](const std::string& user) { return join_member(system, sched, context, user); };
   std::vector<member> members;
   for (const char* user : {"ann", "ben", "cat"}) members.push_back(make_member(user));
-  auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"));
+  auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
   REQUIRE(group);
-  CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room")) == *group);
+  CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester")) == *group);
   for (auto& m : members) REQUIRE(ask<join_result>(*group, join_atom::value, join_request{m.ref})->outcome == join_outcome::joined);
   // ann saw ben and cat join (notice + list each), ben saw cat, cat saw nobody.
   CHECK(members[0].sink->take_frames().size() == 4);
@@ -343,10 +346,12 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
   CHECK(texts_seen_by(members[1]) == order);
   CHECK(texts_seen_by(members[2]) == order);
 
-  // create_restricted: an empty group cannot be joined by someone who may not create.
-  auto empty = ask<channel_actor>(registry, group_atom::value, std::string("empty"));
+  // create_restricted: an empty group cannot be joined by someone who may not create, and
+  // the channel made for the attempt goes at once.
+  auto empty = ask<channel_actor>(registry, group_atom::value, std::string("empty"), std::string("tester"));
   CHECK(ask<join_result>(*empty, join_atom::value, join_request{members[0].ref, false})->outcome ==
         join_outcome::create_restricted);
+  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, std::string("@empty")));
 
   for (auto& m : members) caf::anon_send_exit(m.actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(members[1].actor, caf::exit_reason::user_shutdown);

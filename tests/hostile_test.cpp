@@ -1923,21 +1923,102 @@ TEST_CASE(
   stage.verdict("group churn");
 }
 
+// The live channels the metrics report (1:1 and groups).
+int64_t live_channels(server_process& server) {
+  const auto body = http_call(server.metrics_port(), "GET", "/metrics").body;
+  const std::string series = "kwmserver_rtm_channels_created_current{id=\"\"} ";
+  const auto at = body.find(series);
+  REQUIRE_MESSAGE(at != std::string::npos, "no " << series << " in the metrics");
+  return std::stoll(body.substr(at + series.size()));
+}
+
 TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, disconnect, again") {
-  // Each empty 1:1 channel stays until it is 60 s old (spec 4.1), so the per-connection cap of
-  // D20 does not bound how many a client can make the server hold. Decision needed: a global
-  // or per-user cap, or cheaper empty channels.
-  attack_stage stage({"--rtm-max-channels-per-connection", "64"}, {.budget_mib = 32});
+  // A channel used to stay until it was 60 s old (spec 4.1), so the per-connection caps of D20
+  // did not bound how many a client could make the server hold by leaving and coming back.
+  // Now a channel goes when its last member leaves (N7), and --rtm-max-channels and
+  // --rtm-max-channels-per-user cap the live ones. Every cycle opens 64 calls to an offline
+  // user and joins 64 groups of its own, then disconnects.
+  attack_stage stage({"--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection", "64",
+                      "--rtm-max-channels", "100000", "--rtm-max-channels-per-user", "1024",
+                      "--with-metrics", "--metrics-listen", "127.0.0.1:0"},
+                     {.budget_mib = 32});
   auto& server = stage.server;
   auto& budget = *stage.budget;
+  const auto before = live_channels(server);  // the bystanders' call
   std::string calls;
   for (int id = 1; id <= 64; ++id) calls += encode_frame(opcode::text, call_frame("nobody", id));
   size_t created = 0;
   for (size_t cycle = 0; cycle < scaled(470) && !budget.exceeded(); ++cycle) {
     auto client = server.open("churner" + std::to_string(cycle % 8));
-    client->send_raw(calls);
-    for (int i = 0; i < 64; ++i) created += client->next_text(bystander_patience()).has_value();
+    std::string groups;
+    for (int id = 1; id <= 64; ++id)
+      groups += encode_frame(opcode::text, join_frame("g" + std::to_string(cycle) + "-" + std::to_string(id), 100 + id));
+    client->send_raw(calls + groups);
+    for (int i = 0; i < 128; ++i) {
+      const auto reply = client->next_text(bystander_patience());
+      created += reply && reply->find(R"("subtype":"webrtc_channel")") != std::string::npos;
+    }
   }
   MESSAGE("channels created: " << created);
+  CHECK(created == 128 * scaled(470));  // every call and join answered with its channel
+  // Gone with their creators, not 60 s later (the patience is far below that).
+  CHECK_MESSAGE(eventually([&] { return live_channels(server) == before; }, bystander_patience()),
+                "live channels: " << live_channels(server) << ", before the attack " << before);
   stage.verdict("channel churn");
+}
+
+TEST_CASE("hostile: live channels held open by one user stop at --rtm-max-channels-per-user") {
+  attack_stage stage({"--rtm-max-channels-per-user", "100", "--rtm-max-channels", "150",
+                      "--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection", "64"},
+                     {.budget_mib = 32});
+  auto& server = stage.server;
+  // Two connections of mallory: 64 calls on the first, then 40 more calls and 24 groups on the
+  // second; the 101st channel and the rest are refused. Another user may still create until
+  // the process holds 150 (the bystanders' call counts).
+  auto first = server.open("mallory");
+  auto second = server.open("mallory");
+  std::string frames;
+  for (int id = 1; id <= 64; ++id) frames += encode_frame(opcode::text, call_frame("nobody", id));
+  first->send_raw(frames);
+  frames.clear();
+  for (int id = 1; id <= 40; ++id) frames += encode_frame(opcode::text, call_frame("nobody", id));
+  for (int id = 41; id <= 64; ++id) frames += encode_frame(opcode::text, join_frame("m" + std::to_string(id), id));
+  size_t refused = 0, opened = 0;
+  for (int i = 0; i < 64; ++i) {
+    const auto reply = first->next_text(bystander_patience());
+    REQUIRE(reply.has_value());
+    opened += reply->find("webrtc_channel") != std::string::npos;
+  }
+  second->send_raw(frames);
+  for (int id = 1; id <= 64; ++id) {
+    const auto reply = second->next_text(bystander_patience());
+    REQUIRE(reply.has_value());
+    if (*reply == error_frame(static_cast<uint64_t>(id), "too many channels")) ++refused;
+    else opened += reply->find("webrtc_channel") != std::string::npos;
+  }
+  CHECK(opened == 100);
+  CHECK(refused == 28);
+  auto other = server.open("trudy");
+  frames.clear();
+  for (int id = 1; id <= 64; ++id) frames += encode_frame(opcode::text, call_frame("nobody", id));
+  other->send_raw(frames);
+  size_t other_opened = 0, other_refused = 0;
+  for (int id = 1; id <= 64; ++id) {
+    const auto reply = other->next_text(bystander_patience());
+    REQUIRE(reply.has_value());
+    if (*reply == error_frame(static_cast<uint64_t>(id), "too many channels")) ++other_refused;
+    else other_opened += reply->find("webrtc_channel") != std::string::npos;
+  }
+  CHECK(other_opened == 49);  // 150 - 100 - the bystanders' call
+  CHECK(other_refused == 15);
+  // mallory hangs up nothing but leaves: her channels go, trudy can call again.
+  first.reset();
+  second.reset();
+  CHECK(eventually(
+      [&] {
+        other->send_text(call_frame("nobody", 99));
+        return other->next_text(bystander_patience()) != error_frame(99, "too many channels");
+      },
+      bystander_patience()));
+  stage.verdict("channels per user");
 }

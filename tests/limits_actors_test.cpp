@@ -230,7 +230,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   settings.max_group_members = 2;
   auto registry = spawn_channel_registry(system, directory, settings);
   sched.run();
-  auto group = *ask<channel_actor>(registry, group_atom::value, std::string("room"));
+  auto group = *ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
   auto make = [&](const std::string& id) {
     auto sink = std::make_shared<test::recording_sink>();
     auto context = std::make_shared<rtm_context>();
@@ -255,6 +255,51 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   CHECK(ask<join_result>(call->actor, join_atom::value, join_request{refs[2]})->outcome ==
         join_outcome::joined);
   for (auto& ref : refs) caf::anon_send_exit(ref.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send(registry, shutdown_atom::value);
+  caf::anon_send(directory, shutdown_atom::value);
+}
+
+// N7: live channels are capped per creating user and in total; a channel whose members all
+// left goes at once, and so does its count.
+TEST_CASE_FIXTURE(test::deterministic_fixture, "live channels are capped per user and in total") {
+  auto directory = spawn_user_directory(system);
+  channel_settings settings;
+  settings.max_channels = 5;
+  settings.max_channels_per_user = 3;
+  auto registry = spawn_channel_registry(system, directory, settings);
+  sched.run();
+  auto make = [&](const std::string& id) {
+    auto sink = std::make_shared<test::recording_sink>();
+    auto context = std::make_shared<rtm_context>();
+    context->directory = directory;
+    auto actor = spawn_connection(system, anonymous_user(id), sink, context);
+    sched.run();
+    return connection_ref{id, "", actor, sink};
+  };
+  auto ann = make("ann");
+  auto ben = make("ben");
+  auto call = [&](const connection_ref& caller) { return ask<created_channel>(registry, create_atom::value, caller); };
+  auto group = [&](const std::string& name, const std::string& user) {
+    return *ask<channel_actor>(registry, group_atom::value, name, user);
+  };
+  std::vector<created_channel> calls;
+  for (int i = 0; i < 2; ++i) calls.push_back(*call(ann));
+  CHECK(group("a1", "ann"));
+  CHECK_FALSE(call(ann)->actor);         // ann has 3
+  CHECK(call(ann)->id.empty());
+  CHECK_FALSE(group("a2", "ann"));
+  CHECK(group("a1", "ben") == group("a1", "ann"));  // existing groups are found, not created
+  CHECK(call(ben)->actor);
+  CHECK(group("b1", "ben"));
+  CHECK_FALSE(call(ben)->actor);         // 5 in the process
+  CHECK_FALSE(group("b2", "ben"));
+  // ann hangs up her first call: the channel, now empty, goes, and so does her count.
+  self->send(calls[0].actor, hangup_atom::value, ann.actor, std::string("nobody"),
+             net::make_frame(R"({"type":"webrtc"})"));
+  sched.run();
+  CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, calls[0].id));
+  CHECK(call(ann)->actor);
+  for (auto* ref : {&ann, &ben}) caf::anon_send_exit(ref->actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);
   caf::anon_send(directory, shutdown_atom::value);
 }
