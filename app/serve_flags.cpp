@@ -126,6 +126,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("config", flags.config_file,
        "configuration file of the original's packaging (key=value lines, /etc/kopano/kwmserverd.cfg)");
   flag("listen", flags.listen, "TCP listen address (host:port)")->check(listen_check);
+  toggle("dry-run", flags.dry_run,
+         "check the flags, environment, config file and the files they name, then exit (0: all usable)");
   flag("log-level", flags.log_level, "log level: panic, fatal, error, warn, info, debug")
       ->check([](const std::string& value) {
         return is_log_level(value) ? std::string() : "unknown log level '" + value + "'";

@@ -15,6 +15,7 @@ namespace kwm::app {
 
 struct serve_flags {
   std::string config_file;
+  bool dry_run = false;  // check everything, then exit without serving
   std::string listen = "127.0.0.1:8778";
   std::string log_level = "info";
   bool log_timestamp = true;
