@@ -144,6 +144,17 @@ TEST_CASE("a config file of the original's packaging feeds the flags, the comman
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("--dry-run checks the configuration and the files it names, and serves nothing") {
+  const auto ok = run_binary({binary, "serve", "--dry-run", "--listen", "127.0.0.1:1"});
+  CHECK(ok.status == 0);
+  CHECK(ok.out == "configuration ok\n");
+  CHECK(ok.err.find("listening") == std::string::npos);  // nothing was bound (port 1 needs root)
+  const auto missing = run_binary({binary, "serve", "--dry-run", "--admin-tokens-key", "/nonexistent/key"});
+  CHECK(missing.status == 1);
+  CHECK(missing.err == "Error: failed to read admin tokens key file /nonexistent/key\n");
+  CHECK(missing.out.empty());
+}
+
 TEST_CASE("flags of the original that do not exist here are refused with a clear message") {
   for (const char* flag : {"--with-pprof", "--enable-janus-api"}) {
     const auto result = run_binary({binary, "serve", flag});
