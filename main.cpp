@@ -38,7 +38,8 @@ int run_serve(kwm::app::serve_flags& flags) {
   if (!rt.admin_tokens && !rt.rtm.auth.basic && !rt.oidc)
     kwm::log::warn("no authentication backend configured, running in anonymous mode without authentication");
   if (flags.dry_run) {
-    // Nothing is bound or contacted: a port in use or an unreachable issuer shows only when serving.
+    // Nothing is bound or contacted: a port in use or an unreachable issuer shows only when
+    // serving.
     std::cout << "configuration ok\n";
     return 0;
   }

@@ -52,7 +52,8 @@ protocol::channel_extra group_update(const channel_state& st, bool reset) {
 // fast others join and leave, and no member sees a list earlier than it would otherwise.
 void send_member_list(const channel_state& st, const std::string& changed_user) {
   if (!st.is_group() || st.members.empty()) return;
-  const auto list = net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false)));
+  const auto list =
+      net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false)));
   for (const auto& [user, member] : st.members)
     if (user != changed_user) member.connection.sink->send_replacing(list, st.list_key);
 }
@@ -61,7 +62,9 @@ void send_member_list(const channel_state& st, const std::string& changed_user) 
 // it (a 1:1 channel's hash binds its two users, and a group is found by its name again), so
 // keeping it would only let a client that opens and leaves channels make the server hold
 // them. The sweep runs as a message, so a join already queued is served first.
-void abandon(self_pointer self) { self->send(self, sweep_atom::value); }
+void abandon(self_pointer self) {
+  self->send(self, sweep_atom::value);
+}
 
 void count_member(channel_state& st, int delta) {
   auto& m = *st.settings.metrics;
@@ -90,12 +93,14 @@ void announce_departure(self_pointer self, const connection_ref& gone) {
 
 // What a join sends before its side effects (D21): the group reply to the joiner, or the
 // accepted answer to the caller.
-void send_join_first(const channel_state& st, const channel_member& joined, const join_request& request) {
+void send_join_first(const channel_state& st, const channel_member& joined,
+                     const join_request& request) {
   if (request.reply) {
     joined.connection.sink->send(net::make_frame(protocol::render_channel_message(
         request.reply->reply_to, st.id, request.reply->hash, group_update(st, true))));
   }
-  if (!request.answer || st.pipeline) return;  // members of a pipelined channel only talk to the MCU
+  // Members of a pipelined channel only talk to the MCU.
+  if (!request.answer || st.pipeline) return;
   if (auto it = st.members.find(request.answer_target); it != st.members.end())
     it->second.connection.sink->send(request.answer);
 }
@@ -144,7 +149,8 @@ join_result join(self_pointer self, join_request& request) {
   send_join_first(st, member, request);
   protocol::channel_extra replaced;
   replaced.replaced = true;
-  previous.connection.sink->send(net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
+  previous.connection.sink->send(
+      net::make_frame(protocol::render_channel_message(0, st.id, "", replaced)));
   self->send(previous.connection.actor, left_atom::value, st.id, previous.membership);
   send_member_list(st, it->first);
   return {join_outcome::replaced, member.membership};
@@ -155,7 +161,8 @@ join_result join(self_pointer self, join_request& request) {
 void deliver_hangup(self_pointer self, const std::string& target, const net::frame& frame) {
   auto& st = self->state;
   if (st.pipeline) return self->send(st.pipeline, pipeline_atom::value, frame);
-  if (auto it = st.members.find(target); it != st.members.end()) return it->second.connection.sink->send(frame);
+  if (auto it = st.members.find(target); it != st.members.end())
+    return it->second.connection.sink->send(frame);
   if (st.is_group() && target == st.group) return;
   // The directory writes it: this channel may be gone before an answer could come back.
   self->send(st.directory, deliver_atom::value, target, frame);
@@ -208,27 +215,29 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   });
   return {
       [=](join_atom, join_request& request) -> join_result { return join(self, request); },
-      [=](chat_atom, const connection_actor& sender, protocol::chats_message& message) -> std::string {
-        return chat(self, sender, message);
-      },
+      [=](chat_atom, const connection_actor& sender,
+          protocol::chats_message& message) -> std::string { return chat(self, sender, message); },
       [=](forward_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
         if (st.pipeline) return;  // members only talk to the MCU (call answers are dropped)
-        if (auto it = st.members.find(target); it != st.members.end()) it->second.connection.sink->send(frame);
+        if (auto it = st.members.find(target); it != st.members.end())
+          it->second.connection.sink->send(frame);
       },
       [=](pipeline_atom, const net::frame& frame) {
         if (self->state.pipeline) self->send(self->state.pipeline, pipeline_atom::value, frame);
       },
       [=](deliver_atom, const std::string& target, const net::frame& frame) {
         auto& st = self->state;
-        if (auto it = st.members.find(target); it != st.members.end()) it->second.connection.sink->send(frame);
+        if (auto it = st.members.find(target); it != st.members.end())
+          it->second.connection.sink->send(frame);
       },
       [=](reset_atom) {
         auto& st = self->state;
         if (!st.is_group() || st.members.empty()) return;
         send_to_others(st, {}, net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, true))));
       },
-      [=](hangup_atom, const connection_actor& sender, const std::string& target, const net::frame& frame) {
+      [=](hangup_atom, const connection_actor& sender, const std::string& target,
+          const net::frame& frame) {
         auto& st = self->state;
         std::optional<connection_ref> gone;
         if (auto it = find_member_connection(st, sender.address()); it != st.members.end())

@@ -24,7 +24,8 @@ void forget(channel_registry_state& st, const caf::actor_addr& channel) {
   auto& metrics = *st.settings.metrics;
   server_metrics::bump(metrics.channels_cleanedup_total);
   if (protocol::is_group_channel_id(id)) server_metrics::add(metrics.group_channels_current, -1);
-  if (auto count = st.created_by_user.find(creator); count != st.created_by_user.end() && --count->second == 0)
+  if (auto count = st.created_by_user.find(creator);
+      count != st.created_by_user.end() && --count->second == 0)
     st.created_by_user.erase(count);
   if (created != st.unswept.end()) st.unswept.erase(created);
   st.channels.erase(id);
@@ -33,8 +34,10 @@ void forget(channel_registry_state& st, const caf::actor_addr& channel) {
 
 // How often the registry looks for channels that reached their lifetime.
 caf::actor_clock::duration_type sweep_period(const channel_settings& settings) {
-  const auto quarter = std::chrono::duration_cast<caf::actor_clock::duration_type>(settings.empty_lifetime) / 4;
-  return std::clamp<caf::actor_clock::duration_type>(quarter, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  const auto quarter =
+      std::chrono::duration_cast<caf::actor_clock::duration_type>(settings.empty_lifetime) / 4;
+  return std::clamp<caf::actor_clock::duration_type>(quarter, std::chrono::milliseconds(10),
+                                                     std::chrono::seconds(1));
 }
 
 // Every channel `empty_lifetime` old gets one `sweep`: it goes if nobody ever joined it (its
@@ -78,10 +81,12 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
                                caf::actor_cast<channel_registry_actor>(self), st.settings);
     self->monitor(actor);
     server_metrics::bump(st.settings.metrics->channels_created_total);
-    if (protocol::is_group_channel_id(id)) server_metrics::add(st.settings.metrics->group_channels_current, +1);
+    if (protocol::is_group_channel_id(id))
+      server_metrics::add(st.settings.metrics->group_channels_current, +1);
     ++st.created_by_user[creator];
     const auto created = st.unswept.emplace(self->clock().now(), id).first;
-    st.entries_by_address.emplace(actor.address(), channel_registry_state::entry{id, std::move(creator), created});
+    st.entries_by_address.emplace(actor.address(),
+                                  channel_registry_state::entry{id, std::move(creator), created});
     st.channels.emplace(std::move(id), actor);
     return actor;
   };

@@ -60,7 +60,8 @@ void start_call(connection_self self, protocol::webrtc_message& message) {
   self->request(self->state.context->channels, caf::infinite, create_atom::value, self_ref(self))
       .await([=](const created_channel& created) {
         // The process or this user is at its cap of live channels (N7).
-        if (!created.actor) return send_bad_message(self, call->id, protocol::error_text::too_many_channels);
+        if (!created.actor)
+          return send_bad_message(self, call->id, protocol::error_text::too_many_channels);
         const auto& me = self->state.auth;
         remember_channel(self, created.id, created.actor);
         self->state.calls.insert(created.id);
@@ -77,12 +78,13 @@ void start_call(connection_self self, protocol::webrtc_message& message) {
 // A 1:1 answer as the caller gets it: with source and profile, without id.
 net::frame relayed_answer(connection_self self, const protocol::webrtc_message& answer) {
   const auto& auth = self->state.auth;
-  return net::make_frame(
-      protocol::render_forwarded(answer, {auth.user_id, std::string_view(auth.display_name), std::nullopt}));
+  return net::make_frame(protocol::render_forwarded(
+      answer, {auth.user_id, std::string_view(auth.display_name), std::nullopt}));
 }
 
 // The callee's other connections stop ringing: "taken elsewhere" (spec §3.11).
-void send_taken_elsewhere(connection_self self, const connection_list& mine, const protocol::webrtc_message& answer) {
+void send_taken_elsewhere(connection_self self, const connection_list& mine,
+                          const protocol::webrtc_message& answer) {
   const auto me = caf::actor_cast<connection_actor>(self);
   auto notice = net::make_frame(protocol::render_taken_elsewhere(answer.target, answer.channel));
   for (const auto& connection : mine)
@@ -91,12 +93,14 @@ void send_taken_elsewhere(connection_self self, const connection_list& mine, con
 
 // `then` with every live connection of this connection's user.
 void with_own_connections(connection_self self, std::function<void(const connection_list&)> then) {
-  self->request(self->state.context->directory, caf::infinite, lookup_atom::value, self->state.auth.user_id)
+  self->request(self->state.context->directory, caf::infinite, lookup_atom::value,
+                self->state.auth.user_id)
       .await([then = std::move(then)](const connection_list& mine) { then(mine); });
 }
 
 // A rejection: the busy rule, the "taken elsewhere" notices, and the answer to the caller.
-void deliver_rejection(connection_self self, const channel_actor& channel, const message_ptr& answer) {
+void deliver_rejection(connection_self self, const channel_actor& channel,
+                       const message_ptr& answer) {
   with_own_connections(self, [=](const connection_list& mine) {
     // Another device of a busy callee may still pick up.
     if (answer->answer->reason == "reject_busy" && mine.size() > 1) return;
@@ -148,8 +152,9 @@ void answer_call(connection_self self, protocol::webrtc_message& message) {
                   return send_bad_message(self, answer->id, protocol::error_text::group_is_full);
                 default:  // joined, already_member, replaced
                   count_membership(self, answer->channel, joined.membership);
-                  return with_own_connections(
-                      self, [=](const connection_list& mine) { send_taken_elsewhere(self, mine, *answer); });
+                  return with_own_connections(self, [=](const connection_list& mine) {
+                    send_taken_elsewhere(self, mine, *answer);
+                  });
               }
             },
             [=](const caf::error&) {
@@ -195,7 +200,8 @@ void join_group_channel(connection_self self, const message_ptr& request, bool m
                 self->state.auth.user_id)
       .await([=](const channel_actor& channel) {
         // A new group would pass a cap of live channels (N7).
-        if (!channel) return send_bad_message(self, request->id, protocol::error_text::too_many_channels);
+        if (!channel)
+          return send_bad_message(self, request->id, protocol::error_text::too_many_channels);
         // The channel sends the reply, with its member list, before anyone hears of the join (D21).
         const auto id = protocol::group_channel_id(request->group);
         const auto& auth = self->state.auth;

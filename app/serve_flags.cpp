@@ -127,7 +127,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
        "configuration file of the original's packaging (key=value lines, /etc/kopano/kwmserverd.cfg)");
   flag("listen", flags.listen, "TCP listen address (host:port)")->check(listen_check);
   toggle("dry-run", flags.dry_run,
-         "check the flags, environment, config file and the files they name, then exit (0: all usable)");
+         "check the flags, environment, config file and the files they name, then exit (0: all "
+         "usable)");
   flag("log-level", flags.log_level, "log level: panic, fatal, error, warn, info, debug")
       ->check([](const std::string& value) {
         return is_log_level(value) ? std::string() : "unknown log level '" + value + "'";
@@ -205,9 +206,11 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("rtm-max-channels-per-connection", connection.max_calls,
        "1:1 channels one connection may be in (0 = unlimited)");
   flag("rtm-max-group-members", rt.channels.max_group_members, "members of one group (0 = unlimited)");
-  flag("rtm-max-channels", rt.channels.max_channels, "live 1:1 and group channels in the process (0 = unlimited)");
+  flag("rtm-max-channels", rt.channels.max_channels,
+       "live 1:1 and group channels in the process (0 = unlimited)");
   flag("rtm-max-channels-per-user", rt.channels.max_channels_per_user,
-       "live channels created by one user id: calls it started, groups it joined first (0 = unlimited)");
+       "live channels created by one user id: calls it started, groups it joined first (0 = "
+       "unlimited)");
   flag("max-pending-connects", rt.connect_keys.max_pending,
        "connect keys issued and not yet used or expired (503 beyond; 0 = unlimited)");
 

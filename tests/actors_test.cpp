@@ -258,8 +258,10 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   CHECK(notices[0].find("bob has joined the meeting.") != std::string::npos);
   CHECK(bob.sink->take_frames().empty());  // the joiner is not told about itself
 
-  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob.ref})->outcome == join_outcome::already_member);
-  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob_laptop.ref})->outcome == join_outcome::id_exists);
+  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob.ref})->outcome ==
+        join_outcome::already_member);
+  CHECK(ask<join_result>(channel, join_atom::value, join_request{bob_laptop.ref})->outcome ==
+        join_outcome::id_exists);
   CHECK(alice.sink->take_frames().empty());
 
   // A member's connection dies mid-call: it leaves, the other member hears of it.
@@ -275,7 +277,8 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "channel membership, notices, dyi
   sched.run();
   CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, created->id));
   // A group nobody joined (its joiner went away on the way) is kept for its lifetime.
-  auto lonely = ask<channel_actor>(registry, group_atom::value, std::string("lonely"), std::string("bob"));
+  auto lonely =
+      ask<channel_actor>(registry, group_atom::value, std::string("lonely"), std::string("bob"));
   REQUIRE(lonely);
   sched.advance_time(std::chrono::seconds(30));
   sched.run();
@@ -297,10 +300,14 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
   auto make_member = [&](const std::string& user) { return join_member(system, sched, context, user); };
   std::vector<member> members;
   for (const char* user : {"ann", "ben", "cat"}) members.push_back(make_member(user));
-  auto group = ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
+  auto group =
+      ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
   REQUIRE(group);
-  CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester")) == *group);
-  for (auto& m : members) REQUIRE(ask<join_result>(*group, join_atom::value, join_request{m.ref})->outcome == join_outcome::joined);
+  CHECK(ask<channel_actor>(registry, group_atom::value, std::string("room"),
+                           std::string("tester")) == *group);
+  for (auto& m : members)
+    REQUIRE(ask<join_result>(*group, join_atom::value, join_request{m.ref})->outcome ==
+            join_outcome::joined);
   // ann saw ben and cat join (notice + list each), ben saw cat, cat saw nobody.
   CHECK(members[0].sink->take_frames().size() == 4);
   CHECK(members[1].sink->take_frames().size() == 2);
@@ -348,7 +355,8 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
 
   // create_restricted: an empty group cannot be joined by someone who may not create, and
   // the channel made for the attempt goes at once.
-  auto empty = ask<channel_actor>(registry, group_atom::value, std::string("empty"), std::string("tester"));
+  auto empty =
+      ask<channel_actor>(registry, group_atom::value, std::string("empty"), std::string("tester"));
   CHECK(ask<join_result>(*empty, join_atom::value, join_request{members[0].ref, false})->outcome ==
         join_outcome::create_restricted);
   CHECK_FALSE(*ask<channel_actor>(registry, lookup_atom::value, std::string("@empty")));
@@ -361,7 +369,8 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "group joins, replacement, and on
 
 // D21 across connections: the joiner's webrtc_channel reply is written before any other
 // member hears of the join, and a hangup's target gets the hangup before the notices.
-TEST_CASE_FIXTURE(test::deterministic_fixture, "replies and relays go out before the membership notices they cause") {
+TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "replies and relays go out before the membership notices they cause") {
   auto directory = spawn_user_directory(system);
   auto registry = spawn_channel_registry(system, directory);
   sched.run();
@@ -376,10 +385,11 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "replies and relays go out before
   sched.run();
   auto frames_since = [&](std::size_t from) {
     auto entries = journal->entries();
-    return std::vector<std::pair<std::string, std::string>>(entries.begin() + static_cast<std::ptrdiff_t>(from),
-                                                            entries.end());
+    return std::vector<std::pair<std::string, std::string>>(
+        entries.begin() + static_cast<std::ptrdiff_t>(from), entries.end());
   };
-  auto is = [](const std::pair<std::string, std::string>& entry, const std::string& who, const std::string& part) {
+  auto is = [](const std::pair<std::string, std::string>& entry, const std::string& who,
+               const std::string& part) {
     return entry.first == who && entry.second.find(part) != std::string::npos;
   };
   auto join = [&](const std::string& user, uint64_t id) {
@@ -400,9 +410,11 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "replies and relays go out before
 
   mark = journal->entries().size();
   const auto hash = context->hasher->hash("ben", "room", "@room");
-  caf::anon_send(actors["ben"], text_atom::value,
-                 R"({"type":"webrtc","subtype":"webrtc_hangup","id":4,"target":"ann","group":"room","state":"room",)"
-                 R"("channel":"@room","hash":")" + hash + R"(","v":20180703,"data":{"accept":false,"reason":"hangup"}})");
+  caf::anon_send(
+      actors["ben"], text_atom::value,
+      R"({"type":"webrtc","subtype":"webrtc_hangup","id":4,"target":"ann","group":"room","state":"room",)"
+      R"("channel":"@room","hash":")" +
+          hash + R"(","v":20180703,"data":{"accept":false,"reason":"hangup"}})");
   sched.run();
   written = frames_since(mark);
   REQUIRE(written.size() == 5);

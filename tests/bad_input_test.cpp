@@ -60,7 +60,8 @@ call_channel establish_call(rtm_peer& caller, rtm_peer& callee) {
   callee.send(webrtc("webrtc_call", 1,
                      R"("target":")" + caller.user + R"(","state":"es",)" + in_channel(c) +
                          R"(,"data":{"accept":true,"state":"cs"})"));
-  CHECK(str(caller.next_json(), "subtype") == "webrtc_call");  // the answer, then "… has joined" (D21)
+  CHECK(str(caller.next_json(), "subtype") ==
+        "webrtc_call");  // the answer, then "… has joined" (D21)
   CHECK(str(caller.next_json(), "subtype") == "chats_system");
   return c;
 }
@@ -187,7 +188,8 @@ TEST_CASE("bad input sweep: every error text, D2, D3 and D4, with a bystander ca
         bystander);
 
     // D4: trent answers; then his second connection answers into the same 1:1 channel.
-    trent.send(webrtc("webrtc_call", 26, to_mallory + in_channel(c) + R"(,"data":{"accept":true,"state":"ms"})"));
+    trent.send(webrtc("webrtc_call", 26,
+                      to_mallory + in_channel(c) + R"(,"data":{"accept":true,"state":"ms"})"));
     CHECK(str(mallory.next_json(), "subtype") == "webrtc_call");
     CHECK(str(mallory.next_json(), "subtype") == "chats_system");
     auto trent_phone = open_with_token(port, "trent");

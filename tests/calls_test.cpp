@@ -78,10 +78,11 @@ TEST_CASE_FIXTURE(server_fixture, "a full call: request, accept, signals both wa
 
     // D21, as the original: the relayed answer, then the notice of the join it caused.
     bob.send(answer(call, R"({"accept":true,"state":"astate"})"));
-    CHECK(alice.next() ==
-          R"({"type":"webrtc","subtype":"webrtc_call","target":"alice","source":"bob","profile":{},"state":"bstate","channel":")" +
-              call.channel + R"(","hash":")" + call.hash + R"(",)" + webrtc_v +
-              R"(,"transaction":"tx1","data":{"accept":true,"state":"astate"}})");
+    CHECK(
+        alice.next() ==
+        R"({"type":"webrtc","subtype":"webrtc_call","target":"alice","source":"bob","profile":{},"state":"bstate","channel":")" +
+            call.channel + R"(","hash":")" + call.hash + R"(",)" + webrtc_v +
+            R"(,"transaction":"tx1","data":{"accept":true,"state":"astate"}})");
     const auto joined = alice.next();
     CHECK(is_notice(joined, "bob has joined the meeting."));
     const auto notice = parse_json(joined);
@@ -97,7 +98,8 @@ TEST_CASE_FIXTURE(server_fixture, "a full call: request, accept, signals both wa
     CHECK(str(alice.next_json(), "source") == "bob");
 
     // D21: the target gets the hangup before the notice of the leave it caused.
-    bob.send(signal("webrtc_hangup", call, "alice", R"({"accept":false,"reason":"hangup","state":"astate"})"));
+    bob.send(signal("webrtc_hangup", call, "alice",
+                    R"({"accept":false,"reason":"hangup","state":"astate"})"));
     const auto hangup = alice.next_json();
     CHECK(str(hangup, "subtype") == "webrtc_hangup");
     CHECK(str(hangup, "source") == "bob");
@@ -152,7 +154,8 @@ TEST_CASE_FIXTURE(server_fixture, "two devices: busy is dropped, the other devic
   alice.send(signal("webrtc_signal", call, "bob", R"({"type":"offer"})"));
   CHECK(str(laptop.next_json(), "subtype") == "webrtc_signal");
   CHECK(phone.until_pong().empty());
-  laptop.send(signal("webrtc_hangup", call, "alice", R"({"accept":false,"reason":"hangup","state":"astate"})"));
+  laptop.send(signal("webrtc_hangup", call, "alice",
+                     R"({"accept":false,"reason":"hangup","state":"astate"})"));
   CHECK(str(alice.next_json(), "subtype") == "webrtc_hangup");
   CHECK(is_notice(alice.next(), "bob has left the meeting."));
 }

@@ -149,7 +149,8 @@ TEST_CASE("--dry-run checks the configuration and the files it names, and serves
   CHECK(ok.status == 0);
   CHECK(ok.out == "configuration ok\n");
   CHECK(ok.err.find("listening") == std::string::npos);  // nothing was bound (port 1 needs root)
-  const auto missing = run_binary({binary, "serve", "--dry-run", "--admin-tokens-key", "/nonexistent/key"});
+  const auto missing =
+      run_binary({binary, "serve", "--dry-run", "--admin-tokens-key", "/nonexistent/key"});
   CHECK(missing.status == 1);
   CHECK(missing.err == "Error: failed to read admin tokens key file /nonexistent/key\n");
   CHECK(missing.out.empty());

@@ -70,6 +70,23 @@ std::string group_signal(const std::string& group, const std::string& target, co
          R"(","v":20180703,"data":{"type":"offer"}})";
 }
 
+// A member whose client reads nothing, with socket buffers of 4 KB (the server's too, through
+// the options), so that what the server sends it soon waits in its queue.
+rtm_peer non_reader(server_fixture& server, const std::string& user) {
+  return rtm_peer(user, std::make_unique<ws_client>(server.port(), server.connect(user),
+                                                    std::vector<std::pair<std::string, std::string>>{},
+                                                    4096));
+}
+
+// 40 chats of 16 KB from `sender` to the group: far more than a non-reader's socket buffers
+// hold, far less than its outgoing queue holds. Returns once the channel has delivered them.
+void fill_buffers_with_chats(rtm_peer& sender, const std::string& group) {
+  const std::string chat = R"({"type":"chats","subtype":"chats_message","id":7,"channel":"@)" + group +
+                           R"(","data":{"text":")" + std::string(16000, 'x') + R"("}})";
+  for (int i = 0; i < 40; ++i) sender.send(chat);
+  sender.until_pong();
+}
+
 std::string error_frame(uint64_t reply_to, const std::string& message) {
   return R"({"type":"error","reply_to":)" + std::to_string(reply_to) +
          R"(,"error":{"code":"bad_message","msg":")" + message + R"("}})";
@@ -256,8 +273,10 @@ TEST_CASE_FIXTURE(server_fixture, "chat works in a 1:1 call channel too") {
   const auto reply = alice.next_json();
   const auto channel = str(reply, "channel");
   bob.next();
-  bob.send(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","state":"b","channel":")" + channel +
-           R"(","hash":")" + str(reply, "hash") + R"(","v":20180703,"data":{"accept":true,"state":"a"}})");
+  bob.send(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","state":"b","channel":")" +
+      channel + R"(","hash":")" + str(reply, "hash") +
+      R"(","v":20180703,"data":{"accept":true,"state":"a"}})");
   alice.next();  // answer
   alice.next();  // joined
   alice.send(R"({"type":"chats","subtype":"chats_message","id":3,"channel":")" + channel +
@@ -268,7 +287,9 @@ TEST_CASE_FIXTURE(server_fixture, "chat works in a 1:1 call channel too") {
 
 // D21: a relay goes out before the membership side effects it causes. kwmjs drops a peer on
 // the member update and then ignores its hangup ("webrtc hangup for unknown peer").
-TEST_CASE_FIXTURE(server_fixture, "a group hangup reaches its target before the left notice and the member update") {
+TEST_CASE_FIXTURE(
+    server_fixture,
+    "a group hangup reaches its target before the left notice and the member update") {
   rtm_peer alice(*this, "alice");
   rtm_peer bob(*this, "bob");
   rtm_peer carol(*this, "carol");
@@ -292,7 +313,8 @@ TEST_CASE_FIXTURE(server_fixture, "a group hangup reaches its target before the 
 
 // D21: the joiner learns the member list before any member can react to the new member (a
 // member that meshes at once must not reach a joiner that does not know its group yet).
-TEST_CASE_FIXTURE(server_fixture, "a joiner gets its reply before what the others send in reaction to its join") {
+TEST_CASE_FIXTURE(server_fixture,
+                  "a joiner gets its reply before what the others send in reaction to its join") {
   rtm_peer alice(*this, "alice");
   rtm_peer bob(*this, "bob");
   const auto alice_hash = str(join(alice, "room"), "hash");
@@ -317,17 +339,11 @@ TEST_CASE("a close frame announces the member as left while its TCP connection i
   options.server.websocket.write_wait = std::chrono::seconds(120);
   server_fixture server(options);
   rtm_peer alice(server, "alice");
-  rtm_peer bob("bob", std::make_unique<ws_client>(server.port(), server.connect("bob"),
-                                                  std::vector<std::pair<std::string, std::string>>{}, 4096));
+  auto bob = non_reader(server, "bob");
   join(alice, "room");
   join(bob, "room");
   expect_change(alice, "bob has joined the meeting.", {"alice", "bob"});
-  // 40 chats of 16 KB for bob, who reads none of them: far more than both buffers hold, far
-  // less than his outgoing queue holds.
-  const std::string chat = R"({"type":"chats","subtype":"chats_message","id":7,"channel":"@room","data":{"text":")" +
-                           std::string(16000, 'x') + R"("}})";
-  for (int i = 0; i < 40; ++i) alice.send(chat);
-  alice.until_pong();  // the channel has handed every chat to bob's queue
+  fill_buffers_with_chats(alice, "room");
   const auto open_before = server.runtime->open_connections();
   bob.ws->send_close(1000);
   const auto left = alice.next_json();
@@ -345,17 +361,13 @@ TEST_CASE("a slow member gets every notice but only the newest member list") {
   auto options = test_options();
   options.server.socket_send_buffer_bytes = 4096;
   server_fixture server(options);
-  rtm_peer alice("alice", std::make_unique<ws_client>(server.port(), server.connect("alice"),
-                                                      std::vector<std::pair<std::string, std::string>>{}, 4096));
+  auto alice = non_reader(server, "alice");
   rtm_peer bob(server, "bob");
   rtm_peer carol(server, "carol");
   join(alice, "room");
   join(carol, "room");
   expect_change(alice, "carol has joined the meeting.", {"alice", "carol"});
-  const std::string chat = R"({"type":"chats","subtype":"chats_message","id":7,"channel":"@room","data":{"text":")" +
-                           std::string(16000, 'x') + R"("}})";
-  for (int i = 0; i < 40; ++i) carol.send(chat);
-  carol.until_pong();
+  fill_buffers_with_chats(carol, "room");
   std::string hash;
   for (uint64_t id = 1; id <= 50; ++id) {
     hash = str(join(bob, "room", id), "hash");

@@ -1938,8 +1938,8 @@ TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, dis
   // Now a channel goes when its last member leaves (N7), and --rtm-max-channels and
   // --rtm-max-channels-per-user cap the live ones. Every cycle opens 64 calls to an offline
   // user and joins 64 groups of its own, then disconnects.
-  attack_stage stage({"--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection", "64",
-                      "--rtm-max-channels", "100000", "--rtm-max-channels-per-user", "1024",
+  attack_stage stage({"--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection",
+                      "64", "--rtm-max-channels", "100000", "--rtm-max-channels-per-user", "1024",
                       "--with-metrics", "--metrics-listen", "127.0.0.1:0"},
                      {.budget_mib = 32});
   auto& server = stage.server;
@@ -1952,7 +1952,9 @@ TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, dis
     auto client = server.open("churner" + std::to_string(cycle % 8));
     std::string groups;
     for (int id = 1; id <= 64; ++id)
-      groups += encode_frame(opcode::text, join_frame("g" + std::to_string(cycle) + "-" + std::to_string(id), 100 + id));
+      groups += encode_frame(
+          opcode::text,
+          join_frame("g" + std::to_string(cycle) + "-" + std::to_string(id), 100 + id));
     client->send_raw(calls + groups);
     for (int i = 0; i < 128; ++i) {
       const auto reply = client->next_text(bystander_patience());
@@ -1967,10 +1969,30 @@ TEST_CASE("hostile: channels that outlive their creators: connect, 64 calls, dis
   stage.verdict("channel churn");
 }
 
+struct channel_counts {
+  size_t opened = 0;
+  size_t refused = 0;  // `too many channels`
+};
+
+// Reads the answers to `count` call or join requests with the ids 1 … count.
+channel_counts channel_replies(ws_client& client, int count) {
+  channel_counts counts;
+  for (int id = 1; id <= count; ++id) {
+    const auto reply = client.next_text(bystander_patience());
+    REQUIRE(reply.has_value());
+    if (*reply == error_frame(static_cast<uint64_t>(id), "too many channels"))
+      ++counts.refused;
+    else
+      counts.opened += reply->find(R"("subtype":"webrtc_channel")") != std::string::npos;
+  }
+  return counts;
+}
+
 TEST_CASE("hostile: live channels held open by one user stop at --rtm-max-channels-per-user") {
-  attack_stage stage({"--rtm-max-channels-per-user", "100", "--rtm-max-channels", "150",
-                      "--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection", "64"},
-                     {.budget_mib = 32});
+  attack_stage stage(
+      {"--rtm-max-channels-per-user", "100", "--rtm-max-channels", "150",
+       "--rtm-max-channels-per-connection", "64", "--rtm-max-groups-per-connection", "64"},
+      {.budget_mib = 32});
   auto& server = stage.server;
   // Two connections of mallory: 64 calls on the first, then 40 more calls and 24 groups on the
   // second; the 101st channel and the rest are refused. Another user may still create until
@@ -1982,35 +2004,20 @@ TEST_CASE("hostile: live channels held open by one user stop at --rtm-max-channe
   first->send_raw(frames);
   frames.clear();
   for (int id = 1; id <= 40; ++id) frames += encode_frame(opcode::text, call_frame("nobody", id));
-  for (int id = 41; id <= 64; ++id) frames += encode_frame(opcode::text, join_frame("m" + std::to_string(id), id));
-  size_t refused = 0, opened = 0;
-  for (int i = 0; i < 64; ++i) {
-    const auto reply = first->next_text(bystander_patience());
-    REQUIRE(reply.has_value());
-    opened += reply->find("webrtc_channel") != std::string::npos;
-  }
+  for (int id = 41; id <= 64; ++id)
+    frames += encode_frame(opcode::text, join_frame("m" + std::to_string(id), id));
+  const auto on_first = channel_replies(*first, 64);
   second->send_raw(frames);
-  for (int id = 1; id <= 64; ++id) {
-    const auto reply = second->next_text(bystander_patience());
-    REQUIRE(reply.has_value());
-    if (*reply == error_frame(static_cast<uint64_t>(id), "too many channels")) ++refused;
-    else opened += reply->find("webrtc_channel") != std::string::npos;
-  }
-  CHECK(opened == 100);
-  CHECK(refused == 28);
+  const auto on_second = channel_replies(*second, 64);
+  CHECK(on_first.opened + on_second.opened == 100);
+  CHECK(on_first.refused + on_second.refused == 28);
   auto other = server.open("trudy");
   frames.clear();
   for (int id = 1; id <= 64; ++id) frames += encode_frame(opcode::text, call_frame("nobody", id));
   other->send_raw(frames);
-  size_t other_opened = 0, other_refused = 0;
-  for (int id = 1; id <= 64; ++id) {
-    const auto reply = other->next_text(bystander_patience());
-    REQUIRE(reply.has_value());
-    if (*reply == error_frame(static_cast<uint64_t>(id), "too many channels")) ++other_refused;
-    else other_opened += reply->find("webrtc_channel") != std::string::npos;
-  }
-  CHECK(other_opened == 49);  // 150 - 100 - the bystanders' call
-  CHECK(other_refused == 15);
+  const auto on_other = channel_replies(*other, 64);
+  CHECK(on_other.opened == 49);  // 150 - 100 - the bystanders' call
+  CHECK(on_other.refused == 15);
   // mallory hangs up nothing but leaves: her channels go, trudy can call again.
   first.reset();
   second.reset();

@@ -223,6 +223,21 @@ TEST_CASE("1:1 channels per connection: hangups release them, calls in a loop ne
   CHECK(world.state_of(bob).calls == calls);
 }
 
+namespace {
+
+// A connection actor of `id` writing into a recording sink, as channels address it.
+connection_ref recorded_connection(caf::actor_system& system, caf::scheduler::test_coordinator& sched,
+                                   const user_directory_actor& directory, const std::string& id) {
+  auto sink = std::make_shared<test::recording_sink>();
+  auto context = std::make_shared<rtm_context>();
+  context->directory = directory;
+  auto actor = spawn_connection(system, anonymous_user(id), sink, context);
+  sched.run();
+  return connection_ref{id, "", actor, sink};
+}
+
+}  // namespace
+
 TEST_CASE_FIXTURE(test::deterministic_fixture,
                   "a group channel at its member cap: new users are refused, devices replace") {
   auto directory = spawn_user_directory(system);
@@ -230,20 +245,16 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   settings.max_group_members = 2;
   auto registry = spawn_channel_registry(system, directory, settings);
   sched.run();
-  auto group = *ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
-  auto make = [&](const std::string& id) {
-    auto sink = std::make_shared<test::recording_sink>();
-    auto context = std::make_shared<rtm_context>();
-    context->directory = directory;
-    auto actor = spawn_connection(system, anonymous_user(id), sink, context);
-    sched.run();
-    return connection_ref{id, "", actor, sink};
-  };
+  auto group =
+      *ask<channel_actor>(registry, group_atom::value, std::string("room"), std::string("tester"));
+  auto make = [&](const std::string& id) { return recorded_connection(system, sched, directory, id); };
   std::vector<connection_ref> refs{make("ann"), make("ben"), make("cat"), make("ben")};
-  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[0]})->outcome == join_outcome::joined);
+  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[0]})->outcome ==
+        join_outcome::joined);
   const auto ben = ask<join_result>(group, join_atom::value, join_request{refs[1]});
   CHECK(ben->outcome == join_outcome::joined);
-  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[2]})->outcome == join_outcome::full);
+  CHECK(ask<join_result>(group, join_atom::value, join_request{refs[2]})->outcome ==
+        join_outcome::full);
   const auto replaced = ask<join_result>(group, join_atom::value, join_request{refs[3]});
   CHECK(replaced->outcome == join_outcome::replaced);
   CHECK(replaced->membership > ben->membership);
@@ -268,30 +279,25 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "live channels are capped per use
   settings.max_channels_per_user = 3;
   auto registry = spawn_channel_registry(system, directory, settings);
   sched.run();
-  auto make = [&](const std::string& id) {
-    auto sink = std::make_shared<test::recording_sink>();
-    auto context = std::make_shared<rtm_context>();
-    context->directory = directory;
-    auto actor = spawn_connection(system, anonymous_user(id), sink, context);
-    sched.run();
-    return connection_ref{id, "", actor, sink};
-  };
+  auto make = [&](const std::string& id) { return recorded_connection(system, sched, directory, id); };
   auto ann = make("ann");
   auto ben = make("ben");
-  auto call = [&](const connection_ref& caller) { return ask<created_channel>(registry, create_atom::value, caller); };
+  auto call = [&](const connection_ref& caller) {
+    return ask<created_channel>(registry, create_atom::value, caller);
+  };
   auto group = [&](const std::string& name, const std::string& user) {
     return *ask<channel_actor>(registry, group_atom::value, name, user);
   };
   std::vector<created_channel> calls;
   for (int i = 0; i < 2; ++i) calls.push_back(*call(ann));
   CHECK(group("a1", "ann"));
-  CHECK_FALSE(call(ann)->actor);         // ann has 3
+  CHECK_FALSE(call(ann)->actor);  // ann has 3
   CHECK(call(ann)->id.empty());
   CHECK_FALSE(group("a2", "ann"));
   CHECK(group("a1", "ben") == group("a1", "ann"));  // existing groups are found, not created
   CHECK(call(ben)->actor);
   CHECK(group("b1", "ben"));
-  CHECK_FALSE(call(ben)->actor);         // 5 in the process
+  CHECK_FALSE(call(ben)->actor);  // 5 in the process
   CHECK_FALSE(group("b2", "ben"));
   // ann hangs up her first call: the channel, now empty, goes, and so does her count.
   self->send(calls[0].actor, hangup_atom::value, ann.actor, std::string("nobody"),

@@ -6,10 +6,10 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <re2/re2.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <re2/re2.h>
 #include <set>
 #include <sstream>
 
@@ -76,7 +76,8 @@ struct scratch {
     std::ofstream(path / "basic.txt") << "cGVlcjpwZWVy\n";
     std::ofstream(path / "turn.secret") << "secret\n";
     std::ofstream(path / "turn.credentials") << "user:password\n";
-    std::ofstream(path / "registration.yaml") << "clients:\n  - id: web\n    application_type: web\n";
+    std::ofstream(path / "registration.yaml")
+        << "clients:\n  - id: web\n    application_type: web\n";
   }
   ~scratch() {
     std::error_code ignored;
@@ -110,9 +111,11 @@ std::map<std::string, std::vector<std::string>> accepted_samples(const scratch& 
       {"pipeline-forced-regexp", {"--pipeline-forced-regexp", "@conference/.*"}},
       {"public-guest-access-regexp", {"--public-guest-access-regexp", "^group/public/.*"}},
       {"registration-conf", {"--registration-conf", s.file("registration.yaml")}},
-      {"rtm-required-scope", {"--rtm-required-scope", "kopano/kwm", "--rtm-required-scope", "profile"}},
+      {"rtm-required-scope",
+       {"--rtm-required-scope", "kopano/kwm", "--rtm-required-scope", "profile"}},
       {"turn-server-shared-secret",
-       {"--turn-server-shared-secret", s.file("turn.secret"), "--turn-uri", "turn:turn.example.com:3478"}},
+       {"--turn-server-shared-secret", s.file("turn.secret"), "--turn-uri",
+        "turn:turn.example.com:3478"}},
       {"turn-service-credentials", {"--turn-service-credentials", s.file("turn.credentials")}},
       {"turn-service-url",
        {"--turn-service-url", "https://turn.example.com/auth/", "--turn-service-credentials",
@@ -185,8 +188,10 @@ TEST_CASE("every flag of the original is accepted or refused as docs/migrating.m
   const auto older = newest.parent_path() / "kwmserverd-1.2.0";
   if (fs::exists(older)) known.merge(check_original(older.string()));
   // And the table holds nothing else (a row for a flag the original never had misleads).
-  for (const auto& [name, here] : guide_rows(read_text(fs::path(KWM_SOURCE_DIR) / "docs" / "migrating.md")))
-    CHECK_MESSAGE(known.count(name) == 1, "docs/migrating.md lists --" << name << ", which the original does not have");
+  for (const auto& [name, here] :
+       guide_rows(read_text(fs::path(KWM_SOURCE_DIR) / "docs" / "migrating.md")))
+    CHECK_MESSAGE(known.count(name) == 1,
+                  "docs/migrating.md lists --" << name << ", which the original does not have");
 }
 
 TEST_CASE("the guide's flag table lists each flag once") {
@@ -197,7 +202,8 @@ TEST_CASE("the guide's flag table lists each flag once") {
   std::set<std::string> seen;
   const RE2 row(R"(^\| `--([a-z0-9-]+)`[^|]*\|)");
   while (std::getline(lines, line))
-    if (RE2::PartialMatch(line, row, &name)) CHECK_MESSAGE(seen.insert(name).second, "--" << name << " twice");
+    if (RE2::PartialMatch(line, row, &name))
+      CHECK_MESSAGE(seen.insert(name).second, "--" << name << " twice");
   CHECK(seen.size() >= 29);
   CHECK(seen.count("listen") == 1);
   CHECK(seen.count("with-pprof") == 1);
