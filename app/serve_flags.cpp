@@ -199,6 +199,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("rtm-max-field-bytes", connection.fields.field_bytes,
        "longest target, state, channel, group, hash, transaction, pcid in bytes (0 = off)");
   flag("rtm-max-data-bytes", connection.fields.data_bytes, "longest serialised webrtc data in bytes (0 = off)");
+  flag("rtm-max-elements", connection.json.max_elements,
+       "members + array elements in one frame over all levels (more: invalid JSON, fatal; 0 = off)");
   flag("rtm-max-groups-per-connection", connection.max_groups, "groups one connection may be in (0 = unlimited)");
   flag("rtm-max-channels-per-connection", connection.max_calls,
        "1:1 channels one connection may be in (0 = unlimited)");

@@ -1600,7 +1600,9 @@ TEST_CASE("hostile: slowloris on HTTP request heads, bodies and WebSocket handsh
 
 TEST_CASE("hostile: a slow reader in a flooded group is closed as a slow consumer, nobody else") {
   attack_stage stage(
-      {"--ws-send-queue-bytes", "1048576", "--rtm-rate-limit", "0", "--rtm-rate-limit-bytes", "0"},
+      // A 1 MiB queue holds the largest member list only with fewer members than the default.
+      {"--ws-send-queue-bytes", "1048576", "--rtm-max-group-members", "100", "--rtm-rate-limit", "0",
+       "--rtm-rate-limit-bytes", "0"},
       {.group = true, .budget_mib = 64, .start = false});
   auto& server = stage.server;
   auto& bystanders = stage.bystanders;
@@ -1762,8 +1764,9 @@ TEST_CASE("hostile: binary frames count against the byte rate limit") {
   } catch (const std::exception&) {
   }
   MESSAGE("binary: " << sent << " MiB sent");
+  // The byte budget closed it; what the client still sends during the close wait is read and
+  // dropped (so that the close frame is not lost to a reset), hence no bound on `sent`.
   expect_goodbye_close(*client, 1008, "rate limit exceeded", true);
-  CHECK(sent < 400);
   stage.verdict("binary flood");
 }
 

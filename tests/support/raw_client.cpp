@@ -67,6 +67,7 @@ tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int rec
     : fd_(connect_loopback(port, nullptr, receive_buffer)) {
   if (fd_ < 0) throw std::runtime_error("connect failed");
   set_timeout(timeout);
+  set_send_timeout(timeout);
 }
 
 tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t port,
@@ -79,6 +80,7 @@ tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t 
   socket.fd_ = connect_loopback(port, &source, 0);
   if (socket.fd_ < 0) throw std::runtime_error("connect from " + source_address + " failed");
   socket.set_timeout(timeout);
+  socket.set_send_timeout(timeout);
   return socket;
 }
 
@@ -101,6 +103,12 @@ void tcp_socket::set_timeout(std::chrono::milliseconds timeout) {
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void tcp_socket::set_send_timeout(std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
