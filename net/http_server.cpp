@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
@@ -25,6 +26,7 @@
 #include "net/client_address.hpp"
 #include "net/cors.hpp"
 #include "net/detail/file_range_body.hpp"
+#include "net/detail/request_framing_check.hpp"
 #include "net/detail/session_base.hpp"
 #include "net/io_pool.hpp"
 
@@ -165,6 +167,13 @@ struct outgoing_response {
   http::response_serializer<Body> serializer;
 };
 
+request_head_view view_of_head(const http::request<http::string_body>& head) {
+  request_head_view view;
+  view.version = head.version();
+  for (const auto& field : head) view.fields.emplace_back(to_std(field.name_string()), to_std(field.value()));
+  return view;
+}
+
 // -- plain HTTP session -------------------------------------------------------------------
 
 class http_session : public session_base, public std::enable_shared_from_this<http_session> {
@@ -264,6 +273,12 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     framing_.start(head_bytes);
     const auto& head = parser_->get();
     head_fields_ = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+    const auto head_view = view_of_head(head);
+    if (!has_unambiguous_framing(head_view))
+      return write_response(http_response::text_error(400, "Bad Request"), true);
+    const auto expected = expectation_of(head_view);
+    if (expected == expectation::unsupported)
+      return write_response(http_response::text_error(417, "Expectation Failed"), true);
     if (via_trusted_proxy_ && !slot_.attribute_to(address_key_of(forwarded_peer()))) {
       // The proxy's connection stays usable for its other clients, unless a body is unread.
       keep_alive_ = head.keep_alive() && parser_->is_done();
@@ -284,7 +299,22 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     stream_.expires_after(std::max(remaining, std::chrono::milliseconds(1)));
     // Each read parses all it holds (thousands of tiny chunks), not one chunk per round trip.
     parser_->eager(true);
+    if (expected == expectation::continue_100 && !parser_->is_done()) return continue_body(body_limit);
     read_body();
+  }
+
+  // `Expect: 100-continue`: the client waits for a word before it sends the body. A declared
+  // length over the limit gets its final answer now; otherwise 100 Continue, then the body.
+  void continue_body(std::size_t body_limit) {
+    const auto length = parser_->content_length();
+    if (length && *length > body_limit)
+      return write_response(http_response::text_error(413, "request body too large"), true);
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::const_buffer(go_on.data(), go_on.size()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_body();
+                      });
   }
 
   // The client a trusted proxy forwards this request for; the proxy itself when unknown.
