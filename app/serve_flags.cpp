@@ -135,6 +135,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
       ->check(CLI::IsMember({"text", "json"}));
   toggle("with-metrics", flags.with_metrics, "serve Prometheus metrics on --metrics-listen");
   flag("metrics-listen", flags.metrics_listen, "metrics listen address (host:port)")->check(listen_check);
+  flag("metrics-max-connections", flags.metrics_max_connections,
+       "concurrent connections to the metrics listener (at least 1; taken from the descriptor budget)")
+      ->check(CLI::PositiveNumber);
 
   group = "APIs";
   toggle("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
@@ -280,9 +283,16 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   }
   if (flags.with_metrics) {
     const auto metrics_address = *parse_listen(flags.metrics_listen);
-    net::server_config metrics;
+    // The same HTTP limits and timeouts as the main listener, its own small table, and the
+    // descriptors that table may hold are left out of the main listener's automatic cap.
+    net::server_config metrics = rt.server;
     metrics.host = metrics_address.host;
     metrics.port = metrics_address.port;
+    metrics.http.max_connections = flags.metrics_max_connections;
+    metrics.http.max_connections_per_address = 0;
+    metrics.http.descriptors_for_others = 0;
+    metrics.trusted_proxies = {};
+    rt.server.http.descriptors_for_others = flags.metrics_max_connections;
     rt.metrics_listener = metrics;
   }
   // Static roots must exist at startup (spec §1.9).

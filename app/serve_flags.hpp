@@ -24,6 +24,7 @@ struct serve_flags {
   std::string pipeline_forced_regexp = default_pipeline_regexp;
   bool with_metrics = false;
   std::string metrics_listen = "127.0.0.1:6778";
+  std::size_t metrics_max_connections = 16;
   bool enable_www = false;
   std::string www_root = "./www";
   bool enable_docs = false;

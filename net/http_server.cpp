@@ -68,7 +68,7 @@ std::size_t effective_max_connections(const http_limits& limits) {
   if (limits.max_connections != 0) return limits.max_connections;
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
-  constexpr rlim_t reserve = 64;
+  const rlim_t reserve = 64 + static_cast<rlim_t>(limits.descriptors_for_others);
   return limit.rlim_cur > reserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - reserve) : 1;
 }
 
