@@ -45,6 +45,7 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
       return "admin tokens key file " + flags.admin_tokens_key + " must hold at least 32 bytes";
     rt.admin_tokens.emplace();
     rt.admin_tokens->key = std::move(*key);
+    rt.admin_tokens->max_revocations = flags.admin_max_revocations;
   }
   if (flags.enable_auth_basic) {
     if (flags.auth_basic_values.empty()) return "--enable-auth-basic requires --auth-basic-values";
@@ -156,6 +157,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   group = "Authentication";
   flag("admin-tokens-key", flags.admin_tokens_key,
        "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
+  flag("admin-max-revocations", flags.admin_max_revocations,
+       "unexpired token revocations kept; a DELETE beyond gets 503 (0 = unlimited)");
   toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
   flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
   toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");

@@ -40,6 +40,7 @@ struct serve_flags {
   unsigned http_idle_timeout = 60;
   unsigned ws_message_timeout = 30;
   std::string admin_tokens_key;
+  std::size_t admin_max_revocations = 100000;
   bool enable_auth_basic = false;
   std::string auth_basic_values;
   bool insecure_auth = false;

@@ -12,6 +12,8 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -394,6 +396,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              shutting_down_ || plain.close_connection;
     // A proxied client's request is answered: it no longer counts against its address.
     if (via_trusted_proxy_) slot_.end_attribution();
+    if (plain.streamed_body) return write_streamed(std::move(plain), close_after);
     if (plain.file_body) {
       http::response<file_range_body> response;
       fill_head(response, plain, close_after);
@@ -438,6 +441,63 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              self->reset_request_state();
                              self->wait_for_next_request();
                            });
+  }
+
+  // A streamed body: the head, then each piece as a chunk as soon as the previous one has
+  // been written, so that at most one piece is held (plus what the socket buffers).
+  void write_streamed(http_response plain, bool close_after) {
+    http::response<http::empty_body> response;
+    fill_head(response, plain, close_after);
+    response.chunked(true);
+    auto head = std::make_shared<outgoing_response<http::empty_body>>(std::move(response));
+    stream_.expires_after(state_->config.websocket.write_wait);
+    auto& serializer = head->serializer;
+    http::async_write_header(
+        stream_, serializer,
+        [self = shared_from_this(), head, source = std::move(plain.streamed_body), close_after](
+            beast::error_code ec, std::size_t) mutable {
+          if (ec) return self->close();
+          self->write_next_piece(std::move(source), close_after);
+        });
+  }
+
+  void write_next_piece(std::shared_ptr<body_source> source, bool close_after) {
+    auto* raw = source.get();
+    raw->next([self = shared_from_this(), source = std::move(source),
+               close_after](std::optional<std::string> piece) mutable {
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), source = std::move(source), close_after,
+                            piece = std::move(piece)]() mutable {
+        self->on_piece(std::move(source), std::move(piece), close_after);
+      });
+    });
+  }
+
+  void on_piece(std::shared_ptr<body_source> source, std::optional<std::string> piece,
+                bool close_after) {
+    if (!piece) return close();
+    stream_.expires_after(state_->config.websocket.write_wait);
+    if (piece->empty()) {
+      return asio::async_write(stream_, http::make_chunk_last(),
+                               [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();
+                                 self->after_response(close_after);
+                               });
+    }
+    auto data = std::make_shared<std::string>(std::move(*piece));
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data, source = std::move(source),
+                       close_after](beast::error_code ec, std::size_t) mutable {
+                        if (ec) return self->close();
+                        self->write_next_piece(std::move(source), close_after);
+                      });
+  }
+
+  void after_response(bool close_after) {
+    if (close_after) return end_connection();
+    state_->table.make_evictable(*evictable_);
+    reset_request_state();
+    wait_for_next_request();
   }
 
   void reset_request_state() {
