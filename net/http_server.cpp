@@ -301,7 +301,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     stream_.expires_after(std::max(remaining, std::chrono::milliseconds(1)));
     // Each read parses all it holds (thousands of tiny chunks), not one chunk per round trip.
     parser_->eager(true);
-    if (expected == expectation::continue_100 && !parser_->is_done()) return continue_body(body_limit);
+    // A client whose body has begun to arrive did not wait: no 100 for it.
+    if (expected == expectation::continue_100 && !parser_->is_done() && buffer_.size() == 0)
+      return continue_body(body_limit);
     read_body();
   }
 
