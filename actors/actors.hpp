@@ -247,15 +247,30 @@ struct token_verdict {
   std::string token;  // set by renewals
 };
 
+// One piece of the token list (GET), so that no request renders the whole list at once.
+struct admin_list_page {
+  std::string text;   // JSON array text: "[" first, then objects separated by ","; "]\n" last
+  std::string after;  // the key to continue after; empty when `text` ends the array
+  uint64_t listed = 0;  // records in this and the earlier pages
+};
+
+// What a DELETE did.
+enum class revocation_outcome {
+  removed,    // revoked (Token) and the record removed: 204
+  no_record,  // revoked (Token), there was no record: 404
+  store_full  // --admin-max-revocations unexpired revocations are kept: nothing changed
+};
+
 using admin_tokens_actor = caf::typed_actor<
     // From the admin API (POST): sign a token for `sub` (random when empty) with the
     // request's claims object (stored and echoed only); replies with the token object.
     caf::replies_to<issue_atom, protocol::admin_token_object>::with<protocol::admin_token_object>,
-    // From the admin API (GET): every record, at most 5000.
-    caf::replies_to<list_atom>::with<std::vector<protocol::admin_token_object>>,
-    // From the admin API (DELETE type, sub): revoke (Token) and remove the record;
-    // replies whether a record existed.
-    caf::replies_to<delete_atom, std::string, std::string>::with<bool>,
+    // From the admin API (GET): the records (in key order, at most 5000 in all) after the
+    // key `after` ("" = from the start), `listed` of them already sent, rendered until the
+    // page holds about `page_bytes`. Records changed between pages may or may not appear.
+    caf::replies_to<list_atom, std::string, uint64_t, uint64_t>::with<admin_list_page>,
+    // From the admin API (DELETE type, sub): revoke (Token) and remove the record.
+    caf::replies_to<delete_atom, std::string, std::string>::with<revocation_outcome>,
     // From connect and turn requests: check a presented token (rules 1–5); refreshes its
     // record when valid.
     caf::replies_to<verify_atom, std::string>::with<token_verdict>,
@@ -267,7 +282,7 @@ using admin_tokens_actor = caf::typed_actor<
     // From a connection whose token nears expiry: a new token for (sub, iat) with a fresh
     // expiry, or an invalid verdict when the token was revoked (D8).
     caf::replies_to<renew_atom, std::string, int64_t>::with<token_verdict>,
-    // From itself every 30 s: drop idle records and old revocations.
+    // From itself every 30 s: drop idle records and revocations whose tokens have expired.
     caf::reacts_to<sweep_atom>>;
 
 // -- oidc_provider: Bearer access tokens of an OIDC issuer (spec §5.3) ---------------------
@@ -305,5 +320,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::admin_token_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kwm::protocol::admin_token_object>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::admin_list_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::revocation_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::token_verdict)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::bearer_verdict)

@@ -45,6 +45,7 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
       return "admin tokens key file " + flags.admin_tokens_key + " must hold at least 32 bytes";
     rt.admin_tokens.emplace();
     rt.admin_tokens->key = std::move(*key);
+    rt.admin_tokens->max_revocations = flags.admin_max_revocations;
   }
   if (flags.enable_auth_basic) {
     if (flags.auth_basic_values.empty()) return "--enable-auth-basic requires --auth-basic-values";
@@ -135,6 +136,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
       ->check(CLI::IsMember({"text", "json"}));
   toggle("with-metrics", flags.with_metrics, "serve Prometheus metrics on --metrics-listen");
   flag("metrics-listen", flags.metrics_listen, "metrics listen address (host:port)")->check(listen_check);
+  flag("metrics-max-connections", flags.metrics_max_connections,
+       "concurrent connections to the metrics listener (at least 1; taken from the descriptor budget)")
+      ->check(CLI::PositiveNumber);
 
   group = "APIs";
   toggle("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
@@ -153,6 +157,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   group = "Authentication";
   flag("admin-tokens-key", flags.admin_tokens_key,
        "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
+  flag("admin-max-revocations", flags.admin_max_revocations,
+       "unexpired token revocations kept; a DELETE beyond gets 503 (0 = unlimited)");
   toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
   flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
   toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
@@ -282,9 +288,16 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   }
   if (flags.with_metrics) {
     const auto metrics_address = *parse_listen(flags.metrics_listen);
-    net::server_config metrics;
+    // The same HTTP limits and timeouts as the main listener, its own small table, and the
+    // descriptors that table may hold are left out of the main listener's automatic cap.
+    net::server_config metrics = rt.server;
     metrics.host = metrics_address.host;
     metrics.port = metrics_address.port;
+    metrics.http.max_connections = flags.metrics_max_connections;
+    metrics.http.max_connections_per_address = 0;
+    metrics.http.descriptors_for_others = 0;
+    metrics.trusted_proxies = {};
+    rt.server.http.descriptors_for_others = flags.metrics_max_connections;
     rt.metrics_listener = metrics;
   }
   // Static roots must exist at startup (spec §1.9).

@@ -1687,7 +1687,9 @@ TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characte
         std::string(R"({"type":"ping","s":"\x41"})"), std::string(R"({"type":"ping","s":"\u12"})"),
         std::string(R"({"type":"ping","id":01})"), std::string(R"({"type":"ping","id":[1,2,]})"),
         std::string(R"({"type":"ping","id":1,})"), std::string(R"({"type":"ping","id":0x10})"),
-        std::string(R"({'type':'ping'})")}) {
+        std::string(R"({'type':'ping'})"),
+        // A byte order mark is not JSON whitespace (RFC 8259 §8.1; Go's decoder refuses it).
+        std::string("\xEF\xBB\xBF") + R"({"type":"ping","id":1})"}) {
     CAPTURE(excerpt(text));
     auto client = server.open(fresh_user("odd"));
     client->send_text(text);

@@ -186,6 +186,20 @@ std::optional<http_reply> read_http_reply(tcp_socket& socket, std::string& buffe
     rest = line_end == std::string_view::npos ? std::string_view{} : rest.substr(line_end + 2);
   }
   buffer.erase(0, head_end + 4);
+  if (const auto coding = reply.header("Transfer-Encoding"); coding && iequals(*coding, "chunked")) {
+    // Chunk sizes without extensions, no trailers: what the server writes.
+    for (;;) {
+      size_t line_end;
+      while ((line_end = buffer.find("\r\n")) == std::string::npos)
+        if (!socket.receive_some(buffer)) return std::nullopt;
+      const size_t size = std::stoul(buffer.substr(0, line_end), nullptr, 16);
+      while (buffer.size() < line_end + 2 + size + 2)
+        if (!socket.receive_some(buffer)) return std::nullopt;
+      reply.body.append(buffer, line_end + 2, size);
+      buffer.erase(0, line_end + 2 + size + 2);
+      if (size == 0) return reply;
+    }
+  }
   size_t length = 0;
   if (auto value = reply.header("Content-Length")) length = std::stoul(*value);
   while (buffer.size() < length)
