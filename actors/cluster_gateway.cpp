@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "actors/cluster_actors.hpp"
+#include "actors/event_log.hpp"
 #include "cluster/record_codec.hpp"
 #include "protocol/rtm_errors.hpp"
 

@@ -11,6 +11,7 @@
 
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_task.hpp"
+#include "actors/event_log.hpp"
 #include "cluster/record_codec.hpp"
 #include "protocol/rtm_errors.hpp"
 
