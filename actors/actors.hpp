@@ -338,6 +338,10 @@ using cluster_token_issuer_actor = token_issuer_actor::extend<
     // From the Redis client's thread: the continuation of an issue or redeem.
     caf::reacts_to<resume_atom, cluster_task>>;
 
+using cluster_admin_tokens_actor = admin_tokens_actor::extend<
+    // From the Redis client's thread: the continuation of a record or revocation call.
+    caf::reacts_to<resume_atom, cluster_task>>;
+
 using cluster_directory_actor = user_directory_actor::extend<
     // From the Redis client's thread: the continuation of admit, count or lookup.
     caf::reacts_to<resume_atom, cluster_task>,

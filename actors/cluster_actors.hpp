@@ -5,6 +5,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/admin_tokens.hpp"
 #include "actors/channel.hpp"
 #include "actors/cluster_link.hpp"
 #include "actors/metrics.hpp"
@@ -15,6 +16,10 @@ namespace kwm::actors {
 // Connect keys in Redis (D5 across nodes); the cap counts the keys this node issued.
 cluster_token_issuer_actor spawn_cluster_token_issuer(caf::actor_system& system, cluster_link_pointer link,
                                                       token_issuer_settings settings);
+
+// Admin token records and revocations in Redis, shared by every node.
+cluster_admin_tokens_actor spawn_cluster_admin_tokens(caf::actor_system& system, cluster_link_pointer link,
+                                                      admin_token_settings settings);
 
 // Local connections as the single-node directory, plus the cluster-wide cap, counts and
 // presence (lookup adds one sink per other node holding the user).

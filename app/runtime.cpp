@@ -216,7 +216,9 @@ server_runtime::server_runtime(runtime_options options)
   }
   if (impl_->options.admin_tokens) {
     impl_->options.rtm.auth.admin_tokens = true;
-    impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
+    impl_->admin = impl_->cluster ? actors::admin_tokens_actor(actors::spawn_cluster_admin_tokens(
+                                        impl_->system, impl_->cluster->link(), *impl_->options.admin_tokens))
+                                  : actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
   }
   // Outbound HTTP(S) for the OIDC provider and the TURN credential service.
   const net::fetcher fetcher = [io = &impl_->pool.context(0)](const std::string& url, net::fetch_options options,

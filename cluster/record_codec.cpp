@@ -7,6 +7,7 @@ namespace {
 
 constexpr uint8_t auth_format = 1;
 constexpr uint8_t chat_format = 1;
+constexpr uint8_t admin_format = 1;
 
 void write_raw(wire_writer& out, const protocol::raw_json& value) {
   out.byte(static_cast<uint8_t>(value.presence));
@@ -69,6 +70,28 @@ std::optional<protocol::auth_record> decode_auth_record(std::string_view encoded
   }
   if (!in.ok()) return std::nullopt;
   return auth;
+}
+
+std::string encode_admin_token(const protocol::admin_token_object& token) {
+  wire_writer out;
+  out.byte(admin_format);
+  out.bytes(token.type);
+  out.bytes(token.sub);
+  out.bytes(token.value);
+  write_raw(out, token.claims);
+  return out.take();
+}
+
+std::optional<protocol::admin_token_object> decode_admin_token(std::string_view encoded, int64_t exp) {
+  wire_reader in(encoded);
+  if (in.byte() != admin_format) return std::nullopt;
+  protocol::admin_token_object token;
+  token.type = std::string(in.bytes());
+  token.sub = std::string(in.bytes());
+  token.value = std::string(in.bytes());
+  if (!read_raw(in, token.claims)) return std::nullopt;
+  token.exp = exp;
+  return token;
 }
 
 std::string encode_chats_message(const protocol::chats_message& message) {

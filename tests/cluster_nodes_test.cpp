@@ -12,6 +12,7 @@
 #include "support/redis_server.hpp"
 #include "support/rtm_peer.hpp"
 #include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kwm::test;
 using namespace std::chrono_literals;
@@ -30,13 +31,15 @@ std::vector<std::string> members_of(const rapidjson::Value& frame) {
 }
 
 struct cluster_of_nodes {
-  explicit cluster_of_nodes(int count = 3) {
-    for (int i = 0; i < count; ++i) add();
+  explicit cluster_of_nodes(int count = 3, std::vector<std::string> extra = {}) {
+    for (int i = 0; i < count; ++i) add(extra);
   }
-  server_process& add() {
-    nodes.push_back(std::make_unique<server_process>(std::vector<std::string>{
-        "--cluster-redis", redis.url(), "--cluster-node-name", "n" + std::to_string(nodes.size()),
-        "--cluster-node-ttl", "2", "--rtm-rate-limit", "0"}));
+  server_process& add(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> flags = {"--cluster-redis", redis.url(), "--cluster-node-name",
+                                      "n" + std::to_string(nodes.size()), "--cluster-node-ttl", "2",
+                                      "--rtm-rate-limit", "0"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    nodes.push_back(std::make_unique<server_process>(flags));
     return *nodes.back();
   }
   // A peer whose hello was read, on node `index`.
@@ -279,4 +282,32 @@ TEST_CASE("cluster: SIGTERM drains a node, its clients get goodbye and its group
   CHECK(cluster.nodes[0]->exit_status() == 0);
   // bob and carol end up in one group without alice.
   CHECK(heard_after_takeover(*bob, *carol, "moved"));
+}
+
+TEST_CASE("cluster: admin tokens, their records and revocations are shared by every node") {
+  temp_dir dir;
+  dir.write("key", std::string(32, 'k'));
+  const auto key = (dir.path / "key").string();
+  cluster_of_nodes cluster(3, {"--admin-tokens-key", key, "--with-metrics", "--metrics-listen", "127.0.0.1:0"});
+  const auto issued = cluster.nodes[0]->call("POST", "/api/kwm/v2/admin/auth/tokens",
+                                             {{"Content-Type", "application/json"}}, R"({"type":"Token","sub":"zoe"})");
+  REQUIRE(issued.status == 200);
+  const std::string token = parse_json(issued.body)["value"].GetString();
+  const auto connect = [&](server_process& node) {
+    return node.call("POST", "/api/kwm/v2/rtm/connect",
+                     {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", "Token " + token}},
+                     "user=zoe");
+  };
+  CHECK(connect(*cluster.nodes[1]).status == 200);
+  const auto listed = cluster.nodes[2]->call("GET", "/api/kwm/v2/admin/auth/tokens");
+  REQUIRE(listed.status == 200);
+  CHECK(listed.body.find(R"("sub":"zoe")") != std::string::npos);
+  CHECK(cluster.nodes[1]->call("DELETE", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
+                               R"({"type":"Token","sub":"zoe"})")
+            .status == 204);
+  CHECK(connect(*cluster.nodes[2]).status == 403);
+  // The cluster series of this node, with the cluster view.
+  const auto metrics = http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics");
+  CHECK(metrics.body.find("kwmserver_cluster_nodes_alive{node=\"n0\"} 3") != std::string::npos);
+  CHECK(metrics.body.find("kwmserver_cluster_healthy{node=\"n0\"} 1") != std::string::npos);
 }
