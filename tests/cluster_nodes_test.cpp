@@ -307,7 +307,11 @@ TEST_CASE("cluster: admin tokens, their records and revocations are shared by ev
             .status == 204);
   CHECK(connect(*cluster.nodes[2]).status == 403);
   // The cluster series of this node, with the cluster view.
-  const auto metrics = http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics");
-  CHECK(metrics.body.find("kwmserver_cluster_nodes_alive{node=\"n0\"} 3") != std::string::npos);
-  CHECK(metrics.body.find("kwmserver_cluster_healthy{node=\"n0\"} 1") != std::string::npos);
+  // The cluster view comes with the heartbeats (TTL/5).
+  std::string metrics;
+  CHECK(within([&] {
+    metrics = http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics").body;
+    return metrics.find("kwmserver_cluster_nodes_alive{node=\"n0\"} 3") != std::string::npos;
+  }));
+  CHECK(metrics.find("kwmserver_cluster_healthy{node=\"n0\"} 1") != std::string::npos);
 }
