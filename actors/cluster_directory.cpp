@@ -25,9 +25,13 @@ struct cluster_directory_state {
 
 using self_pointer = cluster_directory_actor::stateful_pointer<cluster_directory_state>;
 
-cluster_directory_actor handle_of(self_pointer self) { return caf::actor_cast<cluster_directory_actor>(self); }
+cluster_directory_actor handle_of(self_pointer self) {
+  return caf::actor_cast<cluster_directory_actor>(self);
+}
 
-caf::error cluster_unavailable() { return caf::make_error(caf::sec::request_receiver_down); }
+caf::error cluster_unavailable() {
+  return caf::make_error(caf::sec::request_receiver_down);
+}
 
 void admit_locally(self_pointer self, const connection_ref& connection) {
   remember_connection(self->state.local, connection);
@@ -35,7 +39,8 @@ void admit_locally(self_pointer self, const connection_ref& connection) {
   self->monitor(connection.actor);
 }
 
-cluster_directory_actor::behavior_type cluster_directory(self_pointer self, cluster_link_pointer link,
+cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
+                                                         cluster_link_pointer link,
                                                          metrics_pointer metrics) {
   self->state.local.metrics = std::move(metrics);
   self->state.link = std::move(link);
@@ -47,7 +52,8 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self, clus
     link.node().users().release(*user, ignore_result<cluster::done>());
   });
   return {
-      [=](admit_atom, const connection_ref& connection, uint32_t limit) -> caf::typed_response_promise<bool> {
+      [=](admit_atom, const connection_ref& connection,
+          uint32_t limit) -> caf::typed_response_promise<bool> {
         auto promise = self->make_response_promise<bool>();
         if (connection.user_id.empty()) {  // id-less anonymous: never addressable, never counted
           admit_locally(self, connection);
@@ -56,42 +62,50 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self, clus
         }
         self->state.link->node().users().admit(
             connection.user_id, limit,
-            resume_in<cluster::admission>(handle_of(self), [=](const cluster::result<cluster::admission>& outcome) mutable {
-              if (!outcome) return (void)promise.deliver(cluster_unavailable());
-              if (outcome->admitted) admit_locally(self, connection);
-              promise.deliver(outcome->admitted);
-            }));
+            resume_in<cluster::admission>(
+                handle_of(self), [=](const cluster::result<cluster::admission>& outcome) mutable {
+                  if (!outcome) return (void)promise.deliver(cluster_unavailable());
+                  if (outcome->admitted) admit_locally(self, connection);
+                  promise.deliver(outcome->admitted);
+                }));
         return promise;
       },
       [=](count_atom, const std::string& user) -> caf::typed_response_promise<uint64_t> {
         auto promise = self->make_response_promise<uint64_t>();
         self->state.link->node().users().locate(
-            user, resume_in<std::vector<cluster::node_connections>>(
-                      handle_of(self), [=](const cluster::result<std::vector<cluster::node_connections>>& nodes) mutable {
-                        if (!nodes) return (void)promise.deliver(cluster_unavailable());
-                        uint64_t total = 0;
-                        for (const auto& node : *nodes) total += node.connections;
-                        promise.deliver(total);
-                      }));
+            user,
+            resume_in<std::vector<cluster::node_connections>>(
+                handle_of(self),
+                [=](const cluster::result<std::vector<cluster::node_connections>>& nodes) mutable {
+                  if (!nodes) return (void)promise.deliver(cluster_unavailable());
+                  uint64_t total = 0;
+                  for (const auto& node : *nodes) total += node.connections;
+                  promise.deliver(total);
+                }));
         return promise;
       },
       [=](lookup_atom, const std::string& user) -> caf::typed_response_promise<connection_list> {
         auto promise = self->make_response_promise<connection_list>();
         self->state.link->node().users().locate(
-            user, resume_in<std::vector<cluster::node_connections>>(
-                      handle_of(self), [=](const cluster::result<std::vector<cluster::node_connections>>& nodes) mutable {
-                        auto& users = self->state.local.users;
-                        connection_list found;
-                        if (auto it = users.find(user); it != users.end()) found = it->second;
-                        // Redis unreachable: the local connections still hear of it.
-                        if (nodes) {
-                          auto& link = *self->state.link;
-                          for (const auto& node : *nodes)
-                            if (node.node != link.self() && node.connections != 0)
-                              found.push_back(connection_ref{user, {}, {}, link.user_sink(node.node, user)});
-                        }
-                        promise.deliver(std::move(found));
-                      }));
+            user,
+            resume_in<std::vector<
+                cluster::
+                    node_connections>>(handle_of(self), [=](const cluster::
+                                                                result<std::vector<
+                                                                    cluster::node_connections>>&
+                                                                    nodes) mutable {
+              auto& users = self->state.local.users;
+              connection_list found;
+              if (auto it = users.find(user); it != users.end()) found = it->second;
+              // Redis unreachable: the local connections still hear of it.
+              if (nodes) {
+                auto& link = *self->state.link;
+                for (const auto& node : *nodes)
+                  if (node.node != link.self() && node.connections != 0)
+                    found.push_back(connection_ref{user, {}, {}, link.user_sink(node.node, user)});
+              }
+              promise.deliver(std::move(found));
+            }));
         return promise;
       },
       [=](shutdown_atom) {
@@ -101,7 +115,8 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self, clus
       },
       [=](rejoin_atom) {
         std::vector<std::pair<std::string, uint64_t>> counts;
-        for (const auto& [user, list] : self->state.local.users) counts.emplace_back(user, list.size());
+        for (const auto& [user, list] : self->state.local.users)
+          counts.emplace_back(user, list.size());
         self->state.link->node().users().resync(std::move(counts), ignore_result<cluster::done>());
       },
       run_resumed(),
@@ -110,7 +125,8 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self, clus
 
 }  // namespace
 
-cluster_directory_actor spawn_cluster_directory(caf::actor_system& system, cluster_link_pointer link,
+cluster_directory_actor spawn_cluster_directory(caf::actor_system& system,
+                                                cluster_link_pointer link,
                                                 metrics_pointer metrics) {
   return system.spawn(cluster_directory, std::move(link), std::move(metrics));
 }

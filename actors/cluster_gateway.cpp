@@ -28,15 +28,17 @@ struct remote_member_state {
   static inline const char* name = "remote_member";
 };
 
-connection_actor::behavior_type remote_member(connection_actor::stateful_pointer<remote_member_state> self,
-                                              cluster_link_pointer link, std::string node, uint64_t connection) {
+connection_actor::behavior_type remote_member(
+    connection_actor::stateful_pointer<remote_member_state> self, cluster_link_pointer link,
+    std::string node, uint64_t connection) {
   return {
       [](text_atom, const std::string&) {},
       [](binary_atom, uint64_t) {},
       [=](closed_atom) { self->quit(); },
       // Replaced in a group by another device: the real connection hears of it.
       [=](left_atom, const std::string& channel, uint64_t membership) {
-        link->send_op(node, channel, cluster_op::left, {}, connection, encode_membership(membership));
+        link->send_op(node, channel, cluster_op::left, {}, connection,
+                      encode_membership(membership));
       },
   };
 }
@@ -81,7 +83,8 @@ void end_ghost(self_pointer self, std::map<std::pair<std::string, uint64_t>, gho
 
 // Runs `next` with the owned channel (invalid when this node does not own it). Later
 // operations wait (await), so a channel's operations reach it in bus order.
-void with_owned(self_pointer self, const std::string& id, std::function<void(const channel_actor&)> next) {
+void with_owned(self_pointer self, const std::string& id,
+                std::function<void(const channel_actor&)> next) {
   auto& channels = self->state.channels;
   if (auto it = channels.find(id); it != channels.end()) return next(it->second);
   self->request(self->state.registry, caf::infinite, owned_atom::value, id)
@@ -106,7 +109,9 @@ void run_operation(self_pointer self, const remote_operation& op) {
       });
     case cluster_op::hangup:
       return with_owned(self, op.channel, [=](const channel_actor& channel) {
-        if (channel) self->send(channel, hangup_atom::value, existing_ghost(self, op), op.user, net::make_frame(op.body));
+        if (channel)
+          self->send(channel, hangup_atom::value, existing_ghost(self, op), op.user,
+                     net::make_frame(op.body));
       });
     default:
       return;
@@ -135,7 +140,9 @@ void answer_request(self_pointer self, const remote_operation& op, const bus_res
       if (!channel) return responder.respond(std::string(protocol::error_text::channel_not_found));
       self->request(channel, caf::infinite, chat_atom::value, existing_ghost(self, op), *message)
           .then([=](const std::string& error) { responder.respond(error); },
-                [=](const caf::error&) { responder.respond(std::string(protocol::error_text::channel_not_found)); });
+                [=](const caf::error&) {
+                  responder.respond(std::string(protocol::error_text::channel_not_found));
+                });
     });
   }
 }
@@ -154,18 +161,22 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
   });
   return {
       [=](op_atom, const remote_operation& op) { run_operation(self, op); },
-      [=](op_atom, const remote_operation& op, const bus_responder& responder) { answer_request(self, op, responder); },
+      [=](op_atom, const remote_operation& op, const bus_responder& responder) {
+        answer_request(self, op, responder);
+      },
       [=](nodes_atom, const node_list& nodes) {
         auto& ghosts = self->state.ghosts;
         for (auto it = ghosts.begin(); it != ghosts.end();) {
           auto next = std::next(it);
-          if (!std::binary_search(nodes.alive.begin(), nodes.alive.end(), it->first.first)) end_ghost(self, it);
+          if (!std::binary_search(nodes.alive.begin(), nodes.alive.end(), it->first.first))
+            end_ghost(self, it);
           it = next;
         }
         self->send(self->state.registry, nodes_atom::value, nodes);
       },
       [=](shutdown_atom) {
-        for (auto& [key, member] : self->state.ghosts) caf::anon_send_exit(member.actor, caf::exit_reason::user_shutdown);
+        for (auto& [key, member] : self->state.ghosts)
+          caf::anon_send_exit(member.actor, caf::exit_reason::user_shutdown);
         self->quit(caf::exit_reason::user_shutdown);
       },
   };

@@ -47,7 +47,9 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
       const auto& frame = entries[i].frame;
       const bool to_users = entries[i].connection == 0;
       std::size_t end = i;
-      while (end < entries.size() && entries[end].frame == frame && (entries[end].connection == 0) == to_users) ++end;
+      while (end < entries.size() && entries[end].frame == frame &&
+             (entries[end].connection == 0) == to_users)
+        ++end;
       if (to_users) {
         cluster::deliver_users_message message{*frame, {}, 0};
         for (std::size_t k = i; k < end; ++k) message.users.push_back(entries[k].user);
@@ -93,14 +95,15 @@ cluster_link::~cluster_link() = default;
 void cluster_link::start(cluster_gateway_actor gateway) {
   node_.bus().start(
       [this, gateway](const cluster::bus_envelope& message) mutable { receive(message, gateway); },
-      [gateway](const cluster::bus_envelope&, std::string_view body, cluster::message_bus::respond_function respond) {
+      [gateway](const cluster::bus_envelope&, std::string_view body,
+                cluster::message_bus::respond_function respond) {
         const auto inner = cluster::decode_envelope(body);
         const auto message = inner ? cluster::decode_channel(inner->body) : std::nullopt;
         if (!message) return;
         caf::anon_send(gateway, op_atom::value,
                        remote_operation{std::string(message->channel), std::string(inner->origin),
-                                        message->connection, message->op, std::string(message->user),
-                                        std::string(message->body)},
+                                        message->connection, message->op,
+                                        std::string(message->user), std::string(message->body)},
                        bus_responder{std::move(respond)});
       });
   node_.on_nodes_change([gateway](const std::vector<std::string>& alive) {
@@ -139,7 +142,8 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
         connection_actor target;
         {
           std::lock_guard guard(connections_mutex_);
-          if (auto it = connections_.find(operation->connection); it != connections_.end()) target = it->second.actor;
+          if (auto it = connections_.find(operation->connection); it != connections_.end())
+            target = it->second.actor;
         }
         if (target)
           caf::anon_send(target, left_atom::value, std::string(operation->channel),
@@ -148,8 +152,8 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
       }
       caf::anon_send(gateway, op_atom::value,
                      remote_operation{std::string(operation->channel), std::string(message.origin),
-                                      operation->connection, operation->op, std::string(operation->user),
-                                      std::string(operation->body)});
+                                      operation->connection, operation->op,
+                                      std::string(operation->user), std::string(operation->body)});
       return;
     }
     default:
@@ -180,27 +184,31 @@ std::shared_ptr<cluster_outbox> cluster_link::outbox(const std::string& node) {
   return box;
 }
 
-std::shared_ptr<net::frame_sink> cluster_link::member_sink(const std::string& node, uint64_t connection) {
+std::shared_ptr<net::frame_sink> cluster_link::member_sink(const std::string& node,
+                                                           uint64_t connection) {
   return std::make_shared<remote_sink>(outbox(node), connection, std::string());
 }
 
-std::shared_ptr<net::frame_sink> cluster_link::user_sink(const std::string& node, std::string user) {
+std::shared_ptr<net::frame_sink> cluster_link::user_sink(const std::string& node,
+                                                         std::string user) {
   return std::make_shared<remote_sink>(outbox(node), 0, std::move(user));
 }
 
 void cluster_link::send_op(const std::string& node, const std::string& channel, cluster_op op,
                            std::string_view user, uint64_t connection, std::string_view body) {
-  node_.bus().send(node, cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op), user,
-                                                                          connection, body}));
+  node_.bus().send(
+      node, cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op),
+                                                             user, connection, body}));
 }
 
 void cluster_link::request_op(const std::string& node, const std::string& channel, cluster_op op,
                               std::string_view user, uint64_t connection, std::string_view body,
                               cluster::callback<std::string> finished) {
-  node_.bus().request(node,
-                      cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op), user,
-                                                                       connection, body}),
-                      request_timeout, std::move(finished));
+  node_.bus().request(
+      node,
+      cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op), user,
+                                                       connection, body}),
+      request_timeout, std::move(finished));
 }
 
 }  // namespace kwm::actors

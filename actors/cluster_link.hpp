@@ -52,12 +52,13 @@ class cluster_link {
   std::shared_ptr<net::frame_sink> user_sink(const std::string& node, std::string user);
 
   // An operation for another node's channel or gateway (fire-and-forget).
-  void send_op(const std::string& node, const std::string& channel, cluster_op op, std::string_view user,
-               uint64_t connection, std::string_view body);
+  void send_op(const std::string& node, const std::string& channel, cluster_op op,
+               std::string_view user, uint64_t connection, std::string_view body);
   // A request (join, chat) to a channel's owner; the reply body or a failure, on the Redis
   // client's thread.
-  void request_op(const std::string& node, const std::string& channel, cluster_op op, std::string_view user,
-                  uint64_t connection, std::string_view body, cluster::callback<std::string> finished);
+  void request_op(const std::string& node, const std::string& channel, cluster_op op,
+                  std::string_view user, uint64_t connection, std::string_view body,
+                  cluster::callback<std::string> finished);
 
  private:
   friend class cluster_outbox;
@@ -75,6 +76,8 @@ class cluster_link {
 using cluster_link_pointer = std::shared_ptr<cluster_link>;
 
 // The id other nodes know a local connection by.
-inline uint64_t connection_id(const connection_actor& actor) { return actor ? actor.id() : 0; }
+inline uint64_t connection_id(const connection_actor& actor) {
+  return actor ? actor.id() : 0;
+}
 
 }  // namespace kwm::actors

@@ -27,7 +27,9 @@ std::string encode_join_result(const join_result& result) {
   return out.take();
 }
 
-std::string encode_join_moved() { return std::string(1, static_cast<char>(join_moved)); }
+std::string encode_join_moved() {
+  return std::string(1, static_cast<char>(join_moved));
+}
 
 std::optional<join_result> decode_join_result(std::string_view encoded) {
   cluster::wire_reader in(encoded);
@@ -36,7 +38,8 @@ std::optional<join_result> decode_join_result(std::string_view encoded) {
   join_result result;
   result.outcome = static_cast<join_outcome>(outcome);
   result.membership = in.varint();
-  for (auto count = in.count(1); count > 0 && in.ok(); --count) result.members.emplace_back(in.bytes());
+  for (auto count = in.count(1); count > 0 && in.ok(); --count)
+    result.members.emplace_back(in.bytes());
   if (!in.ok()) return std::nullopt;
   return result;
 }

@@ -58,12 +58,17 @@ struct cluster_registry_state {
 
 using self_pointer = cluster_registry_actor::stateful_pointer<cluster_registry_state>;
 
-cluster_registry_actor handle_of(self_pointer self) { return caf::actor_cast<cluster_registry_actor>(self); }
+cluster_registry_actor handle_of(self_pointer self) {
+  return caf::actor_cast<cluster_registry_actor>(self);
+}
 
-std::string group_of(const std::string& id) { return protocol::is_group_channel_id(id) ? id.substr(1) : std::string(); }
+std::string group_of(const std::string& id) {
+  return protocol::is_group_channel_id(id) ? id.substr(1) : std::string();
+}
 
 void count_owned(self_pointer self) {
-  self->state.link->channels_owned.store(static_cast<int64_t>(self->state.owned.size()), std::memory_order_relaxed);
+  self->state.link->channels_owned.store(static_cast<int64_t>(self->state.owned.size()),
+                                         std::memory_order_relaxed);
 }
 
 channel_actor spawn_owned(self_pointer self, const std::string& id, uint64_t fence,
@@ -73,7 +78,8 @@ channel_actor spawn_owned(self_pointer self, const std::string& id, uint64_t fen
                              caf::actor_cast<channel_registry_actor>(self), st.settings);
   self->monitor(actor);
   server_metrics::bump(st.settings.metrics->channels_created_total);
-  if (protocol::is_group_channel_id(id)) server_metrics::add(st.settings.metrics->group_channels_current, +1);
+  if (protocol::is_group_channel_id(id))
+    server_metrics::add(st.settings.metrics->group_channels_current, +1);
   st.ids_by_address[actor.address()] = id;
   st.owned[id] = owned_channel{actor, fence};
   count_owned(self);
@@ -93,16 +99,19 @@ void forget(self_pointer self, const caf::actor_addr& address) {
   auto& st = self->state;
   auto id = st.ids_by_address.find(address);
   if (id == st.ids_by_address.end()) return;
-  if (auto it = st.owned.find(id->second); it != st.owned.end() && it->second.actor.address() == address) {
+  if (auto it = st.owned.find(id->second);
+      it != st.owned.end() && it->second.actor.address() == address) {
     auto& metrics = *st.settings.metrics;
     server_metrics::bump(metrics.channels_cleanedup_total);
-    if (protocol::is_group_channel_id(id->second)) server_metrics::add(metrics.group_channels_current, -1);
+    if (protocol::is_group_channel_id(id->second))
+      server_metrics::add(metrics.group_channels_current, -1);
     if (it->second.fence != 0)
       st.link->node().leases().release(id->second, it->second.fence, ignore_result<bool>());
     st.owned.erase(it);
     count_owned(self);
   }
-  if (auto it = st.proxies.find(id->second); it != st.proxies.end() && it->second.actor.address() == address)
+  if (auto it = st.proxies.find(id->second);
+      it != st.proxies.end() && it->second.actor.address() == address)
     st.proxies.erase(it);
   st.ids_by_address.erase(id);
 }
@@ -123,19 +132,20 @@ void resolve(self_pointer self, const std::string& id, bool take,
   auto& waiting = st.pending[id];
   waiting.push_back(std::move(next));
   if (waiting.size() > 1) return;
-  auto answer = resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
-    auto& st = self->state;
-    channel_actor found = known(st, id);
-    if (!found && lease) {
-      if (lease->mine && (take || protocol::is_group_channel_id(id)))
-        found = spawn_owned(self, id, lease->fence);
-      else if (!lease->mine && !lease->owner.empty())
-        found = spawn_proxy(self, id, lease->owner);
-    }
-    auto callbacks = std::move(st.pending[id]);
-    st.pending.erase(id);
-    for (auto& callback : callbacks) callback(found);
-  });
+  auto answer =
+      resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+        auto& st = self->state;
+        channel_actor found = known(st, id);
+        if (!found && lease) {
+          if (lease->mine && (take || protocol::is_group_channel_id(id)))
+            found = spawn_owned(self, id, lease->fence);
+          else if (!lease->mine && !lease->owner.empty())
+            found = spawn_proxy(self, id, lease->owner);
+        }
+        auto callbacks = std::move(st.pending[id]);
+        st.pending.erase(id);
+        for (auto& callback : callbacks) callback(found);
+      });
   if (take)
     st.link->node().leases().acquire(id, std::move(answer));
   else
@@ -150,7 +160,8 @@ auto deliver_to(caf::typed_response_promise<T> promise) {
 // A proxy whose owner died: take the channel over, or follow whoever did.
 void take_over(self_pointer self, const std::string& id, remote_channel_actor proxy) {
   self->state.link->node().leases().acquire(
-      id, resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+      id,
+      resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
         auto& st = self->state;
         if (!lease || lease->owner.empty()) return;  // tried again at the next change of nodes
         if (lease->mine) {
@@ -166,7 +177,8 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
 }
 
 cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluster_link_pointer link,
-                                                       user_directory_actor directory, channel_settings settings) {
+                                                       user_directory_actor directory,
+                                                       channel_settings settings) {
   auto& st = self->state;
   st.link = std::move(link);
   st.directory = std::move(directory);
@@ -182,10 +194,12 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         } while (st.owned.count(id) != 0);
         auto actor = spawn_owned(self, id, 0, std::move(caller));
         st.link->node().leases().acquire(
-            id, resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
-              auto it = self->state.owned.find(id);
-              if (lease && lease->mine && it != self->state.owned.end()) it->second.fence = lease->fence;
-            }));
+            id, resume_in<cluster::lease>(
+                    handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+                      auto it = self->state.owned.find(id);
+                      if (lease && lease->mine && it != self->state.owned.end())
+                        it->second.fence = lease->fence;
+                    }));
         return created_channel{std::move(id), std::move(actor)};
       },
       [=](group_atom, const std::string& group) -> caf::typed_response_promise<channel_actor> {
@@ -212,17 +226,20 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         // A group whose owner we did not know (or a proxy that follows a dead owner): take it
         // if nobody alive holds it.
         st.link->node().leases().acquire(
-            id, resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) mutable {
-              auto& st = self->state;
-              if (!lease || !lease->mine) return (void)promise.deliver(channel_actor{});
-              if (auto it = st.owned.find(id); it != st.owned.end()) return (void)promise.deliver(it->second.actor);
-              auto local = spawn_owned(self, id, lease->fence);
-              if (auto proxy = st.proxies.find(id); proxy != st.proxies.end()) {
-                self->send(proxy->second.actor, retarget_atom::value, local, std::string(), lease->fence);
-                st.proxies.erase(proxy);
-              }
-              promise.deliver(local);
-            }));
+            id, resume_in<cluster::lease>(
+                    handle_of(self), [=](const cluster::result<cluster::lease>& lease) mutable {
+                      auto& st = self->state;
+                      if (!lease || !lease->mine) return (void)promise.deliver(channel_actor{});
+                      if (auto it = st.owned.find(id); it != st.owned.end())
+                        return (void)promise.deliver(it->second.actor);
+                      auto local = spawn_owned(self, id, lease->fence);
+                      if (auto proxy = st.proxies.find(id); proxy != st.proxies.end()) {
+                        self->send(proxy->second.actor, retarget_atom::value, local, std::string(),
+                                   lease->fence);
+                        st.proxies.erase(proxy);
+                      }
+                      promise.deliver(local);
+                    }));
         return promise;
       },
       [=](retire_atom, const std::string&, const channel_actor& channel) {
@@ -237,23 +254,30 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
       [=](rejoin_atom) {
         for (const auto& [id, channel] : self->state.owned)
           self->state.link->node().leases().acquire(
-              id, resume_in<cluster::lease>(handle_of(self), [=, id = id](const cluster::result<cluster::lease>& lease) {
-                auto it = self->state.owned.find(id);
-                if (!lease || it == self->state.owned.end()) return;
-                if (lease->mine) it->second.fence = lease->fence;
-                else log::warn("cluster channel owned by another node after an outage", {{"channel", id}, {"owner", lease->owner}});
-              }));
+              id, resume_in<cluster::lease>(
+                      handle_of(self), [=, id = id](const cluster::result<cluster::lease>& lease) {
+                        auto it = self->state.owned.find(id);
+                        if (!lease || it == self->state.owned.end()) return;
+                        if (lease->mine)
+                          it->second.fence = lease->fence;
+                        else
+                          log::warn("cluster channel owned by another node after an outage",
+                                    {{"channel", id}, {"owner", lease->owner}});
+                      }));
       },
       [=](sweep_atom) {
         std::vector<std::pair<std::string, uint64_t>> leases;
         for (const auto& [id, channel] : self->state.owned)
           if (channel.fence != 0) leases.emplace_back(id, channel.fence);
-        self->state.link->node().leases().renew(std::move(leases), ignore_result<std::vector<std::string>>());
+        self->state.link->node().leases().renew(std::move(leases),
+                                                ignore_result<std::vector<std::string>>());
         self->delayed_send(self, renew_interval, sweep_atom::value);
       },
       [=](shutdown_atom) {
-        for (auto& entry : self->state.owned) caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
-        for (auto& entry : self->state.proxies) caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
+        for (auto& entry : self->state.owned)
+          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
+        for (auto& entry : self->state.proxies)
+          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
         self->quit(caf::exit_reason::user_shutdown);
       },
       run_resumed(),
@@ -263,7 +287,8 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
 }  // namespace
 
 cluster_registry_actor spawn_cluster_registry(caf::actor_system& system, cluster_link_pointer link,
-                                              user_directory_actor directory, channel_settings settings) {
+                                              user_directory_actor directory,
+                                              channel_settings settings) {
   return system.spawn(cluster_registry, std::move(link), std::move(directory), std::move(settings));
 }
 

@@ -17,7 +17,8 @@ template <class T, class Handle, class Continuation>
 cluster::callback<T> resume_in(Handle actor, Continuation then) {
   return [actor = std::move(actor), then = std::move(then)](cluster::result<T> outcome) {
     auto shared = std::make_shared<cluster::result<T>>(std::move(outcome));
-    caf::anon_send(actor, resume_atom::value, cluster_task{[then, shared]() mutable { then(*shared); }});
+    caf::anon_send(actor, resume_atom::value,
+                   cluster_task{[then, shared]() mutable { then(*shared); }});
   };
 }
 

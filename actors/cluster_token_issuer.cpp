@@ -26,11 +26,13 @@ using self_pointer = cluster_token_issuer_actor::stateful_pointer<cluster_issuer
 void forget_expired(self_pointer self) {
   auto& st = self->state;
   const auto now = self->clock().now();
-  while (!st.issued.empty() && now - st.issued.front() > st.settings.key_lifetime) st.issued.pop_front();
+  while (!st.issued.empty() && now - st.issued.front() > st.settings.key_lifetime)
+    st.issued.pop_front();
 }
 
 // Stores the grant under a fresh key; a (vanishingly unlikely) collision draws another.
-void store_key(self_pointer self, std::string grant, caf::typed_response_promise<std::string> promise, int attempts) {
+void store_key(self_pointer self, std::string grant,
+               caf::typed_response_promise<std::string> promise, int attempts) {
   auto key = protocol::generate_connect_key();
   self->state.link->node().connect_keys().issue(
       key, grant,
@@ -40,18 +42,21 @@ void store_key(self_pointer self, std::string grant, caf::typed_response_promise
                                    self->state.issued.push_back(self->clock().now());
                                    return (void)promise.deliver(key);
                                  }
-                                 if (stored.failed().kind == cluster::failure::rejected && attempts > 1)
+                                 if (stored.failed().kind == cluster::failure::rejected &&
+                                     attempts > 1)
                                    return store_key(self, grant, promise, attempts - 1);
                                  promise.deliver(caf::make_error(caf::sec::request_receiver_down));
                                }));
 }
 
-cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self, cluster_link_pointer link,
+cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self,
+                                                               cluster_link_pointer link,
                                                                token_issuer_settings settings) {
   self->state.link = std::move(link);
   self->state.settings = settings;
   return {
-      [=](issue_atom, const protocol::auth_record& auth) -> caf::typed_response_promise<std::string> {
+      [=](issue_atom,
+          const protocol::auth_record& auth) -> caf::typed_response_promise<std::string> {
         auto promise = self->make_response_promise<std::string>();
         forget_expired(self);
         const auto cap = self->state.settings.max_pending;
@@ -69,18 +74,20 @@ cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self
           return promise;
         }
         self->state.link->node().connect_keys().redeem(
-            key, resume_in<std::optional<std::string>>(
-                     caf::actor_cast<cluster_token_issuer_actor>(self),
-                     [=](const cluster::result<std::optional<std::string>>& grant) mutable {
-                       if (!grant) return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
-                       redeemed_key result;
-                       if (*grant)
-                         if (auto auth = cluster::decode_auth_record(**grant)) {
-                           result.found = true;
-                           result.auth = std::move(*auth);
-                         }
-                       promise.deliver(std::move(result));
-                     }));
+            key,
+            resume_in<std::optional<std::string>>(
+                caf::actor_cast<cluster_token_issuer_actor>(self),
+                [=](const cluster::result<std::optional<std::string>>& grant) mutable {
+                  if (!grant)
+                    return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+                  redeemed_key result;
+                  if (*grant)
+                    if (auto auth = cluster::decode_auth_record(**grant)) {
+                      result.found = true;
+                      result.auth = std::move(*auth);
+                    }
+                  promise.deliver(std::move(result));
+                }));
         return promise;
       },
       [=](sweep_atom) { forget_expired(self); },
@@ -90,7 +97,8 @@ cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self
 
 }  // namespace
 
-cluster_token_issuer_actor spawn_cluster_token_issuer(caf::actor_system& system, cluster_link_pointer link,
+cluster_token_issuer_actor spawn_cluster_token_issuer(caf::actor_system& system,
+                                                      cluster_link_pointer link,
                                                       token_issuer_settings settings) {
   return system.spawn(cluster_token_issuer, std::move(link), settings);
 }

@@ -31,15 +31,18 @@ struct remote_channel_state {
   cluster_link_pointer link;
   std::string id;
   std::string owner;
-  channel_actor local;  // set once this node took the channel over
+  channel_actor local;                                   // set once this node took the channel over
   std::unordered_map<uint64_t, proxied_member> members;  // by connection id
 };
 
 using self_pointer = remote_channel_actor::stateful_pointer<remote_channel_state>;
 
-remote_channel_actor handle_of(self_pointer self) { return caf::actor_cast<remote_channel_actor>(self); }
+remote_channel_actor handle_of(self_pointer self) {
+  return caf::actor_cast<remote_channel_actor>(self);
+}
 
-void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t connection, std::string_view body) {
+void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t connection,
+             std::string_view body) {
   auto& st = self->state;
   st.link->send_op(st.owner, st.id, op, user, connection, body);
 }
@@ -49,11 +52,12 @@ void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t c
 void join_remotely(self_pointer self, const connection_ref& joiner, bool may_create,
                    std::function<void(std::optional<join_result>)> done) {
   auto& st = self->state;
-  st.link->request_op(st.owner, st.id, cluster_op::join, joiner.user_id, connection_id(joiner.actor),
-                      encode_join_body(joiner.display_name, may_create),
-                      resume_in<std::string>(handle_of(self), [done](const cluster::result<std::string>& reply) {
-                        done(reply ? decode_join_result(*reply) : std::nullopt);
-                      }));
+  st.link->request_op(
+      st.owner, st.id, cluster_op::join, joiner.user_id, connection_id(joiner.actor),
+      encode_join_body(joiner.display_name, may_create),
+      resume_in<std::string>(handle_of(self), [done](const cluster::result<std::string>& reply) {
+        done(reply ? decode_join_result(*reply) : std::nullopt);
+      }));
 }
 
 bool is_membership(join_outcome outcome) {
@@ -67,17 +71,20 @@ void rejoin_members(self_pointer self) {
   for (auto& [id, member] : self->state.members) {
     if (!member.active) continue;
     if (self->state.local)
-      self->request(self->state.local, caf::infinite, join_atom::value, member.connection, member.may_create)
+      self->request(self->state.local, caf::infinite, join_atom::value, member.connection,
+                    member.may_create)
           .then([](const join_result&) {});
     else
       join_remotely(self, member.connection, member.may_create, [](std::optional<join_result>) {});
   }
 }
 
-void schedule_sweep(self_pointer self) { self->delayed_send(self, idle_lifetime, sweep_atom::value); }
+void schedule_sweep(self_pointer self) {
+  self->delayed_send(self, idle_lifetime, sweep_atom::value);
+}
 
-remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_link_pointer link, std::string id,
-                                                   std::string owner) {
+remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_link_pointer link,
+                                                   std::string id, std::string owner) {
   auto& st = self->state;
   st.link = std::move(link);
   st.id = std::move(id);
@@ -90,20 +97,25 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
     if (!st.local) send_op(self, cluster_op::leave, {}, connection, {});
   });
   return {
-      [=](join_atom, const connection_ref& joiner, bool may_create) -> caf::typed_response_promise<join_result> {
+      [=](join_atom, const connection_ref& joiner,
+          bool may_create) -> caf::typed_response_promise<join_result> {
         auto promise = self->make_response_promise<join_result>();
         auto& st = self->state;
         const auto connection = connection_id(joiner.actor);
-        auto [it, added] = st.members.try_emplace(connection, proxied_member{joiner, may_create, false});
+        auto [it, added] =
+            st.members.try_emplace(connection, proxied_member{joiner, may_create, false});
         if (added) self->monitor(joiner.actor);
         it->second.may_create = may_create;
         if (st.local) {
           self->request(st.local, caf::infinite, join_atom::value, joiner, may_create)
-              .then([=](const join_result& joined) mutable {
-                if (auto m = self->state.members.find(connection); m != self->state.members.end())
-                  m->second.active = m->second.active || is_membership(joined.outcome);
-                promise.deliver(joined);
-              }, [=](const caf::error& error) mutable { promise.deliver(error); });
+              .then(
+                  [=](const join_result& joined) mutable {
+                    if (auto m = self->state.members.find(connection);
+                        m != self->state.members.end())
+                      m->second.active = m->second.active || is_membership(joined.outcome);
+                    promise.deliver(joined);
+                  },
+                  [=](const caf::error& error) mutable { promise.deliver(error); });
           return promise;
         }
         join_remotely(self, joiner, may_create, [=](std::optional<join_result> joined) mutable {
@@ -129,21 +141,27 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
                     [=](const caf::error& error) mutable { promise.deliver(error); });
           return promise;
         }
-        st.link->request_op(st.owner, st.id, cluster_op::chat, {}, connection_id(sender),
-                            cluster::encode_chats_message(message),
-                            resume_in<std::string>(handle_of(self), [=](const cluster::result<std::string>& reply) mutable {
-                              if (!reply) return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
-                              promise.deliver(*reply);
-                            }));
+        st.link->request_op(
+            st.owner, st.id, cluster_op::chat, {}, connection_id(sender),
+            cluster::encode_chats_message(message),
+            resume_in<std::string>(
+                handle_of(self), [=](const cluster::result<std::string>& reply) mutable {
+                  if (!reply)
+                    return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+                  promise.deliver(*reply);
+                }));
         return promise;
       },
       [=](forward_atom, const std::string& target, const net::frame& frame) {
-        if (self->state.local) return self->send(self->state.local, forward_atom::value, target, frame);
+        if (self->state.local)
+          return self->send(self->state.local, forward_atom::value, target, frame);
         send_op(self, cluster_op::forward, target, 0, *frame);
       },
-      [=](hangup_atom, const connection_actor& sender, const std::string& target, const net::frame& frame) {
+      [=](hangup_atom, const connection_actor& sender, const std::string& target,
+          const net::frame& frame) {
         auto& st = self->state;
-        if (auto it = st.members.find(connection_id(sender)); it != st.members.end()) it->second.active = false;
+        if (auto it = st.members.find(connection_id(sender)); it != st.members.end())
+          it->second.active = false;
         if (st.local) return self->send(st.local, hangup_atom::value, sender, target, frame);
         send_op(self, cluster_op::hangup, target, connection_id(sender), *frame);
       },
@@ -169,8 +187,8 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
 
 }  // namespace
 
-remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_link_pointer link, std::string id,
-                                          std::string owner) {
+remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_link_pointer link,
+                                          std::string id, std::string owner) {
   return system.spawn(remote_channel, std::move(link), std::move(id), std::move(owner));
 }
 

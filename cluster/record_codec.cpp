@@ -18,14 +18,18 @@ void write_raw(wire_writer& out, const protocol::raw_json& value) {
 bool read_raw(wire_reader& in, protocol::raw_json& value) {
   const auto presence = in.byte();
   const auto type = in.byte();
-  if (presence > static_cast<uint8_t>(protocol::json_presence::value) || type > rapidjson::kNumberType) return false;
+  if (presence > static_cast<uint8_t>(protocol::json_presence::value) ||
+      type > rapidjson::kNumberType)
+    return false;
   value.presence = static_cast<protocol::json_presence>(presence);
   value.type = static_cast<rapidjson::Type>(type);
   value.text = std::string(in.bytes());
   return in.ok();
 }
 
-int64_t read_signed(wire_reader& in) { return static_cast<int64_t>(in.varint()); }
+int64_t read_signed(wire_reader& in) {
+  return static_cast<int64_t>(in.varint());
+}
 
 }  // namespace
 
@@ -82,7 +86,8 @@ std::string encode_admin_token(const protocol::admin_token_object& token) {
   return out.take();
 }
 
-std::optional<protocol::admin_token_object> decode_admin_token(std::string_view encoded, int64_t exp) {
+std::optional<protocol::admin_token_object> decode_admin_token(std::string_view encoded,
+                                                               int64_t exp) {
   wire_reader in(encoded);
   if (in.byte() != admin_format) return std::nullopt;
   protocol::admin_token_object token;

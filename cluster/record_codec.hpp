@@ -19,7 +19,8 @@ std::optional<protocol::auth_record> decode_auth_record(std::string_view encoded
 // An admin token record's body (spec §1.6): everything of the token object but `exp`,
 // which the store keeps apart so that a refresh can update it.
 std::string encode_admin_token(const protocol::admin_token_object& token);
-std::optional<protocol::admin_token_object> decode_admin_token(std::string_view encoded, int64_t exp);
+std::optional<protocol::admin_token_object> decode_admin_token(std::string_view encoded,
+                                                               int64_t exp);
 
 std::string encode_chats_message(const protocol::chats_message& message);
 std::optional<protocol::chats_message> decode_chats_message(std::string_view encoded);

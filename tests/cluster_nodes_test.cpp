@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "support/redis_server.hpp"
 #include "support/rtm_peer.hpp"
@@ -26,7 +27,8 @@ std::string str(const rapidjson::Value& value, const char* key) {
 
 std::vector<std::string> members_of(const rapidjson::Value& frame) {
   std::vector<std::string> members;
-  for (const auto& member : frame["data"]["group"]["members"].GetArray()) members.emplace_back(member.GetString());
+  for (const auto& member : frame["data"]["group"]["members"].GetArray())
+    members.emplace_back(member.GetString());
   return members;
 }
 
@@ -35,9 +37,10 @@ struct cluster_of_nodes {
     for (int i = 0; i < count; ++i) add(extra);
   }
   server_process& add(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> flags = {"--cluster-redis", redis.url(), "--cluster-node-name",
-                                      "n" + std::to_string(nodes.size()), "--cluster-node-ttl", "2",
-                                      "--rtm-rate-limit", "0"};
+    std::vector<std::string> flags = {"--cluster-redis",     redis.url(),
+                                      "--cluster-node-name", "n" + std::to_string(nodes.size()),
+                                      "--cluster-node-ttl",  "2",
+                                      "--rtm-rate-limit",    "0"};
     flags.insert(flags.end(), extra.begin(), extra.end());
     nodes.push_back(std::make_unique<server_process>(flags));
     return *nodes.back();
@@ -45,7 +48,8 @@ struct cluster_of_nodes {
   // A peer whose hello was read, on node `index`.
   std::unique_ptr<rtm_peer> peer(std::size_t index, const std::string& user) {
     auto& node = *nodes.at(index);
-    return std::make_unique<rtm_peer>(user, std::make_unique<ws_client>(node.port(), node.connect_path(user)));
+    return std::make_unique<rtm_peer>(
+        user, std::make_unique<ws_client>(node.port(), node.connect_path(user)));
   }
   redis_server redis;
   std::vector<std::unique_ptr<server_process>> nodes;
@@ -55,15 +59,18 @@ struct cluster_of_nodes {
 // that a loaded CI machine passes.
 template <class Condition>
 bool within(Condition condition, std::chrono::milliseconds limit = 20s) {
-  return eventually([&] {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-    return false;
-  }, limit);
+  return eventually(
+      [&] {
+        if (condition()) return true;
+        std::this_thread::sleep_for(50ms);
+        return false;
+      },
+      limit);
 }
 
 // Skips frames until one satisfies `match` (chat notices, member updates in between).
-rapidjson::Document next_matching(rtm_peer& peer, const std::function<bool(const rapidjson::Document&)>& match) {
+rapidjson::Document next_matching(rtm_peer& peer,
+                                  const std::function<bool(const rapidjson::Document&)>& match) {
   for (int i = 0; i < 50; ++i) {
     auto text = peer.ws->next_text(10s);
     REQUIRE_MESSAGE(text.has_value(), peer.user << " expected a matching frame");
@@ -75,17 +82,19 @@ rapidjson::Document next_matching(rtm_peer& peer, const std::function<bool(const
 }
 
 bool has_subtype(const rapidjson::Document& doc, const char* subtype) {
-  return doc.HasMember("subtype") && doc["subtype"].IsString() && std::string(doc["subtype"].GetString()) == subtype;
+  return doc.HasMember("subtype") && doc["subtype"].IsString() &&
+         std::string(doc["subtype"].GetString()) == subtype;
 }
 
 std::string group_join(const std::string& group, uint64_t id) {
-  return R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) + R"(,"target":")" + group +
-         R"(","group":")" + group + R"(","initiator":false,"state":"s","channel":"","hash":"","transaction":"","v":20180703})";
+  return R"({"type":"webrtc","subtype":"webrtc_group","id":)" + std::to_string(id) +
+         R"(,"target":")" + group + R"(","group":")" + group +
+         R"(","initiator":false,"state":"s","channel":"","hash":"","transaction":"","v":20180703})";
 }
 
 std::string chat(const std::string& channel, const std::string& text, uint64_t id) {
-  return R"({"type":"chats","subtype":"chats_message","id":)" + std::to_string(id) + R"(,"channel":")" + channel +
-         R"(","data":{"text":")" + text + R"("}})";
+  return R"({"type":"chats","subtype":"chats_message","id":)" + std::to_string(id) +
+         R"(,"channel":")" + channel + R"(","data":{"text":")" + text + R"("}})";
 }
 
 // Joins `peer` to `group` and returns the member list of the reply.
@@ -109,17 +118,33 @@ std::vector<std::string> next_members(rtm_peer& peer) {
 // hears it, which shows both were joined to the channel's new owner.
 bool heard_after_takeover(rtm_peer& sender, rtm_peer& listener, const std::string& text) {
   uint64_t id = 1000;
-  return within([&] {
-    sender.send(chat("@room", text, ++id));
-    sender.until_pong();
-    for (const auto& frame : listener.until_pong()) {
-      const auto doc = parse_json(frame);
-      if (doc.IsObject() && has_subtype(doc, "chats_message") && str(doc["data"], "text") == text &&
-          str(doc["data"], "sender") == sender.user)
-        return true;
-    }
-    return false;
-  }, 30s);
+  return within(
+      [&] {
+        sender.send(chat("@room", text, ++id));
+        sender.until_pong();
+        for (const auto& frame : listener.until_pong()) {
+          const auto doc = parse_json(frame);
+          if (doc.IsObject() && has_subtype(doc, "chats_message") &&
+              str(doc["data"], "text") == text && str(doc["data"], "sender") == sender.user)
+            return true;
+        }
+        return false;
+      },
+      30s);
+}
+
+// alice on node 0 (the group's owner: first joiner), bob on 1, carol on 2, all in @room.
+std::tuple<std::unique_ptr<rtm_peer>, std::unique_ptr<rtm_peer>, std::unique_ptr<rtm_peer>>
+room_on_three_nodes(cluster_of_nodes& cluster) {
+  auto alice = cluster.peer(0, "alice");
+  auto bob = cluster.peer(1, "bob");
+  auto carol = cluster.peer(2, "carol");
+  join(*alice, "room");
+  join(*bob, "room");
+  join(*carol, "room");
+  bob->until_pong();
+  carol->until_pong();
+  return {std::move(alice), std::move(bob), std::move(carol)};
 }
 
 const std::vector<std::string> abc = {"alice", "bob", "carol"};
@@ -142,7 +167,8 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
   auto alice = cluster.peer(0, "alice");
   auto bob_b = cluster.peer(1, "bob");
   auto bob_c = cluster.peer(2, "bob");
-  alice->send(R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"bob","initiator":true,"state":"a","transaction":"t","v":20180703})");
+  alice->send(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"bob","initiator":true,"state":"a","transaction":"t","v":20180703})");
   const auto reply = alice->next_json();
   const auto channel = str(reply, "channel");
   const auto hash = str(reply, "hash");
@@ -154,9 +180,12 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
     CHECK(str(call, "channel") == channel);
   }
   // bob accepts on C: alice hears it, bob's device on B is told it was taken elsewhere.
-  bob_c->send(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","initiator":false,"state":"b","channel":")" +
-              channel + R"(","hash":")" + hash + R"(","transaction":"t","v":20180703,"data":{"accept":true,"state":"a"}})");
-  const auto answered = next_matching(*alice, [](const rapidjson::Document& doc) { return has_subtype(doc, "webrtc_call"); });
+  bob_c->send(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","initiator":false,"state":"b","channel":")" +
+      channel + R"(","hash":")" + hash +
+      R"(","transaction":"t","v":20180703,"data":{"accept":true,"state":"a"}})");
+  const auto answered = next_matching(
+      *alice, [](const rapidjson::Document& doc) { return has_subtype(doc, "webrtc_call"); });
   CHECK(str(answered, "source") == "bob");
   const auto taken = bob_b->next_json();  // the "taken elsewhere" notice (spec §3.11)
   CHECK(str(taken, "subtype") == "webrtc_call");
@@ -172,18 +201,29 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
     REQUIRE(str(signal, "subtype") == "webrtc_signal");
     CHECK(signal["data"]["n"].GetInt() == i);
   }
-  bob_c->send(R"({"type":"webrtc","subtype":"webrtc_signal","id":3,"target":"alice","state":"s","channel":")" + channel +
-              R"(","hash":")" + hash + R"(","pcid":"p","v":20180703,"data":{"back":true}})");
-  CHECK(next_matching(*alice, [](const rapidjson::Document& doc) { return has_subtype(doc, "webrtc_signal"); })["data"]["back"].GetBool());
+  bob_c->send(
+      R"({"type":"webrtc","subtype":"webrtc_signal","id":3,"target":"alice","state":"s","channel":")" +
+      channel + R"(","hash":")" + hash + R"(","pcid":"p","v":20180703,"data":{"back":true}})");
+  CHECK(next_matching(*alice,
+                      [](const rapidjson::Document& doc) {
+                        return has_subtype(doc, "webrtc_signal");
+                      })["data"]["back"]
+            .GetBool());
   // A hangup to a user who never joined reaches every device of that user on every node.
   auto carol_b = cluster.peer(1, "carol");
   auto carol_c = cluster.peer(2, "carol");
-  alice->send(R"({"type":"webrtc","subtype":"webrtc_call","id":4,"target":"carol","initiator":true,"state":"a","transaction":"t","v":20180703})");
-  const auto second = next_matching(*alice, [](const rapidjson::Document& doc) { return doc.HasMember("reply_to"); });
-  for (auto* carol : {carol_b.get(), carol_c.get()}) CHECK(str(carol->next_json(), "subtype") == "webrtc_call");
-  alice->send(R"({"type":"webrtc","subtype":"webrtc_hangup","id":5,"target":"carol","state":"a","channel":")" +
-              str(second, "channel") + R"(","hash":")" + str(second, "hash") + R"(","v":20180703,"data":{}})");
-  for (auto* carol : {carol_b.get(), carol_c.get()}) CHECK(str(carol->next_json(), "subtype") == "webrtc_hangup");
+  alice->send(
+      R"({"type":"webrtc","subtype":"webrtc_call","id":4,"target":"carol","initiator":true,"state":"a","transaction":"t","v":20180703})");
+  const auto second = next_matching(
+      *alice, [](const rapidjson::Document& doc) { return doc.HasMember("reply_to"); });
+  for (auto* carol : {carol_b.get(), carol_c.get()})
+    CHECK(str(carol->next_json(), "subtype") == "webrtc_call");
+  alice->send(
+      R"({"type":"webrtc","subtype":"webrtc_hangup","id":5,"target":"carol","state":"a","channel":")" +
+      str(second, "channel") + R"(","hash":")" + str(second, "hash") +
+      R"(","v":20180703,"data":{}})");
+  for (auto* carol : {carol_b.get(), carol_c.get()})
+    CHECK(str(carol->next_json(), "subtype") == "webrtc_hangup");
 }
 
 TEST_CASE("cluster: a group on three nodes has one member list and one chat order") {
@@ -219,16 +259,10 @@ TEST_CASE("cluster: a group on three nodes has one member list and one chat orde
   alice->until_pong();
 }
 
-TEST_CASE("cluster: kill -9 of the owner node, the survivors keep talking and a rejoiner gets the list") {
+TEST_CASE(
+    "cluster: kill -9 of the owner node, the survivors keep talking and a rejoiner gets the list") {
   cluster_of_nodes cluster;
-  auto alice = cluster.peer(0, "alice");  // node 0 owns the group: first joiner
-  auto bob = cluster.peer(1, "bob");
-  auto carol = cluster.peer(2, "carol");
-  join(*alice, "room");
-  join(*bob, "room");
-  join(*carol, "room");
-  bob->until_pong();
-  carol->until_pong();
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
   ::kill(cluster.nodes[0]->pid(), SIGKILL);
   REQUIRE(within([&] { return !cluster.nodes[0]->alive(); }));
   // The takeover rejoins bob and carol; alice is gone with her node.
@@ -238,7 +272,8 @@ TEST_CASE("cluster: kill -9 of the owner node, the survivors keep talking and a 
   CHECK(join(*alice_again, "room") == abc);
 }
 
-TEST_CASE("cluster: Redis stopped and restarted, same-node traffic flows, connects fail, then it heals") {
+TEST_CASE(
+    "cluster: Redis stopped and restarted, same-node traffic flows, connects fail, then it heals") {
   cluster_of_nodes cluster(2);
   auto& a = *cluster.nodes[0];
   auto alice = cluster.peer(0, "alice");
@@ -251,7 +286,10 @@ TEST_CASE("cluster: Redis stopped and restarted, same-node traffic flows, connec
   CHECK(a.connect("erin").status == 503);
   // Same-node traffic keeps flowing.
   alice->send(chat("@local", "offline", 9));
-  CHECK(str(next_matching(*dave, [](const rapidjson::Document& doc) { return has_subtype(doc, "chats_message"); })["data"],
+  CHECK(str(next_matching(*dave,
+                          [](const rapidjson::Document& doc) {
+                            return has_subtype(doc, "chats_message");
+                          })["data"],
             "text") == "offline");
   cluster.redis.start();
   REQUIRE(within([&] { return a.call("GET", "/health-check").status == 200; }));
@@ -268,16 +306,12 @@ TEST_CASE("cluster: Redis stopped and restarted, same-node traffic flows, connec
 
 TEST_CASE("cluster: SIGTERM drains a node, its clients get goodbye and its group moves") {
   cluster_of_nodes cluster;
-  auto alice = cluster.peer(0, "alice");
-  auto bob = cluster.peer(1, "bob");
-  auto carol = cluster.peer(2, "carol");
-  join(*alice, "room");
-  join(*bob, "room");
-  join(*carol, "room");
-  bob->until_pong();
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
   ::kill(cluster.nodes[0]->pid(), SIGTERM);
-  CHECK(str(next_matching(*alice, [](const rapidjson::Document& doc) { return str(doc, "type") == "goodbye"; }),
-            "type") == "goodbye");
+  CHECK(
+      str(next_matching(
+              *alice, [](const rapidjson::Document& doc) { return str(doc, "type") == "goodbye"; }),
+          "type") == "goodbye");
   REQUIRE(within([&] { return !cluster.nodes[0]->alive(); }));
   CHECK(cluster.nodes[0]->exit_status() == 0);
   // bob and carol end up in one group without alice.
@@ -288,22 +322,26 @@ TEST_CASE("cluster: admin tokens, their records and revocations are shared by ev
   temp_dir dir;
   dir.write("key", std::string(32, 'k'));
   const auto key = (dir.path / "key").string();
-  cluster_of_nodes cluster(3, {"--admin-tokens-key", key, "--with-metrics", "--metrics-listen", "127.0.0.1:0"});
+  cluster_of_nodes cluster(
+      3, {"--admin-tokens-key", key, "--with-metrics", "--metrics-listen", "127.0.0.1:0"});
   const auto issued = cluster.nodes[0]->call("POST", "/api/kwm/v2/admin/auth/tokens",
-                                             {{"Content-Type", "application/json"}}, R"({"type":"Token","sub":"zoe"})");
+                                             {{"Content-Type", "application/json"}},
+                                             R"({"type":"Token","sub":"zoe"})");
   REQUIRE(issued.status == 200);
   const std::string token = parse_json(issued.body)["value"].GetString();
   const auto connect = [&](server_process& node) {
     return node.call("POST", "/api/kwm/v2/rtm/connect",
-                     {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", "Token " + token}},
+                     {{"Content-Type", "application/x-www-form-urlencoded"},
+                      {"Authorization", "Token " + token}},
                      "user=zoe");
   };
   CHECK(connect(*cluster.nodes[1]).status == 200);
   const auto listed = cluster.nodes[2]->call("GET", "/api/kwm/v2/admin/auth/tokens");
   REQUIRE(listed.status == 200);
   CHECK(listed.body.find(R"("sub":"zoe")") != std::string::npos);
-  CHECK(cluster.nodes[1]->call("DELETE", "/api/kwm/v2/admin/auth/tokens", {{"Content-Type", "application/json"}},
-                               R"({"type":"Token","sub":"zoe"})")
+  CHECK(cluster.nodes[1]
+            ->call("DELETE", "/api/kwm/v2/admin/auth/tokens",
+                   {{"Content-Type", "application/json"}}, R"({"type":"Token","sub":"zoe"})")
             .status == 204);
   CHECK(connect(*cluster.nodes[2]).status == 403);
   // The cluster series of this node, with the cluster view.
