@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <tuple>
@@ -10,6 +12,8 @@
 
 #include "actors/event_log.hpp"
 #include "app/limit_checks.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/redis_url.hpp"
 #include "app/listen_address.hpp"
 #include "app/logging.hpp"
 #include "app/registration.hpp"
@@ -232,6 +236,16 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("ws-inflight-bytes", ws.max_inflight_bytes,
        "bytes read but not yet processed after which a socket is not read (0 = no limit)");
 
+  group = "Cluster";
+  flag("cluster-redis", flags.cluster_redis,
+       "redis://[[user]:password@]host[:port][/db]: run as one node of a cluster sharing this Redis");
+  flag("cluster-node-name", flags.cluster_node_name,
+       "readable part of this node's id, [A-Za-z0-9._-]{1,64} (default: the host name)");
+  flag("cluster-key-prefix", flags.cluster_key_prefix, "prefix of every Redis key and channel of the cluster");
+  flag("cluster-node-ttl", flags.cluster_node_ttl,
+       "seconds after its last heartbeat until a crashed node's channels are taken over (heartbeat: TTL/5)")
+      ->check(CLI::Range(1u, 3600u));
+
   group = "Tuning";
   flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
   flag("actor-threads", flags.actor_threads, "worker threads of the stealing and sharing schedulers (0 = one per core)");
@@ -252,6 +266,37 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
            "not supported (original only)")
       ->group("");
 }
+
+namespace {
+
+// The readable part of the node id: the host name, cut to the characters node names allow.
+std::string default_node_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "kwmserverd";
+  std::string name;
+  for (const char* c = host; *c != 0 && name.size() < 64; ++c)
+    name += kwm::cluster::valid_node_name(std::string_view(c, 1)) ? *c : '-';
+  return name.empty() ? "kwmserverd" : name;
+}
+
+std::optional<startup_error> configure_cluster(serve_flags& flags) {
+  if (flags.cluster_redis.empty()) return std::nullopt;
+  auto parsed = kwm::cluster::parse_redis_url(flags.cluster_redis);
+  if (!parsed.endpoint) return startup_error{"invalid --cluster-redis: " + parsed.error, 2};
+  const auto name = flags.cluster_node_name.empty() ? default_node_name() : flags.cluster_node_name;
+  if (!kwm::cluster::valid_node_name(name))
+    return startup_error{"invalid --cluster-node-name '" + name + "': 1-64 of A-Z a-z 0-9 . _ -", 2};
+  if (flags.cluster_key_prefix.empty()) return startup_error{"--cluster-key-prefix must not be empty", 2};
+  auto& options = flags.runtime.cluster.emplace();
+  options.redis.endpoint = *parsed.endpoint;
+  options.node_name = name;
+  options.key_prefix = flags.cluster_key_prefix;
+  options.timing.node_ttl = std::chrono::seconds(flags.cluster_node_ttl);
+  options.timing.heartbeat = options.timing.node_ttl / 5;
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   for (const auto& name : flags.unsupported)
@@ -310,6 +355,7 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
     *target = *root;
   }
   if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
+  if (auto problem = configure_cluster(flags)) return problem;
   const auto limits = check_limits(rt);
   if (limits.error) return startup_error{*limits.error, 2};
   if (limits.warning) log::warn(*limits.warning);

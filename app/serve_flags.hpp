@@ -56,6 +56,11 @@ struct serve_flags {
   std::string turn_service_url;
   std::string turn_service_credentials;
   std::vector<std::string> unsupported;  // original-only flags that were given
+  // Cluster (D23, docs/cluster.md).
+  std::string cluster_redis;
+  std::string cluster_node_name;  // default: the host name
+  std::string cluster_key_prefix = "kwm:";
+  uint32_t cluster_node_ttl = 5;  // seconds
 };
 
 // Usage errors (bad values) exit with 2; a configuration that cannot work with 1.
