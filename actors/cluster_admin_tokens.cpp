@@ -2,6 +2,7 @@
 // are checked here, records and revocations live in Redis (cluster/admin_token_store.hpp),
 // so a token issued on one node is listed on all and a DELETE on one node revokes on all
 // at once. Every check that could meet a revocation reads Redis: no cache can lag.
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -89,31 +90,48 @@ cluster_admin_tokens_actor::behavior_type cluster_admin_tokens(self_pointer self
                 }));
         return promise;
       },
-      [=](list_atom) -> caf::typed_response_promise<std::vector<protocol::admin_token_object>> {
-        auto promise = self->make_response_promise<std::vector<protocol::admin_token_object>>();
+      // Pages as on a single node (admin_tokens.cpp): the records in id order after `after`.
+      // Each page reads the (at most admin_list_limit) records again; lists are rare.
+      [=](list_atom, const std::string& after, uint64_t listed,
+          uint64_t page_bytes) -> caf::typed_response_promise<admin_list_page> {
+        auto promise = self->make_response_promise<admin_list_page>();
         store(self).list(
             protocol::admin_list_limit,
             resume_in<std::vector<cluster::admin_record>>(
                 handle_of(self),
                 [=](const cluster::result<std::vector<cluster::admin_record>>& records) mutable {
                   if (!records) return (void)promise.deliver(unavailable());
-                  std::vector<protocol::admin_token_object> list;
-                  for (const auto& record : *records)
-                    if (auto token = cluster::decode_admin_token(record.body, record.exp))
-                      list.push_back(std::move(*token));
-                  promise.deliver(std::move(list));
+                  auto sorted = *records;
+                  std::sort(sorted.begin(), sorted.end(),
+                            [](const auto& a, const auto& b) { return a.id < b.id; });
+                  admin_list_page page;
+                  page.listed = listed;
+                  if (listed == 0) page.text = "[";
+                  for (const auto& record : sorted) {
+                    if (!after.empty() && record.id <= after) continue;
+                    if (page.listed >= protocol::admin_list_limit) break;
+                    auto token = cluster::decode_admin_token(record.body, record.exp);
+                    if (!token) continue;
+                    if (page.text.size() >= page_bytes) return (void)promise.deliver(std::move(page));
+                    if (page.listed++ != 0) page.text += ',';
+                    protocol::append_admin_token(page.text, *token);
+                    page.after = record.id;
+                  }
+                  page.text += "]\n";
+                  page.after.clear();
+                  promise.deliver(std::move(page));
                 }));
         return promise;
       },
       [=](delete_atom, const std::string& type,
-          const std::string& sub) -> caf::typed_response_promise<bool> {
-        auto promise = self->make_response_promise<bool>();
+          const std::string& sub) -> caf::typed_response_promise<revocation_outcome> {
+        auto promise = self->make_response_promise<revocation_outcome>();
         auto remove = [=]() mutable {
           store(self).remove(
               record_id(type, sub),
               resume_in<bool>(handle_of(self), [=](const cluster::result<bool>& removed) mutable {
                 if (!removed) return (void)promise.deliver(unavailable());
-                promise.deliver(*removed);
+                promise.deliver(*removed ? revocation_outcome::removed : revocation_outcome::no_record);
               }));
         };
         if (type != "Token") {
