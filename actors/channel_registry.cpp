@@ -5,8 +5,6 @@
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <optional>
 
 #include "protocol/random.hpp"
@@ -18,26 +16,12 @@ namespace {
 using self_pointer = channel_registry_actor::stateful_pointer<channel_registry_state>;
 
 void forget(channel_registry_state& st, const caf::actor_addr& channel) {
-  auto found = st.entries_by_address.find(channel);
-  if (found == st.entries_by_address.end()) return;
-  const auto& [id, creator, created] = found->second;
+  const auto id = st.ledger.remove(channel);
+  if (!id) return;
   auto& metrics = *st.settings.metrics;
   server_metrics::bump(metrics.channels_cleanedup_total);
-  if (protocol::is_group_channel_id(id)) server_metrics::add(metrics.group_channels_current, -1);
-  if (auto count = st.created_by_user.find(creator);
-      count != st.created_by_user.end() && --count->second == 0)
-    st.created_by_user.erase(count);
-  if (created != st.unswept.end()) st.unswept.erase(created);
-  st.channels.erase(id);
-  st.entries_by_address.erase(found);
-}
-
-// How often the registry looks for channels that reached their lifetime.
-caf::actor_clock::duration_type sweep_period(const channel_settings& settings) {
-  const auto quarter =
-      std::chrono::duration_cast<caf::actor_clock::duration_type>(settings.empty_lifetime) / 4;
-  return std::clamp<caf::actor_clock::duration_type>(quarter, std::chrono::milliseconds(10),
-                                                     std::chrono::seconds(1));
+  if (protocol::is_group_channel_id(*id)) server_metrics::add(metrics.group_channels_current, -1);
+  st.channels.erase(*id);
 }
 
 // Every channel `empty_lifetime` old gets one `sweep`: it goes if nobody ever joined it (its
@@ -46,25 +30,10 @@ caf::actor_clock::duration_type sweep_period(const channel_settings& settings) {
 // lifetime (N7).
 void sweep_old_channels(self_pointer self) {
   auto& st = self->state;
-  const auto due = self->clock().now() - st.settings.empty_lifetime;
-  while (!st.unswept.empty() && st.unswept.begin()->first <= due) {
-    const auto node = st.unswept.extract(st.unswept.begin());
-    const auto& id = node.value().second;
-    auto channel = st.channels.find(id);
-    if (channel == st.channels.end()) continue;
-    st.entries_by_address.at(channel->second.address()).created = st.unswept.end();
-    self->send(channel->second, sweep_atom::value);
-  }
+  for (const auto& id : st.ledger.take_due(self->clock().now() - st.settings.empty_lifetime))
+    if (auto channel = st.channels.find(id); channel != st.channels.end())
+      self->send(channel->second, sweep_atom::value);
   self->delayed_send(self, sweep_period(st.settings), sweep_atom::value);
-}
-
-// Whether `creator` may make one more channel (N7; 0 = unlimited).
-bool may_create(const channel_registry_state& st, const std::string& creator) {
-  const auto& s = st.settings;
-  if (s.max_channels != 0 && st.channels.size() >= s.max_channels) return false;
-  if (s.max_channels_per_user == 0) return true;
-  const auto count = st.created_by_user.find(creator);
-  return count == st.created_by_user.end() || count->second < s.max_channels_per_user;
 }
 
 channel_registry_actor::behavior_type channel_registry(self_pointer self, user_directory_actor directory,
@@ -83,17 +52,15 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
     server_metrics::bump(st.settings.metrics->channels_created_total);
     if (protocol::is_group_channel_id(id))
       server_metrics::add(st.settings.metrics->group_channels_current, +1);
-    ++st.created_by_user[creator];
-    const auto created = st.unswept.emplace(self->clock().now(), id).first;
-    st.entries_by_address.emplace(actor.address(),
-                                  channel_registry_state::entry{id, std::move(creator), created});
+    st.ledger.add(actor.address(), id, std::move(creator), self->clock().now());
     st.channels.emplace(std::move(id), actor);
     return actor;
   };
   return {
       [=](create_atom, connection_ref& caller) -> created_channel {
         auto& channels = self->state.channels;
-        if (!may_create(self->state, caller.user_id)) return created_channel{};
+        if (!self->state.ledger.may_create(self->state.settings, caller.user_id))
+          return created_channel{};
         std::string id;
         do {
           id = "*" + protocol::random_string(protocol::call_channel_id_bytes);
@@ -107,7 +74,7 @@ channel_registry_actor::behavior_type channel_registry(self_pointer self, user_d
         auto& channels = self->state.channels;
         std::string id = protocol::group_channel_id(group);
         if (auto it = channels.find(id); it != channels.end()) return it->second;
-        if (!may_create(self->state, user)) return {};
+        if (!self->state.ledger.may_create(self->state.settings, user)) return {};
         return spawn_new(std::move(id), group, user, std::nullopt);
       },
       [=](lookup_atom, const std::string& id) -> channel_actor {

@@ -39,6 +39,7 @@ std::string encode(std::string_view origin, const deliver_message& message) {
   out.bytes(message.frame);
   out.varint(message.connections.size());
   for (const uint64_t connection : message.connections) out.varint(connection);
+  out.varint(message.replaces);
   return out.take();
 }
 
@@ -100,6 +101,7 @@ std::optional<deliver_message> decode_deliver(std::string_view body) {
   const uint64_t count = in.count(1);
   message.connections.reserve(count);
   for (uint64_t i = 0; i < count && in.ok(); ++i) message.connections.push_back(in.varint());
+  message.replaces = in.varint();
   return finish(in, std::move(message));
 }
 

@@ -43,11 +43,15 @@ struct bus_envelope {
 
 // From a channel's owner: `frame` for the given connections (node-local ids). `fence` is
 // the owner's fencing token; receivers drop frames of a channel from an older owner.
+// `replaces` (0 = none) is the sender's frame_sink::send_replacing key: the receiver writes
+// the frame so that it replaces a still queued one with the same key from the same node (a
+// group's member list, N6).
 struct deliver_message {
   std::string_view channel;
   uint64_t fence = 0;
   std::string_view frame;
   std::vector<uint64_t> connections;
+  uint64_t replaces = 0;
 };
 
 // `frame` for every live connection of each user on the receiving node, except the

@@ -8,9 +8,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -25,6 +28,7 @@
 #include "net/client_address.hpp"
 #include "net/cors.hpp"
 #include "net/detail/file_range_body.hpp"
+#include "net/detail/request_framing_check.hpp"
 #include "net/detail/session_base.hpp"
 #include "net/io_pool.hpp"
 
@@ -66,7 +70,7 @@ std::size_t effective_max_connections(const http_limits& limits) {
   if (limits.max_connections != 0) return limits.max_connections;
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
-  constexpr rlim_t reserve = 64;
+  const rlim_t reserve = 64 + static_cast<rlim_t>(limits.descriptors_for_others);
   return limit.rlim_cur > reserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - reserve) : 1;
 }
 
@@ -164,6 +168,13 @@ struct outgoing_response {
   http::response<Body> message;
   http::response_serializer<Body> serializer;
 };
+
+request_head_view view_of_head(const http::request<http::string_body>& head) {
+  request_head_view view;
+  view.version = head.version();
+  for (const auto& field : head) view.fields.emplace_back(to_std(field.name_string()), to_std(field.value()));
+  return view;
+}
 
 // -- plain HTTP session -------------------------------------------------------------------
 
@@ -264,6 +275,12 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     framing_.start(head_bytes);
     const auto& head = parser_->get();
     head_fields_ = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+    const auto head_view = view_of_head(head);
+    if (!has_unambiguous_framing(head_view))
+      return write_response(http_response::text_error(400, "Bad Request"), true);
+    const auto expected = expectation_of(head_view);
+    if (expected == expectation::unsupported)
+      return write_response(http_response::text_error(417, "Expectation Failed"), true);
     if (via_trusted_proxy_ && !slot_.attribute_to(address_key_of(forwarded_peer()))) {
       // The proxy's connection stays usable for its other clients, unless a body is unread.
       keep_alive_ = head.keep_alive() && parser_->is_done();
@@ -284,7 +301,24 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     stream_.expires_after(std::max(remaining, std::chrono::milliseconds(1)));
     // Each read parses all it holds (thousands of tiny chunks), not one chunk per round trip.
     parser_->eager(true);
+    // A client whose body has begun to arrive did not wait: no 100 for it.
+    if (expected == expectation::continue_100 && !parser_->is_done() && buffer_.size() == 0)
+      return continue_body(body_limit);
     read_body();
+  }
+
+  // `Expect: 100-continue`: the client waits for a word before it sends the body. A declared
+  // length over the limit gets its final answer now; otherwise 100 Continue, then the body.
+  void continue_body(std::size_t body_limit) {
+    const auto length = parser_->content_length();
+    if (length && *length > body_limit)
+      return write_response(http_response::text_error(413, "request body too large"), true);
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::const_buffer(go_on.data(), go_on.size()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_body();
+                      });
   }
 
   // The client a trusted proxy forwards this request for; the proxy itself when unknown.
@@ -364,6 +398,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              shutting_down_ || plain.close_connection;
     // A proxied client's request is answered: it no longer counts against its address.
     if (via_trusted_proxy_) slot_.end_attribution();
+    if (plain.streamed_body) return write_streamed(std::move(plain), close_after);
     if (plain.file_body) {
       http::response<file_range_body> response;
       fill_head(response, plain, close_after);
@@ -408,6 +443,63 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              self->reset_request_state();
                              self->wait_for_next_request();
                            });
+  }
+
+  // A streamed body: the head, then each piece as a chunk as soon as the previous one has
+  // been written, so that at most one piece is held (plus what the socket buffers).
+  void write_streamed(http_response plain, bool close_after) {
+    http::response<http::empty_body> response;
+    fill_head(response, plain, close_after);
+    response.chunked(true);
+    auto head = std::make_shared<outgoing_response<http::empty_body>>(std::move(response));
+    stream_.expires_after(state_->config.websocket.write_wait);
+    auto& serializer = head->serializer;
+    http::async_write_header(
+        stream_, serializer,
+        [self = shared_from_this(), head, source = std::move(plain.streamed_body), close_after](
+            beast::error_code ec, std::size_t) mutable {
+          if (ec) return self->close();
+          self->write_next_piece(std::move(source), close_after);
+        });
+  }
+
+  void write_next_piece(std::shared_ptr<body_source> source, bool close_after) {
+    auto* raw = source.get();
+    raw->next([self = shared_from_this(), source = std::move(source),
+               close_after](std::optional<std::string> piece) mutable {
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), source = std::move(source), close_after,
+                            piece = std::move(piece)]() mutable {
+        self->on_piece(std::move(source), std::move(piece), close_after);
+      });
+    });
+  }
+
+  void on_piece(std::shared_ptr<body_source> source, std::optional<std::string> piece,
+                bool close_after) {
+    if (!piece) return close();
+    stream_.expires_after(state_->config.websocket.write_wait);
+    if (piece->empty()) {
+      return asio::async_write(stream_, http::make_chunk_last(),
+                               [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();
+                                 self->after_response(close_after);
+                               });
+    }
+    auto data = std::make_shared<std::string>(std::move(*piece));
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data, source = std::move(source),
+                       close_after](beast::error_code ec, std::size_t) mutable {
+                        if (ec) return self->close();
+                        self->write_next_piece(std::move(source), close_after);
+                      });
+  }
+
+  void after_response(bool close_after) {
+    if (close_after) return end_connection();
+    state_->table.make_evictable(*evictable_);
+    reset_request_state();
+    wait_for_next_request();
   }
 
   void reset_request_state() {

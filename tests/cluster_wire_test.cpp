@@ -1,11 +1,14 @@
-// The binary wire format between nodes (cluster/wire, cluster/bus_messages): round trips,
-// binary safety, truncation, forged counts, versions and forward compatibility.
+// The binary wire format between nodes (cluster/wire, cluster/bus_messages, the channel
+// operations of actors/cluster_ops): round trips, binary safety, truncation, forged counts,
+// versions and forward compatibility.
 #include <doctest/doctest.h>
 
 #include <limits>
 #include <random>
 
+#include "actors/cluster_ops.hpp"
 #include "cluster/bus_messages.hpp"
+#include "cluster/record_codec.hpp"
 #include "cluster/wire.hpp"
 
 using namespace kwm::cluster;
@@ -76,8 +79,8 @@ TEST_CASE("cluster wire: every bus message round-trips with binary fields") {
   const std::string frame = std::string("{\"type\":\"webrtc\",\"data\":\"\0\xff\"}", 29);
   const std::string origin("node-a\0b", 8);
 
-  const std::string deliver =
-      encode(origin, deliver_message{"@group/\xc3\xa4", 77, frame, {1, 300, 1ull << 40}});
+  const std::string deliver = encode(
+      origin, deliver_message{"@group/\xc3\xa4", 77, frame, {1, 300, 1ull << 40}, 1ull << 50});
   const auto envelope = decode_envelope(deliver);
   REQUIRE(envelope);
   CHECK(envelope->version == bus_wire_version);
@@ -89,6 +92,7 @@ TEST_CASE("cluster wire: every bus message round-trips with binary fields") {
   CHECK(decoded->fence == 77);
   CHECK(decoded->frame == frame);
   CHECK(decoded->connections == std::vector<uint64_t>{1, 300, 1ull << 40});
+  CHECK(decoded->replaces == 1ull << 50);
 
   const std::string users =
       encode(origin, deliver_users_message{frame, {"alice", std::string("b\0b", 3)}, 9});
@@ -136,7 +140,7 @@ TEST_CASE("cluster wire: every bus message round-trips with binary fields") {
 
 TEST_CASE("cluster wire: every truncation of a message is refused, appended fields are ignored") {
   const std::vector<std::string> messages = {
-      encode("n", deliver_message{"*c", 1, "frame", {1, 2, 3}}),
+      encode("n", deliver_message{"*c", 1, "frame", {1, 2, 3}, 9}),
       encode("n", deliver_users_message{"frame", {"alice", "bob"}, 4}),
       encode("n", channel_message{"@g", 2, 1, "carol", 3, "body"}),
       encode_request("n", {7, "body"}),
@@ -191,4 +195,116 @@ TEST_CASE("cluster wire: random bytes never decode out of bounds") {
       for (const auto user : users->users) CHECK(inside(user));
     if (const auto channel = decode_channel(envelope->body)) CHECK(inside(channel->body));
   }
+}
+
+TEST_CASE("cluster records: auth records, chat messages and admin tokens survive the trip, truncations do not") {
+  kwm::protocol::auth_record auth;
+  auth.kind = kwm::protocol::auth_kind::bearer;
+  auth.user_id = std::string("u\0ser", 5);
+  auth.subject = "sub";
+  auth.display_name = "Zoë";
+  auth.credential = "token";
+  auth.expires_at = 1'900'000'000;
+  auth.issued_at = 1'800'000'000;
+  auth.can_create_channels = false;
+  auth.group_restriction = std::set<std::string>{"a", "b/c"};
+  const auto encoded = kwm::cluster::encode_auth_record(auth);
+  const auto decoded = kwm::cluster::decode_auth_record(encoded);
+  REQUIRE(decoded);
+  CHECK(decoded->user_id == auth.user_id);
+  CHECK(decoded->display_name == auth.display_name);
+  CHECK(decoded->expires_at == auth.expires_at);
+  CHECK(decoded->issued_at == auth.issued_at);
+  CHECK_FALSE(decoded->can_create_channels);
+  CHECK(decoded->group_restriction == auth.group_restriction);
+  for (std::size_t cut = 0; cut < encoded.size(); ++cut)
+    CHECK_FALSE(kwm::cluster::decode_auth_record(std::string_view(encoded).substr(0, cut)));
+
+  kwm::protocol::chats_message chat;
+  chat.id = 7;
+  chat.channel = "@room";
+  chat.message.emplace();
+  chat.message->text = "hi";
+  chat.message->extra.presence = kwm::protocol::json_presence::value;
+  chat.message->extra.type = rapidjson::kObjectType;
+  chat.message->extra.text = "{}";
+  const auto chat_bytes = kwm::cluster::encode_chats_message(chat);
+  const auto chat_back = kwm::cluster::decode_chats_message(chat_bytes);
+  REQUIRE(chat_back);
+  CHECK(chat_back->id == 7);
+  CHECK(chat_back->message->text == "hi");
+  CHECK(chat_back->message->extra.text == "{}");
+  CHECK(chat_back->message->extra.presence == kwm::protocol::json_presence::value);
+  CHECK_FALSE(kwm::cluster::decode_chats_message(std::string_view(chat_bytes).substr(0, chat_bytes.size() - 1)));
+
+  kwm::protocol::admin_token_object token;
+  token.type = "Token";
+  token.sub = "zoe";
+  token.value = "jwt";
+  const auto token_back = kwm::cluster::decode_admin_token(kwm::cluster::encode_admin_token(token), 42);
+  REQUIRE(token_back);
+  CHECK(token_back->sub == "zoe");
+  CHECK(token_back->exp == 42);
+}
+
+TEST_CASE(
+    "cluster channel operations: a join request keeps its reply and answer, a join result its "
+    "outcome") {
+  using namespace kwm::actors;
+  const std::string answer("{\"type\":\"webrtc\",\"data\":\"\0\xff\"}", 29);
+  join_request group_join(connection_ref{"bob", std::string("B\0b", 3), {}, {}}, false);
+  group_join.reply = group_reply{1ull << 40, std::string("h\0sh", 4)};
+  join_request call_answer(connection_ref{"carol", "Carol", {}, {}});
+  call_answer.answer_target = "alice";
+  call_answer.answer = kwm::net::make_frame(answer);
+  const join_request plain(connection_ref{"dave", "", {}, {}});
+
+  const auto group_bytes = encode_join_request(group_join);
+  const auto decoded = decode_join_request(group_bytes);
+  REQUIRE(decoded);
+  CHECK(decoded->joiner.display_name == std::string("B\0b", 3));
+  CHECK(decoded->joiner.user_id.empty());  // travels in the channel message
+  CHECK_FALSE(decoded->may_create);
+  REQUIRE(decoded->reply);
+  CHECK(decoded->reply->reply_to == 1ull << 40);
+  CHECK(decoded->reply->hash == std::string("h\0sh", 4));
+  CHECK(decoded->answer_target.empty());
+  CHECK_FALSE(decoded->answer);
+
+  const auto answer_bytes = encode_join_request(call_answer);
+  const auto relayed = decode_join_request(answer_bytes);
+  REQUIRE(relayed);
+  CHECK(relayed->may_create);
+  CHECK_FALSE(relayed->reply);
+  CHECK(relayed->answer_target == "alice");
+  REQUIRE(relayed->answer);
+  CHECK(*relayed->answer == answer);
+
+  const auto plain_bytes = encode_join_request(plain);
+  const auto neither = decode_join_request(plain_bytes);
+  REQUIRE(neither);
+  CHECK_FALSE(neither->reply);
+  CHECK_FALSE(neither->answer);  // no answer is not an empty answer
+
+  for (const auto& bytes : {group_bytes, answer_bytes, plain_bytes}) {
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      CAPTURE(cut);
+      CHECK_FALSE(decode_join_request(std::string_view(bytes).substr(0, cut)));
+    }
+    CHECK(decode_join_request(bytes + std::string("\x05newer", 6)));
+  }
+
+  for (const auto outcome :
+       {join_outcome::joined, join_outcome::already_member, join_outcome::replaced,
+        join_outcome::closed, join_outcome::create_restricted, join_outcome::id_exists,
+        join_outcome::full}) {
+    const auto bytes = encode_join_result(join_result{outcome, 300});
+    const auto back = decode_join_result(bytes);
+    REQUIRE(back);
+    CHECK(back->outcome == outcome);
+    CHECK(back->membership == 300);
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+      CHECK_FALSE(decode_join_result(std::string_view(bytes).substr(0, cut)));
+  }
+  CHECK_FALSE(decode_join_result(encode_join_moved()));
 }

@@ -1687,7 +1687,9 @@ TEST_CASE("hostile: odd JSON texts: bytes after a NUL, NaN, raw control characte
         std::string(R"({"type":"ping","s":"\x41"})"), std::string(R"({"type":"ping","s":"\u12"})"),
         std::string(R"({"type":"ping","id":01})"), std::string(R"({"type":"ping","id":[1,2,]})"),
         std::string(R"({"type":"ping","id":1,})"), std::string(R"({"type":"ping","id":0x10})"),
-        std::string(R"({'type':'ping'})")}) {
+        std::string(R"({'type':'ping'})"),
+        // A byte order mark is not JSON whitespace (RFC 8259 §8.1; Go's decoder refuses it).
+        std::string("\xEF\xBB\xBF") + R"({"type":"ping","id":1})"}) {
     CAPTURE(excerpt(text));
     auto client = server.open(fresh_user("odd"));
     client->send_text(text);
@@ -1764,8 +1766,9 @@ TEST_CASE("hostile: binary frames count against the byte rate limit") {
   } catch (const std::exception&) {
   }
   MESSAGE("binary: " << sent << " MiB sent");
+  // The byte budget closed it; what the client still sends during the close wait is read and
+  // dropped (so that the close frame is not lost to a reset), hence no bound on `sent`.
   expect_goodbye_close(*client, 1008, "rate limit exceeded", true);
-  CHECK(sent < 400);
   stage.verdict("binary flood");
 }
 
