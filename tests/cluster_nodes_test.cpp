@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <tuple>
@@ -45,11 +46,14 @@ struct cluster_of_nodes {
     nodes.push_back(std::make_unique<server_process>(flags));
     return *nodes.back();
   }
-  // A peer whose hello was read, on node `index`.
-  std::unique_ptr<rtm_peer> peer(std::size_t index, const std::string& user) {
+  // A peer whose hello was read, on node `index` (`receive_buffer`: its socket's, 0 = default).
+  std::unique_ptr<rtm_peer> peer(std::size_t index, const std::string& user,
+                                 int receive_buffer = 0) {
     auto& node = *nodes.at(index);
     return std::make_unique<rtm_peer>(
-        user, std::make_unique<ws_client>(node.port(), node.connect_path(user)));
+        user, std::make_unique<ws_client>(node.port(), node.connect_path(user),
+                                          std::vector<std::pair<std::string, std::string>>{},
+                                          receive_buffer));
   }
   redis_server redis;
   std::vector<std::unique_ptr<server_process>> nodes;
@@ -97,14 +101,45 @@ std::string chat(const std::string& channel, const std::string& text, uint64_t i
          R"(,"channel":")" + channel + R"(","data":{"text":")" + text + R"("}})";
 }
 
-// Joins `peer` to `group` and returns the member list of the reply.
-std::vector<std::string> join(rtm_peer& peer, const std::string& group, uint64_t id = 1) {
+// A call from the connection to `target` (initiator), and its acceptance in `channel`.
+std::string call_request(const std::string& target, uint64_t id) {
+  return R"({"type":"webrtc","subtype":"webrtc_call","id":)" + std::to_string(id) +
+         R"(,"target":")" + target +
+         R"(","initiator":true,"state":"a","transaction":"t","v":20180703})";
+}
+
+std::string accept_call(const std::string& channel, const std::string& hash,
+                        const std::string& caller) {
+  return R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" + caller +
+         R"(","initiator":false,"state":"b","channel":")" + channel + R"(","hash":")" + hash +
+         R"(","transaction":"t","v":20180703,"data":{"accept":true,"state":"a"}})";
+}
+
+// Joins `peer` to `group` and returns the reply.
+rapidjson::Document join_reply(rtm_peer& peer, const std::string& group, uint64_t id = 1) {
   peer.send(group_join(group, id));
   auto reply = next_matching(peer, [&](const rapidjson::Document& doc) {
     return doc.HasMember("reply_to") && doc["reply_to"].GetUint64() == id;
   });
   REQUIRE_MESSAGE(has_subtype(reply, "webrtc_channel"), peer.user << ": " << str(reply, "type"));
-  return members_of(reply);
+  return reply;
+}
+
+// Joins `peer` to `group` and returns the member list of the reply.
+std::vector<std::string> join(rtm_peer& peer, const std::string& group, uint64_t id = 1) {
+  return members_of(join_reply(peer, group, id));
+}
+
+bool is_notice(const rapidjson::Document& doc, const std::string& text) {
+  return has_subtype(doc, "chats_system") && str(doc["data"], "text") == text;
+}
+
+// A webrtc_hangup or webrtc_signal in group `group` to `target`, with the sender's hash.
+std::string group_signal(const std::string& group, const std::string& target,
+                         const std::string& hash, const std::string& subtype) {
+  return R"({"type":"webrtc","subtype":")" + subtype + R"(","id":9,"target":")" + target +
+         R"(","group":")" + group + R"(","state":"s","channel":"@)" + group + R"(","hash":")" +
+         hash + R"(","v":20180703,"data":{"type":"offer"}})";
 }
 
 // The member list `peer` receives next (skipping chat notices).
@@ -167,8 +202,7 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
   auto alice = cluster.peer(0, "alice");
   auto bob_b = cluster.peer(1, "bob");
   auto bob_c = cluster.peer(2, "bob");
-  alice->send(
-      R"({"type":"webrtc","subtype":"webrtc_call","id":2,"target":"bob","initiator":true,"state":"a","transaction":"t","v":20180703})");
+  alice->send(call_request("bob", 2));
   const auto reply = alice->next_json();
   const auto channel = str(reply, "channel");
   const auto hash = str(reply, "hash");
@@ -180,10 +214,7 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
     CHECK(str(call, "channel") == channel);
   }
   // bob accepts on C: alice hears it, bob's device on B is told it was taken elsewhere.
-  bob_c->send(
-      R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":"alice","initiator":false,"state":"b","channel":")" +
-      channel + R"(","hash":")" + hash +
-      R"(","transaction":"t","v":20180703,"data":{"accept":true,"state":"a"}})");
+  bob_c->send(accept_call(channel, hash, "alice"));
   const auto answered = next_matching(
       *alice, [](const rapidjson::Document& doc) { return has_subtype(doc, "webrtc_call"); });
   CHECK(str(answered, "source") == "bob");
@@ -212,8 +243,7 @@ TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup re
   // A hangup to a user who never joined reaches every device of that user on every node.
   auto carol_b = cluster.peer(1, "carol");
   auto carol_c = cluster.peer(2, "carol");
-  alice->send(
-      R"({"type":"webrtc","subtype":"webrtc_call","id":4,"target":"carol","initiator":true,"state":"a","transaction":"t","v":20180703})");
+  alice->send(call_request("carol", 4));
   const auto second = next_matching(
       *alice, [](const rapidjson::Document& doc) { return doc.HasMember("reply_to"); });
   for (auto* carol : {carol_b.get(), carol_c.get()})
@@ -352,4 +382,206 @@ TEST_CASE("cluster: admin tokens, their records and revocations are shared by ev
     return metrics.find("kwmserver_cluster_nodes_alive{node=\"n0\"} 3") != std::string::npos;
   }));
   CHECK(metrics.find("kwmserver_cluster_healthy{node=\"n0\"} 1") != std::string::npos);
+}
+
+namespace {
+
+// A group member's answer to a mesh call from `target` (kwmjs meshes on a member update).
+std::string mesh_answer(const std::string& group, const std::string& target,
+                        const std::string& hash) {
+  return R"({"type":"webrtc","subtype":"webrtc_call","id":5,"target":")" + target +
+         R"(","group":")" + group + R"(","state":"s","channel":"@)" + group + R"(","hash":")" +
+         hash +
+         R"(","initiator":false,"transaction":"","v":20180703,"data":{"accept":true,"state":"s"}})";
+}
+
+// The most the kernel lets a TCP send buffer grow to by itself (tcp_wmem's maximum).
+std::size_t kernel_send_buffer_limit() {
+  std::ifstream in("/proc/sys/net/ipv4/tcp_wmem");
+  std::size_t low = 0, initial = 0, most = 0;
+  if (in >> low >> initial >> most) return most;
+  return std::size_t{16} << 20;
+}
+
+}  // namespace
+
+// D21 with the channel on another node: the owner writes what the join or hangup caused
+// (the relayed answer, the reply, the hangup) before the notices, as on one node.
+TEST_CASE(
+    "cluster: the answer precedes the joined notice and a hangup the left notice, across nodes") {
+  cluster_of_nodes cluster(2);
+  auto alice = cluster.peer(0, "alice");  // the caller: her node owns the call
+  auto bob = cluster.peer(1, "bob");
+  alice->send(call_request("bob", 2));
+  const auto reply = alice->next_json();
+  const auto channel = str(reply, "channel");
+  const auto hash = str(reply, "hash");
+  CHECK(str(bob->next_json(), "subtype") == "webrtc_call");
+  bob->send(accept_call(channel, hash, "alice"));
+  const auto answer = alice->next_json();
+  CHECK(str(answer, "subtype") == "webrtc_call");
+  CHECK(str(answer, "source") == "bob");
+  CHECK(answer["data"]["accept"].GetBool());
+  CHECK(is_notice(alice->next_json(), "bob has joined the meeting."));
+
+  bob->send(
+      R"({"type":"webrtc","subtype":"webrtc_hangup","id":3,"target":"alice","state":"b","channel":")" +
+      channel + R"(","hash":")" + hash + R"(","v":20180703,"data":{}})");
+  const auto hangup = alice->next_json();
+  CHECK(str(hangup, "subtype") == "webrtc_hangup");
+  CHECK(str(hangup, "source") == "bob");
+  CHECK(is_notice(alice->next_json(), "bob has left the meeting."));
+  CHECK(bob->until_pong().empty());
+}
+
+TEST_CASE(
+    "cluster: a joiner on another node gets its reply before the members react, a hangup comes "
+    "before the member update") {
+  cluster_of_nodes cluster;
+  auto alice = cluster.peer(0, "alice");  // first joiner: node 0 owns @room
+  auto bob = cluster.peer(1, "bob");
+  auto carol = cluster.peer(2, "carol");
+  const auto alice_hash = str(join_reply(*alice, "room"), "hash");
+  join(*carol, "room");
+  CHECK(is_notice(alice->next_json(), "carol has joined the meeting."));
+  CHECK(members_of(alice->next_json()) == std::vector<std::string>{"alice", "carol"});
+
+  bob->send(group_join("room", 4));
+  CHECK(is_notice(alice->next_json(), "bob has joined the meeting."));
+  CHECK(members_of(alice->next_json()) == abc);
+  alice->send(mesh_answer("room", "bob", alice_hash));  // reacts at once, from node 0
+  const auto reply = bob->next_json();
+  CHECK(str(reply, "subtype") == "webrtc_channel");
+  CHECK(reply["reply_to"].GetUint64() == 4);
+  CHECK(members_of(reply) == abc);
+  const auto bob_hash = str(reply, "hash");
+  const auto mesh = bob->next_json();
+  CHECK(str(mesh, "subtype") == "webrtc_call");
+  CHECK(str(mesh, "source") == "alice");
+  CHECK(is_notice(carol->next_json(), "bob has joined the meeting."));
+  CHECK(members_of(carol->next_json()) == abc);
+
+  // bob's hash came from the owner's reply: the owner accepts it.
+  bob->send(group_signal("room", "alice", bob_hash, "webrtc_hangup"));
+  const auto hangup = alice->next_json();
+  CHECK(str(hangup, "subtype") == "webrtc_hangup");
+  CHECK(str(hangup, "source") == "bob");
+  CHECK(is_notice(alice->next_json(), "bob has left the meeting."));
+  CHECK(members_of(alice->next_json()) == std::vector<std::string>{"alice", "carol"});
+  CHECK(is_notice(carol->next_json(), "bob has left the meeting."));
+  CHECK(members_of(carol->next_json()) == std::vector<std::string>{"alice", "carol"});
+  CHECK(bob->until_pong().empty());
+}
+
+// N6 across nodes: a member list keeps its replacement key over the bus, so a slow member on
+// another node than the owner holds one list however fast others churn. alice (node 1)
+// reads nothing, with a 4 KB receive buffer, behind more chats than the kernel's send buffer
+// can take; dave (node 1 too) reads everything. Node 1 runs one io thread: dave's frames are
+// queued after alice's (the owner writes members in user order), so once dave has read the
+// last list, alice's queue holds it.
+TEST_CASE(
+    "cluster: a slow member on another node than the owner gets every notice but only the newest "
+    "member list") {
+  const std::size_t fill = kernel_send_buffer_limit() + (std::size_t{2} << 20);
+  const std::size_t chat_bytes = 16000;
+  const std::size_t chats = fill / chat_bytes + 1;
+  cluster_of_nodes cluster(0);
+  cluster.add({"--rtm-rate-limit-bytes", "0"});
+  cluster.add({"--rtm-rate-limit-bytes", "0", "--io-threads", "1", "--ws-send-queue-messages",
+               std::to_string(chats + 1024), "--ws-send-queue-bytes",
+               std::to_string(fill + (std::size_t{16} << 20))});
+  auto carol = cluster.peer(0, "carol");  // node 0 owns @room
+  auto bob = cluster.peer(0, "bob");
+  auto alice = cluster.peer(1, "alice", 4096);
+  auto dave = cluster.peer(1, "dave");
+  join(*carol, "room");
+  join(*alice, "room");
+  join(*dave, "room");
+  // In batches that carol reads the echoes of, so that her own queue stays short.
+  const std::string chat_frame = chat("@room", std::string(chat_bytes, 'x'), 7);
+  for (std::size_t sent = 0; sent < chats; carol->until_pong())
+    for (int batch = 0; batch < 50 && sent < chats; ++batch, ++sent) carol->send(chat_frame);
+  for (std::size_t seen = 0; seen < chats; ++seen)
+    next_matching(*dave,
+                  [](const rapidjson::Document& doc) { return has_subtype(doc, "chats_message"); });
+
+  constexpr int cycles = 50;
+  for (uint64_t id = 1; id <= cycles; ++id) {
+    const auto hash = str(join_reply(*bob, "room", id), "hash");
+    bob->send(group_signal("room", "room", hash, "webrtc_hangup"));
+    CHECK(bob->until_pong().empty());
+  }
+  // dave: every notice, then the list without bob after the last one.
+  const std::vector<std::string> without_bob = {"alice", "carol", "dave"};
+  int dave_notices = 0;
+  for (;;) {
+    const auto frame = next_matching(*dave, [](const rapidjson::Document& doc) {
+      return has_subtype(doc, "chats_system") || has_subtype(doc, "webrtc_channel");
+    });
+    if (has_subtype(frame, "chats_system")) {
+      ++dave_notices;
+      continue;
+    }
+    if (dave_notices == 2 * cycles && members_of(frame) == without_bob) break;
+  }
+
+  // alice: what came before bob's first join (dave's join, the chats) does not count here.
+  std::vector<std::string> notices;
+  std::vector<std::vector<std::string>> lists;
+  while (notices.size() < 2 * cycles || lists.empty()) {
+    auto text = alice->ws->next_text(30s);
+    REQUIRE_MESSAGE(text.has_value(),
+                    "alice: " << notices.size() << " notices, " << lists.size() << " lists");
+    const auto frame = parse_json(*text);
+    REQUIRE(frame.IsObject());
+    if (has_subtype(frame, "chats_system")) {
+      const auto notice = str(frame["data"], "text");
+      if (notice.rfind("bob ", 0) != 0) continue;
+      CHECK(lists.empty());  // the list comes after every notice
+      notices.push_back(notice);
+    } else if (has_subtype(frame, "webrtc_channel") && !notices.empty()) {
+      lists.push_back(members_of(frame));
+    }
+  }
+  for (std::size_t i = 0; i < notices.size(); ++i)
+    CHECK(notices[i] == (i % 2 == 0 ? "bob has joined the meeting." : "bob has left the meeting."));
+  REQUIRE(lists.size() == 1);
+  CHECK(lists[0] == without_bob);
+  CHECK(alice->until_pong().empty());
+}
+
+// N7 in cluster mode: the caps count per node (docs/cluster.md, "Channel caps"), an emptied
+// channel goes at once and gives its lease back.
+TEST_CASE(
+    "cluster: the per-user channel cap counts the channels a node made, an emptied one goes with "
+    "its lease") {
+  cluster_of_nodes cluster(2, {"--rtm-max-channels-per-user", "2"});
+  auto alice = cluster.peer(0, "alice");
+  join(*alice, "g1", 1);
+  join(*alice, "g2", 2);
+  alice->send(group_join("g3", 3));
+  const auto refused = next_matching(
+      *alice, [](const rapidjson::Document& doc) { return doc.HasMember("reply_to"); });
+  CHECK(str(refused, "type") == "error");
+  CHECK(str(refused["error"], "msg") == "too many channels");
+  // Joining groups other nodes own is not making channels here.
+  auto bob = cluster.peer(1, "bob");
+  join(*bob, "b1", 1);
+  join(*bob, "b2", 2);
+  CHECK(join(*bob, "g1", 3) == std::vector<std::string>{"alice", "bob"});
+  // Another node counts its own: alice's second device makes g3 on node 1.
+  auto alice_b = cluster.peer(1, "alice");
+  CHECK(join(*alice_b, "g3", 1) == std::vector<std::string>{"alice"});
+
+  // Emptied: g2 goes at once on its owner, the lease with it, and the cap has room again.
+  CHECK(cluster.redis.query({"EXISTS", "kwm:lease:@g2"}).as_integer() == 1);
+  alice->send(group_signal("g2", "g2", str(join_reply(*alice, "g2", 4), "hash"), "webrtc_hangup"));
+  CHECK(within([&] { return cluster.redis.query({"EXISTS", "kwm:lease:@g2"}).as_integer() == 0; }));
+  uint64_t id = 10;
+  CHECK(within([&] {
+    alice->send(group_join("g4", ++id));
+    const auto answer = next_matching(
+        *alice, [](const rapidjson::Document& doc) { return doc.HasMember("reply_to"); });
+    return has_subtype(answer, "webrtc_channel");
+  }));
 }
