@@ -33,9 +33,11 @@ cluster_registry_actor spawn_cluster_registry(caf::actor_system& system, cluster
                                               user_directory_actor directory,
                                               channel_settings settings);
 
-// A channel owned by `owner`, as the connections of this node see it.
+// A channel owned by `owner`, as the connections of this node see it; it retires itself from
+// `registry` when it ends.
 remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_link_pointer link,
-                                          std::string id, std::string owner);
+                                          std::string id, std::string owner,
+                                          channel_registry_actor registry);
 
 // The bus's receiving end for operations on channels owned here.
 cluster_gateway_actor spawn_cluster_gateway(caf::actor_system& system, cluster_link_pointer link,

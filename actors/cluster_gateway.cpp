@@ -119,21 +119,37 @@ void run_operation(self_pointer self, const remote_operation& op) {
   }
 }
 
+// A remote member's join, with the ghost as joiner. A cached channel that ended before its
+// down message arrived is looked up once more (the registry makes the group anew).
+void join_owned(self_pointer self, const remote_operation& op, const join_request& request,
+                const bus_responder& responder, bool may_retry) {
+  with_owned(self, op.channel, op.user, [=](const channel_actor& channel) {
+    if (!channel) return responder.respond(encode_join_moved());
+    const auto& member = ghost_of(self, op);
+    auto join = request;
+    join.joiner =
+        connection_ref{op.user, std::move(join.joiner.display_name), member.actor, member.sink};
+    self->request(channel, caf::infinite, join_atom::value, std::move(join))
+        .then([=](const join_result& joined) { responder.respond(encode_join_result(joined)); },
+              [=](const caf::error&) {
+                auto& channels = self->state.channels;
+                if (auto it = channels.find(op.channel);
+                    it != channels.end() && it->second == channel) {
+                  self->demonitor(channel.address());
+                  channels.erase(it);
+                }
+                if (may_retry) return join_owned(self, op, request, responder, false);
+                responder.respond(encode_join_moved());
+              });
+  });
+}
+
 void answer_request(self_pointer self, const remote_operation& op, const bus_responder& responder) {
   const auto kind = static_cast<cluster_op>(op.op);
   if (kind == cluster_op::join) {
-    auto request = decode_join_request(op.body);
+    const auto request = decode_join_request(op.body);
     if (!request) return;
-    return with_owned(self, op.channel, op.user, [=](const channel_actor& channel) {
-      if (!channel) return responder.respond(encode_join_moved());
-      const auto& member = ghost_of(self, op);
-      auto join = *request;
-      join.joiner =
-          connection_ref{op.user, std::move(join.joiner.display_name), member.actor, member.sink};
-      self->request(channel, caf::infinite, join_atom::value, std::move(join))
-          .then([=](const join_result& joined) { responder.respond(encode_join_result(joined)); },
-                [=](const caf::error&) { responder.respond(encode_join_moved()); });
-    });
+    return join_owned(self, op, *request, responder, true);
   }
   if (kind == cluster_op::chat) {
     auto message = cluster::decode_chats_message(op.body);

@@ -98,7 +98,8 @@ channel_actor spawn_owned(self_pointer self, const std::string& id, uint64_t fen
 
 channel_actor spawn_proxy(self_pointer self, const std::string& id, const std::string& owner) {
   auto& st = self->state;
-  auto actor = spawn_remote_channel(self->system(), st.link, id, owner);
+  auto actor = spawn_remote_channel(self->system(), st.link, id, owner,
+                                    caf::actor_cast<channel_registry_actor>(self));
   self->monitor(actor);
   st.ids_by_address[actor.address()] = id;
   st.proxies[id] = proxy_channel{actor, owner};

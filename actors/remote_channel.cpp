@@ -31,6 +31,7 @@ struct remote_channel_state {
   cluster_link_pointer link;
   std::string id;
   std::string owner;
+  channel_registry_actor registry;
   channel_actor local;                                   // set once this node took the channel over
   std::unordered_map<uint64_t, proxied_member> members;  // by connection id
 };
@@ -79,16 +80,25 @@ void rejoin_members(self_pointer self) {
   }
 }
 
+// Before the proxy ends: the registry forgets it first, so a connection that asks the
+// registry again after this proxy's last answer never gets this proxy back.
+void retire(self_pointer self) {
+  auto& st = self->state;
+  self->send(st.registry, retire_atom::value, st.id, caf::actor_cast<channel_actor>(self));
+}
+
 void schedule_sweep(self_pointer self) {
   self->delayed_send(self, idle_lifetime, sweep_atom::value);
 }
 
 remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_link_pointer link,
-                                                   std::string id, std::string owner) {
+                                                   std::string id, std::string owner,
+                                                   channel_registry_actor registry) {
   auto& st = self->state;
   st.link = std::move(link);
   st.id = std::move(id);
   st.owner = std::move(owner);
+  st.registry = std::move(registry);
   schedule_sweep(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
@@ -123,6 +133,7 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
           if (!joined) {
             // The owner is gone or moved: this proxy ends, the connection asks the registry
             // again (a closed channel is retried once).
+            retire(self);
             promise.deliver(join_result{join_outcome::closed, 0});
             return self->quit();
           }
@@ -172,8 +183,9 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
       [=](deliver_atom, const std::string&, const net::frame&) {},
       [=](reset_atom) {},
       [=](sweep_atom) {
-        if (self->state.members.empty()) return self->quit();
-        schedule_sweep(self);
+        if (!self->state.members.empty()) return schedule_sweep(self);
+        retire(self);
+        self->quit();
       },
       [=](retarget_atom, const channel_actor& local, const std::string& node, uint64_t) {
         auto& st = self->state;
@@ -188,8 +200,10 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
 }  // namespace
 
 remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_link_pointer link,
-                                          std::string id, std::string owner) {
-  return system.spawn(remote_channel, std::move(link), std::move(id), std::move(owner));
+                                          std::string id, std::string owner,
+                                          channel_registry_actor registry) {
+  return system.spawn(remote_channel, std::move(link), std::move(id), std::move(owner),
+                      std::move(registry));
 }
 
 }  // namespace kwm::actors

@@ -585,3 +585,22 @@ TEST_CASE(
     return has_subtype(answer, "webrtc_channel");
   }));
 }
+
+// N7 across nodes: a group goes when its last member leaves, even while another node still
+// has a proxy of it; a join through that proxy makes the group anew.
+TEST_CASE("cluster: an emptied group is made anew by a join through another node's proxy") {
+  cluster_of_nodes cluster(2);
+  auto alice = cluster.peer(0, "alice");  // node 0 owns @room
+  auto bob = cluster.peer(1, "bob");
+  const auto alice_hash = str(join_reply(*alice, "room", 1), "hash");
+  const auto bob_hash = str(join_reply(*bob, "room", 1), "hash");
+  bob->send(group_signal("room", "room", bob_hash, "webrtc_hangup"));
+  CHECK(bob->until_pong().empty());
+  alice->send(group_signal("room", "room", alice_hash, "webrtc_hangup"));
+  alice->until_pong();
+  CHECK(within([&] {
+    return cluster.redis.query({"EXISTS", "kwm:lease:@room"}).as_integer() == 0;
+  }));
+  CHECK(join(*bob, "room", 2) == std::vector<std::string>{"bob"});
+  CHECK(join(*alice, "room", 2) == std::vector<std::string>{"alice", "bob"});
+}
