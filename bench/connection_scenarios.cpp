@@ -16,14 +16,14 @@ namespace {
 // As a browser leaving the page: a close frame, the server's close frame (or EOF), then the
 // socket. An abrupt close would make the original log a warning per connection and measure
 // its logging instead.
-void close_gracefully(int fd) {
+void close_gracefully(link& connection) {
   std::string close_frame;
   append_frame(close_frame, 0x8, "\x03\xe8");  // status 1000
-  send_blocking(fd, close_frame);
+  send_blocking(connection, close_frame);
   frame_reader reader;
-  read_until(fd, reader,
+  read_until(connection, reader,
              [](std::string_view) { return false; });  // returns at the close frame or EOF
-  ::close(fd);
+  connection.close();
 }
 
 }  // namespace
@@ -47,19 +47,19 @@ int connect_rate(settings& s) {
         auto target = s.target;
         const std::string user = "conn" + std::to_string(t) + "-" + std::to_string(i);
         target.authorization = authorization_for(s, user);
-        const int fd = open_rtm_socket(target, user, static_cast<std::size_t>(t) + i);
-        if (fd < 0) {
+        auto connection = open_rtm_socket(target, user, static_cast<std::size_t>(t) + i);
+        if (!connection.is_open()) {
           ++failures;
           continue;
         }
         frame_reader reader;
-        if (read_until(fd, reader, [&](std::string_view text) {
+        if (read_until(connection, reader, [&](std::string_view text) {
               return scanner.scan(text, fields) && fields.kind == frame_kind::hello;
             }))
           local.add(now_ns() - begin);
         else
           ++failures;
-        close_gracefully(fd);
+        close_gracefully(connection);
       }
       std::lock_guard<std::mutex> guard(mutex);
       latency.merge(local);
@@ -103,7 +103,7 @@ int idle(settings& s) {
       "kib_per_connection=%.2f "
       "connect_seconds=%.2f\n",
       s.connections, before, after, per_connection, connect_seconds);
-  for (auto& p : peers) close_gracefully(p->fd);
+  for (auto& p : peers) close_gracefully(p->connection);
   return 0;
 }
 
