@@ -441,3 +441,18 @@ TEST_CASE("tls: half-handshakes, garbage, huge ClientHellos and plain HTTP while
   calm.check("TLS half-handshakes");
   budget.check("TLS half-handshakes");
 }
+
+TEST_CASE("tls: healthcheck --scheme https checks a TLS listener") {
+  pair_on_disk pair;
+  server_process server(pair.flags());
+  const auto host = "127.0.0.1:" + std::to_string(server.port());
+  const auto insecure = run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https", "--insecure"});
+  CHECK(insecure.status == 0);
+  CHECK(insecure.out == "healthcheck successful\n");
+  // The test's certificate is self-signed: without --insecure it is not trusted.
+  const auto verified = run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https"});
+  CHECK(verified.status == 1);
+  CHECK(verified.err.rfind("Error: healthcheck request failed: ", 0) == 0);
+  // Plain HTTP gets no answer from a TLS listener.
+  CHECK(run_binary({binary, "healthcheck", "--hostname", host}).status == 1);
+}
