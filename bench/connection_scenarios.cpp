@@ -31,6 +31,7 @@ void close_gracefully(link& connection) {
 int connect_rate(settings& s) {
   latency_histogram latency;
   std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> resumed{0};  // WebSockets whose TLS session was resumed
   std::mutex mutex;
   const int clients = std::max(1, s.window);
   run_result r{"connect", 0, clients, "connects/s"};
@@ -52,6 +53,7 @@ int connect_rate(settings& s) {
           ++failures;
           continue;
         }
+        if (connection.resumed()) ++resumed;
         frame_reader reader;
         if (read_until(connection, reader, [&](std::string_view text) {
               return scanner.scan(text, fields) && fields.kind == frame_kind::hello;
@@ -69,6 +71,7 @@ int connect_rate(settings& s) {
   r.count = latency.count();
   r.latency = &latency;
   r.extra = " failures=" + std::to_string(failures.load());
+  if (s.target.tls) r.extra += " tls_resumed=" + std::to_string(resumed.load());
   print_result(r);
   if (failures > 0)
     std::fprintf(stderr, "connect: %llu attempts failed\n",

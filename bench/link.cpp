@@ -66,6 +66,8 @@ bool link::start_tls(ssl_session_st* session) {
   return false;
 }
 
+bool link::resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
+
 ssl_session_st* link::session() const { return ssl_ != nullptr ? SSL_get1_session(ssl_) : nullptr; }
 
 ssize_t link::read(char* data, std::size_t size) {
@@ -90,6 +92,10 @@ ssize_t link::write(const char* data, std::size_t size) {
 
 void link::close() {
   if (ssl_ != nullptr) {
+    // Our close_notify, as browsers send it; without it OpenSSL marks the session as not
+    // resumable.
+    if (SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+    ERR_clear_error();
     SSL_free(ssl_);
     ssl_ = nullptr;
   }

@@ -30,6 +30,8 @@ class link {
 
   bool is_open() const { return fd_ >= 0; }
   bool tls() const { return ssl_ != nullptr; }
+  // The handshake resumed an earlier session (--tls-resume).
+  bool resumed() const;
   int fd() const { return fd_; }
   // > 0: bytes; 0: the connection ended; -1 with errno EAGAIN: nothing now (or a timeout).
   ssize_t read(char* data, std::size_t size);
