@@ -26,18 +26,6 @@ constexpr const char* tls12_ciphers =
 constexpr const char* tls13_suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr const char* key_exchange_groups = "X25519:prime256v1:secp384r1";
 
-// OpenSSL's queued reasons for the last failure, oldest first; the queue is left empty.
-std::string openssl_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    char reason[256];
-    ERR_error_string_n(code, reason, sizeof reason);
-    if (!text.empty()) text += "; ";
-    text += reason;
-  }
-  return text.empty() ? "unknown error" : text;
-}
-
 // OpenSSL would prompt on the terminal for the passphrase of an encrypted key, which blocks
 // a daemon: such keys are refused instead.
 int refuse_passphrase(char*, int, int, void*) { return 0; }
@@ -104,19 +92,19 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
   SSL_CTX_clear_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1 || SSL_CTX_set_ciphersuites(native, tls13_suites) != 1 ||
       SSL_CTX_set1_groups_list(native, key_exchange_groups) != 1 || SSL_CTX_set_dh_auto(native, 1) != 1) {
-    error = "cannot apply the TLS settings: " + openssl_errors();
+    error = "cannot apply the TLS settings: " + take_openssl_errors();
     return nullptr;
   }
   SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
   SSL_CTX_set_default_passwd_cb(native, refuse_passphrase);
 
   if (SSL_CTX_use_certificate_chain_file(native, files.certificate_chain.c_str()) != 1) {
-    error = "cannot read the certificate chain " + files.certificate_chain + ": " + openssl_errors();
+    error = "cannot read the certificate chain " + files.certificate_chain + ": " + take_openssl_errors();
     return nullptr;
   }
   const auto mismatch = [&] {
     return "the private key " + files.private_key + " does not belong to the certificate in " +
-           files.certificate_chain + ": " + openssl_errors();
+           files.certificate_chain + ": " + take_openssl_errors();
   };
   if (SSL_CTX_use_PrivateKey_file(native, files.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
     const unsigned long last = ERR_peek_last_error();
@@ -124,7 +112,7 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
       error = mismatch();
       return nullptr;
     }
-    error = "cannot read the private key " + files.private_key + ": " + openssl_errors();
+    error = "cannot read the private key " + files.private_key + ": " + take_openssl_errors();
     if (names_encrypted_key(files.private_key)) error += " (encrypted keys are not supported)";
     return nullptr;
   }
@@ -137,6 +125,17 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
 }
 
 }  // namespace
+
+std::string take_openssl_errors() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char reason[256];
+    ERR_error_string_n(code, reason, sizeof reason);
+    if (!text.empty()) text += "; ";
+    text += reason;
+  }
+  return text.empty() ? "unknown error" : text;
+}
 
 std::shared_ptr<tls_context> tls_context::open(tls_files files, std::string& error) {
   auto result = std::make_shared<tls_context>(std::move(files));

@@ -18,6 +18,10 @@ struct tls_files {
   std::string private_key;        // PEM, unencrypted
 };
 
+// OpenSSL's queued reasons for the last failure on this thread, oldest first ("unknown error"
+// when there are none); the queue is left empty.
+std::string take_openssl_errors();
+
 // What the loaded certificate says, for the log.
 struct tls_certificate_info {
   std::string subject;

@@ -14,8 +14,12 @@
 #include <memory>
 #include <stdexcept>
 
+#include "net/tls_context.hpp"
+
 namespace kwm::test {
 namespace {
+
+using net::take_openssl_errors;
 
 template <class T, void (*Free)(T*)>
 struct openssl_deleter {
@@ -26,17 +30,6 @@ using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
 using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
 using ctx_ptr = std::unique_ptr<SSL_CTX, openssl_deleter<SSL_CTX, SSL_CTX_free>>;
 using ssl_ptr = std::unique_ptr<SSL, openssl_deleter<SSL, SSL_free>>;
-
-std::string last_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    char reason[256];
-    ERR_error_string_n(code, reason, sizeof reason);
-    if (!text.empty()) text += "; ";
-    text += reason;
-  }
-  return text;
-}
 
 std::string bio_text(BIO* bio) {
   char* data = nullptr;
@@ -62,7 +55,7 @@ void add_extension(X509* certificate, int nid, const char* value) {
   X509V3_set_ctx_nodb(&context);
   X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
   X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
-  if (extension == nullptr) throw std::runtime_error("certificate extension: " + last_errors());
+  if (extension == nullptr) throw std::runtime_error("certificate extension: " + take_openssl_errors());
   X509_add_ext(certificate, extension, -1);
   X509_EXTENSION_free(extension);
 }
@@ -108,7 +101,7 @@ class tls_layer final : public stream_layer {
 
 test_certificate make_test_certificate(const std::string& common_name, bool rsa) {
   key_ptr key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
-  if (!key) throw std::runtime_error("key generation failed: " + last_errors());
+  if (!key) throw std::runtime_error("key generation failed: " + take_openssl_errors());
   x509_ptr certificate(X509_new());
   X509_set_version(certificate.get(), 2);
   uint64_t serial = 0;
@@ -124,7 +117,7 @@ test_certificate make_test_certificate(const std::string& common_name, bool rsa)
   add_extension(certificate.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
   add_extension(certificate.get(), NID_basic_constraints, "critical,CA:FALSE");
   if (X509_sign(certificate.get(), key.get(), EVP_sha256()) == 0)
-    throw std::runtime_error("certificate signing failed: " + last_errors());
+    throw std::runtime_error("certificate signing failed: " + take_openssl_errors());
 
   test_certificate made;
   bio_ptr certificate_out(BIO_new(BIO_s_mem()));
@@ -142,14 +135,14 @@ namespace {
 ssl_ptr new_client_session(const tls_client_options& options) {
   ERR_clear_error();
   ctx_ptr context(SSL_CTX_new(TLS_client_method()));
-  if (!context) throw tls_handshake_error("SSL_CTX_new: " + last_errors(), 0);
+  if (!context) throw tls_handshake_error("SSL_CTX_new: " + take_openssl_errors(), 0);
   SSL_CTX_set_verify(context.get(), SSL_VERIFY_NONE, nullptr);
   if (options.allow_legacy) {
     SSL_CTX_set_security_level(context.get(), 0);
     SSL_CTX_set_cipher_list(context.get(), "DEFAULT@SECLEVEL=0");
   }
   if (!options.cipher_list.empty() && SSL_CTX_set_cipher_list(context.get(), options.cipher_list.c_str()) != 1)
-    throw tls_handshake_error("cipher list: " + last_errors(), 0);
+    throw tls_handshake_error("cipher list: " + take_openssl_errors(), 0);
   if (options.min_version != 0) SSL_CTX_set_min_proto_version(context.get(), options.min_version);
   if (options.max_version != 0) SSL_CTX_set_max_proto_version(context.get(), options.max_version);
   ssl_ptr ssl(SSL_new(context.get()));
@@ -174,7 +167,7 @@ SSL* session_of(const tcp_socket& socket) {
 std::string encrypted_key(const std::string& key_pem, const std::string& passphrase) {
   bio_ptr in(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   key_ptr key(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr));
-  if (!key) throw std::runtime_error("not a PEM key: " + last_errors());
+  if (!key) throw std::runtime_error("not a PEM key: " + take_openssl_errors());
   bio_ptr out(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(out.get(), key.get(), EVP_aes_256_cbc(),
                            reinterpret_cast<const unsigned char*>(passphrase.data()),
@@ -192,7 +185,7 @@ void start_tls(tcp_socket& socket, const tls_client_options& options) {
     const unsigned long code = ERR_peek_last_error();
     const int reason = code == 0 ? 0 : ERR_GET_REASON(code);
     std::string what = "TLS handshake failed (SSL_get_error " + std::to_string(error) + ")";
-    if (const auto errors = last_errors(); !errors.empty()) what += ": " + errors;
+    what += ": " + take_openssl_errors();
     throw tls_handshake_error(what, reason);
   }
   socket.set_layer(std::make_unique<tls_layer>(std::move(ssl)));
