@@ -90,6 +90,7 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_clear_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_max_early_data(native, 0);  // TLS 1.3 0-RTT data could be replayed by anyone
   if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1 || SSL_CTX_set_ciphersuites(native, tls13_suites) != 1 ||
       SSL_CTX_set1_groups_list(native, key_exchange_groups) != 1 || SSL_CTX_set_dh_auto(native, 1) != 1) {
     error = "cannot apply the TLS settings: " + take_openssl_errors();

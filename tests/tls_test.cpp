@@ -116,6 +116,30 @@ TEST_CASE("tls: connect over HTTPS, then hello and pings over WSS on both API ve
   }
 }
 
+TEST_CASE("tls: keep-alive requests, and a refused request answered before close_notify and the lingering close") {
+  pair_on_disk pair;
+  server_fixture server(tls_options(pair));
+  auto socket = server.dial();
+  std::string buffer;
+  for (int i = 0; i < 3; ++i) {
+    socket.send_all(build_http_request("GET", "/health-check", {}, {}, true));
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply.has_value());
+    CHECK(reply->status == 200);
+  }
+  // 413 while the client is still sending its body: the answer must arrive whole.
+  auto refused = server.dial();
+  refused.send_all("POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                   "application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\n" +
+                   std::string(100000, 'a'));
+  std::string refused_buffer;
+  const auto reply = read_http_reply(refused, refused_buffer);
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 413);
+  CHECK(reply->body == "request body too large\n");
+  CHECK(refused.wait_for_close(std::chrono::seconds(10)));
+}
+
 TEST_CASE("tls: a 1:1 call with signals and a group chat between two users over WSS") {
   pair_on_disk pair;
   server_fixture server(tls_options(pair));
