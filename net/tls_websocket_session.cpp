@@ -47,7 +47,7 @@ void tls_session::arm_read() {
   if (read_armed_ || paused_.load(std::memory_order_relaxed) || phase_ == phase::done) return;
   read_armed_ = true;
   auto& buffer = transport_state_.read_buffer;
-  if (!buffer) buffer = std::make_unique<char[]>(read_chunk);
+  if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(read_chunk);
   socket_.async_read_some(asio::buffer(buffer.get(), read_chunk),
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
                             self->on_read(ec, bytes);

@@ -185,6 +185,50 @@ TEST_CASE("tls: plain HTTP, a WebSocket upgrade without TLS and garbage get no H
   CHECK(https_call(server.port(), "GET", "/health-check").status == 200);
 }
 
+TEST_CASE("tls: a slow consumer over WSS is closed with 1008 once its queue is full") {
+  pair_on_disk pair;
+  auto options = tls_options(pair);
+  options.server.websocket.send_queue_bytes = 256 * 1024;
+  options.server.socket_send_buffer_bytes = 16 * 1024;  // kernel buffers must not absorb the flood
+  options.rtm.connection.rate_limit.tokens_per_second = 0;
+  server_fixture server(options);
+  rtm_peer bystander(server, "bob");
+  tcp_socket small_window(server.port(), std::chrono::seconds(5), 8192);
+  start_tls(small_window);
+  const auto path = server.connect("alice");
+  auto slow = std::make_unique<ws_client>(std::move(small_window), path);
+  REQUIRE(slow->next_text().has_value());  // hello
+  // Each ping is answered with a 64 KiB pong that the client does not read.
+  const std::string ping = R"({"type":"ping","pad":")" + std::string(64 * 1024, 'x') + R"("})";
+  try {
+    for (int i = 0; i < 400; ++i) slow->send_text(ping);
+  } catch (const std::exception&) {
+    // The server stops reading once it has closed the connection.
+  }
+  const auto texts = read_until_close(*slow, std::chrono::seconds(20));
+  CHECK(slow->close_code == std::optional<uint16_t>(1008));
+  CHECK(slow->close_reason == "slow consumer");
+  REQUIRE_FALSE(texts.empty());
+  CHECK((texts.back() == R"({"type":"goodbye","server_status":null})"));
+  CHECK(texts.size() < 400);
+  CHECK(bystander.until_pong().empty());
+}
+
+TEST_CASE("tls: a forged record after the handshake ends only that connection") {
+  pair_on_disk pair;
+  server_fixture server(tls_options(pair));
+  rtm_peer bystander(server, "bob");
+  auto victim = server.open_after_hello("alice");
+  // An application-data record whose authentication tag cannot be right, written on the
+  // descriptor beside the client's TLS session.
+  std::string record("\x17\x03\x03\x00\x40", 5);
+  for (int i = 0; i < 64; ++i) record += static_cast<char>(i * 37);
+  REQUIRE(::send(victim->socket.descriptor(), record.data(), record.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(record.size()));
+  CHECK(victim->socket.wait_for_close(std::chrono::seconds(10)));
+  CHECK(bystander.until_pong().empty());
+}
+
 TEST_CASE("tls: TLS 1.0/1.1, CBC suites, other ALPN protocols and renegotiation are refused") {
   pair_on_disk pair;
   server_fixture server(tls_options(pair));
