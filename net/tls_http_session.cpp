@@ -27,8 +27,11 @@ void http_session<tls_transport>::begin() {
 
 // The response is complete (it has a length), so the client's own close_notify is not waited
 // for: ours goes out, then the lingering close drops whatever still arrives, undecrypted.
+// Meanwhile it may be closed to make room at --max-connections.
 template <>
 void http_session<tls_transport>::end_connection() {
+  busy_ = false;
+  state_->table.make_evictable(*evictable_);
   SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
   lowest().expires_after(state_->config.websocket.write_wait);
   stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->linger(); });

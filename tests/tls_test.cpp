@@ -406,15 +406,19 @@ TEST_CASE("tls: at --max-connections a connection still in its handshake makes r
   CHECK(https_call(server.port(), "GET", "/health-check").status == 200);
   CHECK(stalled[0].wait_for_close(std::chrono::seconds(5)));
   // A WebSocket over TLS is never evicted: with the table full of them, newcomers are refused.
-  rtm_peer alice(server, "alice");
-  rtm_peer bob(server, "bob");
-  REQUIRE(eventually([&] { return server.runtime->open_connections() <= 3; }));
-  rtm_peer carol(server, "carol");
-  REQUIRE(eventually([&] { return server.runtime->open_connections() == 3; }));
+  stalled.clear();
+  REQUIRE(eventually([&] { return server.runtime->open_connections() == 0; }));
+  std::vector<std::unique_ptr<rtm_peer>> sockets;
+  for (const char* user : {"alice", "bob", "carol"}) {
+    const auto path = server.connect(user);
+    // The connect call's connection is gone before the WebSocket needs its place.
+    REQUIRE(eventually([&] { return server.runtime->open_connections() == sockets.size(); }));
+    sockets.push_back(std::make_unique<rtm_peer>(user, std::make_unique<ws_client>(server.dial(), path)));
+  }
+  REQUIRE(server.runtime->open_connections() == 3);
   tcp_socket refused(server.port());
   CHECK(refused.wait_for_close(std::chrono::seconds(5)));
-  CHECK(alice.until_pong().empty());
-  CHECK(carol.until_pong().empty());
+  for (auto& peer : sockets) CHECK(peer->until_pong().empty());
 }
 
 TEST_CASE("tls: --max-connections-per-address counts connections in their handshake") {
