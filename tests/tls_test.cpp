@@ -528,3 +528,12 @@ TEST_CASE("tls: healthcheck --scheme https checks a TLS listener") {
   // Plain HTTP gets no answer from a TLS listener.
   CHECK(run_binary({binary, "healthcheck", "--hostname", host}).status == 1);
 }
+
+TEST_CASE("tls: without a certificate SIGHUP only says there is nothing to reload") {
+  server_process server({});
+  auto client = server.open("alice");
+  ::kill(server.pid(), SIGHUP);
+  REQUIRE(eventually([&] { return server.log().find("SIGHUP: nothing to reload") != std::string::npos; }));
+  CHECK(server.alive());
+  CHECK(pong_arrives(*client, 1));
+}
