@@ -37,10 +37,13 @@ void enable_client_tls() {
   ::signal(SIGPIPE, SIG_IGN);  // OpenSSL writes to the socket without MSG_NOSIGNAL
   client_context = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(client_context, SSL_VERIFY_NONE, nullptr);  // the bench trusts its server
-  SSL_CTX_set_session_cache_mode(client_context, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_session_cache_mode(client_context,
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 }
 
-bool client_tls_enabled() { return client_context != nullptr; }
+bool client_tls_enabled() {
+  return client_context != nullptr;
+}
 
 link::link(link&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), ssl_(std::exchange(other.ssl_, nullptr)) {}
@@ -66,9 +69,13 @@ bool link::start_tls(ssl_session_st* session) {
   return false;
 }
 
-bool link::resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
+bool link::resumed() const {
+  return ssl_ != nullptr && SSL_session_reused(ssl_) == 1;
+}
 
-ssl_session_st* link::session() const { return ssl_ != nullptr ? SSL_get1_session(ssl_) : nullptr; }
+ssl_session_st* link::session() const {
+  return ssl_ != nullptr ? SSL_get1_session(ssl_) : nullptr;
+}
 
 ssize_t link::read(char* data, std::size_t size) {
   if (ssl_ == nullptr) return ::recv(fd_, data, size, 0);

@@ -23,22 +23,25 @@ constexpr const char* tls12_ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
-constexpr const char* tls13_suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr const char* tls13_suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr const char* key_exchange_groups = "X25519:prime256v1:secp384r1";
 
 // OpenSSL would prompt on the terminal for the passphrase of an encrypted key, which blocks
 // a daemon: such keys are refused instead.
-int refuse_passphrase(char*, int, int, void*) { return 0; }
+int refuse_passphrase(char*, int, int, void*) {
+  return 0;
+}
 
 // ALPN: HTTP/1.1 is all this listener speaks. A client that offers only other protocols gets
 // the fatal no_application_protocol alert RFC 7301 §3.2 asks for; one that offers none is
 // served without ALPN.
-int select_http11(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
-                  unsigned int offered_length, void*) {
+int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
+                  const unsigned char* offered, unsigned int offered_length, void*) {
   static const unsigned char ours[] = "\x08http/1.1";
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_length, ours, sizeof ours - 1, offered, offered_length) !=
-      OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&selected, out_length, ours, sizeof ours - 1, offered,
+                            offered_length) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
@@ -81,8 +84,8 @@ tls_certificate_info describe(X509* leaf) {
 
 // A server context with the listener's settings and the pair from `files`; nullptr and
 // `error` when the files cannot be used.
-std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_certificate_info& info,
-                                                  std::string& error) {
+std::shared_ptr<ssl::context> make_server_context(const tls_files& files,
+                                                  tls_certificate_info& info, std::string& error) {
   ERR_clear_error();
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = context->native_handle();
@@ -91,8 +94,10 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_clear_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_max_early_data(native, 0);  // TLS 1.3 0-RTT data could be replayed by anyone
-  if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1 || SSL_CTX_set_ciphersuites(native, tls13_suites) != 1 ||
-      SSL_CTX_set1_groups_list(native, key_exchange_groups) != 1 || SSL_CTX_set_dh_auto(native, 1) != 1) {
+  if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(native, tls13_suites) != 1 ||
+      SSL_CTX_set1_groups_list(native, key_exchange_groups) != 1 ||
+      SSL_CTX_set_dh_auto(native, 1) != 1) {
     error = "cannot apply the TLS settings: " + take_openssl_errors();
     return nullptr;
   }
@@ -100,7 +105,8 @@ std::shared_ptr<ssl::context> make_server_context(const tls_files& files, tls_ce
   SSL_CTX_set_default_passwd_cb(native, refuse_passphrase);
 
   if (SSL_CTX_use_certificate_chain_file(native, files.certificate_chain.c_str()) != 1) {
-    error = "cannot read the certificate chain " + files.certificate_chain + ": " + take_openssl_errors();
+    error = "cannot read the certificate chain " + files.certificate_chain + ": " +
+            take_openssl_errors();
     return nullptr;
   }
   const auto mismatch = [&] {

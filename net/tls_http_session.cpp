@@ -9,7 +9,8 @@
 
 namespace kwm::net {
 
-tls_transport::http_stream tls_transport::open(asio::ip::tcp::socket accepted, const server_state& state) {
+tls_transport::http_stream tls_transport::open(asio::ip::tcp::socket accepted,
+                                               const server_state& state) {
   return http_stream(std::move(accepted), *state.config.tls->current());
 }
 
@@ -19,10 +20,11 @@ tls_transport::http_stream tls_transport::open(asio::ip::tcp::socket accepted, c
 template <>
 void http_session<tls_transport>::begin() {
   expire_after_start(limits().read_header_timeout);
-  stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-    if (ec) return self->close();  // plain HTTP, an old protocol version, garbage, a timeout
-    self->read_header(self->request_started_);
-  });
+  stream_.async_handshake(
+      asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->close();  // plain HTTP, an old protocol version, garbage, a timeout
+        self->read_header(self->request_started_);
+      });
 }
 
 // The response is complete (it has a length), so the client's own close_notify is not waited
@@ -37,7 +39,7 @@ void http_session<tls_transport>::end_connection() {
   stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->linger(); });
 }
 
-template void start_http_session<tls_transport>(std::shared_ptr<server_state> state, connection_slot slot,
-                                                asio::ip::tcp::socket socket);
+template void start_http_session<tls_transport>(std::shared_ptr<server_state> state,
+                                                connection_slot slot, asio::ip::tcp::socket socket);
 
 }  // namespace kwm::net

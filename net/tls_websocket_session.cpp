@@ -48,10 +48,11 @@ void tls_session::arm_read() {
   read_armed_ = true;
   auto& buffer = transport_state_.read_buffer;
   if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(read_chunk);
-  socket_.async_read_some(asio::buffer(buffer.get(), read_chunk),
-                          [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                            self->on_read(ec, bytes);
-                          });
+  socket_.async_read_some(
+      asio::buffer(buffer.get(), read_chunk),
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+        self->on_read(ec, bytes);
+      });
 }
 
 template <>
@@ -83,9 +84,10 @@ void tls_session::flush() {
   }
   if (write_blocked_since_ == clock::time_point{}) write_blocked_since_ = clock::now();
   write_waiting_ = true;
-  asio::async_write(socket_, asio::buffer(pending), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-    self->on_written(ec);
-  });
+  asio::async_write(socket_, asio::buffer(pending),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->on_written(ec);
+                    });
 }
 
 template <>
@@ -108,10 +110,9 @@ void tls_session::hard_close() {
   tcp.close(ignored);
 }
 
-template void start_websocket_session<tls_transport>(std::shared_ptr<server_state> state, connection_slot slot,
-                                                     tls_transport::socket socket, std::string early_input,
-                                                     http::request<http::string_body> request,
-                                                     http_request plain_request, const route& matched,
-                                                     std::string parameter);
+template void start_websocket_session<tls_transport>(
+    std::shared_ptr<server_state> state, connection_slot slot, tls_transport::socket socket,
+    std::string early_input, http::request<http::string_body> request, http_request plain_request,
+    const route& matched, std::string parameter);
 
 }  // namespace kwm::net

@@ -35,12 +35,13 @@ template <>
 void plain_session::arm_read() {
   if (read_armed_ || paused_.load(std::memory_order_relaxed) || phase_ == phase::done) return;
   read_armed_ = true;
-  socket_.async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
-    self->read_armed_ = false;
-    if (self->phase_ == phase::done) return;
-    if (ec) return self->connection_lost();
-    self->read_ready();
-  });
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = this->shared_from_this()](beast::error_code ec) {
+                       self->read_armed_ = false;
+                       if (self->phase_ == phase::done) return;
+                       if (ec) return self->connection_lost();
+                       self->read_ready();
+                     });
 }
 
 // Reads what the socket holds, up to a share per turn so other sessions get theirs.
@@ -70,12 +71,13 @@ template <>
 void plain_session::wait_writable() {
   if (write_blocked_since_ == clock::time_point{}) write_blocked_since_ = clock::now();
   write_waiting_ = true;
-  socket_.async_wait(tcp::socket::wait_write, [self = this->shared_from_this()](beast::error_code ec) {
-    self->write_waiting_ = false;
-    if (self->phase_ == phase::done) return;
-    if (ec) return self->connection_lost();
-    self->flush();
-  });
+  socket_.async_wait(tcp::socket::wait_write,
+                     [self = this->shared_from_this()](beast::error_code ec) {
+                       self->write_waiting_ = false;
+                       if (self->phase_ == phase::done) return;
+                       if (ec) return self->connection_lost();
+                       self->flush();
+                     });
 }
 
 // Writes as much of the queue as the socket takes now, in gathered writes.
@@ -87,7 +89,8 @@ void plain_session::flush() {
     gathered_headers headers;
     const std::size_t count = gather(buffers, headers);
     beast::error_code ec;
-    const std::size_t written = socket_.write_some(detail::buffer_span{buffers.data(), buffers.data() + count}, ec);
+    const std::size_t written =
+        socket_.write_some(detail::buffer_span{buffers.data(), buffers.data() + count}, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_writable();
     if (ec) return connection_lost();
     write_blocked_since_ = {};
@@ -103,10 +106,11 @@ void plain_session::hard_close() {
   socket_.close(ignored);
 }
 
-template void start_websocket_session<plain_transport>(std::shared_ptr<server_state> state, connection_slot slot,
-                                                       tcp::socket socket, std::string early_input,
+template void start_websocket_session<plain_transport>(std::shared_ptr<server_state> state,
+                                                       connection_slot slot, tcp::socket socket,
+                                                       std::string early_input,
                                                        http::request<http::string_body> request,
-                                                       http_request plain_request, const route& matched,
-                                                       std::string parameter);
+                                                       http_request plain_request,
+                                                       const route& matched, std::string parameter);
 
 }  // namespace kwm::net

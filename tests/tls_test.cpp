@@ -30,7 +30,9 @@ const std::string binary = KWM_SERVER_BINARY;
 
 // A certificate and key in files, as an operator has them.
 struct pair_on_disk {
-  explicit pair_on_disk(bool rsa = false) : certificate(make_test_certificate("kwm-test", rsa)) { write(certificate); }
+  explicit pair_on_disk(bool rsa = false) : certificate(make_test_certificate("kwm-test", rsa)) {
+    write(certificate);
+  }
   void write(const test_certificate& pair) const {
     dir.write("cert.pem", pair.certificate_pem);
     dir.write("key.pem", pair.key_pem);
@@ -116,7 +118,9 @@ TEST_CASE("tls: connect over HTTPS, then hello and pings over WSS on both API ve
   }
 }
 
-TEST_CASE("tls: keep-alive requests, and a refused request answered before close_notify and the lingering close") {
+TEST_CASE(
+    "tls: keep-alive requests, and a refused request answered before close_notify and the "
+    "lingering close") {
   pair_on_disk pair;
   server_fixture server(tls_options(pair));
   auto socket = server.dial();
@@ -129,9 +133,10 @@ TEST_CASE("tls: keep-alive requests, and a refused request answered before close
   }
   // 413 while the client is still sending its body: the answer must arrive whole.
   auto refused = server.dial();
-  refused.send_all("POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                   "application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\n" +
-                   std::string(100000, 'a'));
+  refused.send_all(
+      "POST /api/kwm/v2/rtm/connect HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nContent-Length: 200000\r\n\r\n" +
+      std::string(100000, 'a'));
   std::string refused_buffer;
   const auto reply = read_http_reply(refused, refused_buffer);
   REQUIRE(reply.has_value());
@@ -160,8 +165,9 @@ TEST_CASE("tls: a 1:1 call with signals and a group chat between two users over 
   CHECK(member(bob.next_json(), "channel") == "@tls-room");
   CHECK(member(alice.next_json()["data"], "text") == "bob has joined the meeting.");
   alice.next_json();  // the new member list
-  bob.send(R"({"type":"chats","subtype":"chats_message","id":4,"channel":"@tls-room","transaction":"",)"
-           R"("v":20201201,"data":{"text":"over TLS"}})");
+  bob.send(
+      R"({"type":"chats","subtype":"chats_message","id":4,"channel":"@tls-room","transaction":"",)"
+      R"("v":20201201,"data":{"text":"over TLS"}})");
   CHECK(member(bob.next_json(), "subtype") == "chats_message");  // the echo
   const auto chat = alice.next_json();
   CHECK(member(chat, "subtype") == "chats_message");
@@ -172,11 +178,13 @@ TEST_CASE("tls: a 1:1 call with signals and a group chat between two users over 
 TEST_CASE("tls: plain HTTP, a WebSocket upgrade without TLS and garbage get no HTTP answer") {
   pair_on_disk pair;
   server_fixture server(tls_options(pair));
-  const auto plain = answer_to(server.port(), build_http_request("GET", "/health-check", {}, {}, false));
+  const auto plain =
+      answer_to(server.port(), build_http_request("GET", "/health-check", {}, {}, false));
   CHECK(plain.find("HTTP/") == std::string::npos);
-  const auto upgrade = answer_to(server.port(), build_http_request("GET", "/api/kwm/v2/rtm/websocket/x",
-                                                                   {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
-                                                                   {}, true));
+  const auto upgrade = answer_to(
+      server.port(),
+      build_http_request("GET", "/api/kwm/v2/rtm/websocket/x",
+                         {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}, {}, true));
   CHECK(upgrade.find("HTTP/") == std::string::npos);
   std::string garbage(4096, '\0');
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7919 % 251);
@@ -264,7 +272,8 @@ TEST_CASE("tls: TLS 1.0/1.1, CBC suites, other ALPN protocols and renegotiation 
 TEST_CASE("tls: an RSA certificate serves ECDHE and DHE suites (RFC 7919 group)") {
   pair_on_disk pair(true);
   server_fixture server(tls_options(pair));
-  for (const char* suite : {"ECDHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305"}) {
+  for (const char* suite :
+       {"ECDHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305"}) {
     CAPTURE(suite);
     auto options = versions(0, TLS1_2_VERSION);
     options.cipher_list = suite;
@@ -284,7 +293,8 @@ TEST_CASE("tls: --tls-cert and --tls-key come together, from flags, variables or
     CHECK(result.status == 2);
     CHECK(result.err.find("--tls-cert and --tls-key must be given together") != std::string::npos);
   }
-  auto wait_loaded = [&](const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env) {
+  auto wait_loaded = [&](const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env) {
     child_process server(args, env);
     const auto log = server.wait_for_stderr("msg=\"listening\"", std::chrono::seconds(20));
     REQUIRE(log.has_value());
@@ -294,7 +304,8 @@ TEST_CASE("tls: --tls-cert and --tls-key come together, from flags, variables or
   };
   wait_loaded({binary, "serve", "--listen", "127.0.0.1:0"},
               {{"KWMSERVERD_TLS_CERT", pair.cert()}, {"KWMSERVERD_TLS_KEY", pair.key()}});
-  pair.dir.write("kwmserverd.cfg", "listen = 127.0.0.1:0\ntls_cert = " + pair.cert() + "\ntls_key = " + pair.key() + "\n");
+  pair.dir.write("kwmserverd.cfg", "listen = 127.0.0.1:0\ntls_cert = " + pair.cert() +
+                                       "\ntls_key = " + pair.key() + "\n");
   wait_loaded({binary, "serve", "--config", (pair.dir.path / "kwmserverd.cfg").string()}, {});
 }
 
@@ -308,21 +319,25 @@ TEST_CASE("tls: unusable certificate or key files are a startup failure with exi
   struct bad_pair {
     std::string cert, key, message;
   };
-  for (const auto& bad : {bad_pair{at("garbage.pem"), pair.key(), "cannot read the certificate chain"},
-                          bad_pair{at("missing.pem"), pair.key(), "cannot read the certificate chain"},
-                          bad_pair{pair.cert(), at("garbage.pem"), "cannot read the private key"},
-                          bad_pair{pair.cert(), at("other-key.pem"), "does not belong to the certificate"},
-                          bad_pair{pair.cert(), at("encrypted-key.pem"), "(encrypted keys are not supported)"}}) {
+  for (const auto& bad :
+       {bad_pair{at("garbage.pem"), pair.key(), "cannot read the certificate chain"},
+        bad_pair{at("missing.pem"), pair.key(), "cannot read the certificate chain"},
+        bad_pair{pair.cert(), at("garbage.pem"), "cannot read the private key"},
+        bad_pair{pair.cert(), at("other-key.pem"), "does not belong to the certificate"},
+        bad_pair{pair.cert(), at("encrypted-key.pem"), "(encrypted keys are not supported)"}}) {
     CAPTURE(bad.cert);
     CAPTURE(bad.key);
-    const auto result = run_binary({binary, "serve", "--listen", "127.0.0.1:0", "--tls-cert", bad.cert, "--tls-key", bad.key});
+    const auto result = run_binary(
+        {binary, "serve", "--listen", "127.0.0.1:0", "--tls-cert", bad.cert, "--tls-key", bad.key});
     CHECK(result.status == 1);
     CHECK_MESSAGE(result.err.find("Error: TLS: ") != std::string::npos, result.err);
     CHECK_MESSAGE(result.err.find(bad.message) != std::string::npos, result.err);
   }
 }
 
-TEST_CASE("tls: SIGHUP reloads the pair, live WSS connections keep going, a bad file keeps the old pair") {
+TEST_CASE(
+    "tls: SIGHUP reloads the pair, live WSS connections keep going, a bad file keeps the old "
+    "pair") {
   pair_on_disk pair;
   server_process server(pair.flags());
   REQUIRE(server.tls());
@@ -332,7 +347,8 @@ TEST_CASE("tls: SIGHUP reloads the pair, live WSS connections keep going, a bad 
     return eventually([&] {
       const auto log = server.log();
       size_t count = 0;
-      for (auto at = log.find("TLS certificate loaded"); at != std::string::npos; at = log.find("TLS certificate loaded", at + 1))
+      for (auto at = log.find("TLS certificate loaded"); at != std::string::npos;
+           at = log.find("TLS certificate loaded", at + 1))
         ++count;
       return count >= times;
     });
@@ -348,7 +364,10 @@ TEST_CASE("tls: SIGHUP reloads the pair, live WSS connections keep going, a bad 
   // A file that cannot be used: logged, and the second pair stays.
   pair.dir.write("cert.pem", "-----BEGIN CERTIFICATE-----\ntruncated\n");
   ::kill(server.pid(), SIGHUP);
-  REQUIRE(eventually([&] { return server.log().find("TLS reload failed, keeping the previous certificate") != std::string::npos; }));
+  REQUIRE(eventually([&] {
+    return server.log().find("TLS reload failed, keeping the previous certificate") !=
+           std::string::npos;
+  }));
   CHECK(tls_info(server.dial()).peer_fingerprint == second.fingerprint);
   // A certificate with a key that is not its own: the same.
   const auto third = make_test_certificate("third");
@@ -391,7 +410,8 @@ TEST_CASE("tls: handshakes that never finish are closed after --http-read-header
   CHECK(https_call(server.port(), "GET", "/health-check").status == 200);
 }
 
-TEST_CASE("tls: at --max-connections a connection still in its handshake makes room for a new client") {
+TEST_CASE(
+    "tls: at --max-connections a connection still in its handshake makes room for a new client") {
   pair_on_disk pair;
   auto options = tls_options(pair);
   options.server.http.max_connections = 3;
@@ -413,7 +433,8 @@ TEST_CASE("tls: at --max-connections a connection still in its handshake makes r
     const auto path = server.connect(user);
     // The connect call's connection is gone before the WebSocket needs its place.
     REQUIRE(eventually([&] { return server.runtime->open_connections() == sockets.size(); }));
-    sockets.push_back(std::make_unique<rtm_peer>(user, std::make_unique<ws_client>(server.dial(), path)));
+    sockets.push_back(
+        std::make_unique<rtm_peer>(user, std::make_unique<ws_client>(server.dial(), path)));
   }
   REQUIRE(server.runtime->open_connections() == 3);
   tcp_socket refused(server.port());
@@ -439,7 +460,9 @@ TEST_CASE("tls: --max-connections-per-address counts connections in their handsh
   CHECK(http_call_on(other_host, "GET", "/health-check").status == 200);
 }
 
-TEST_CASE("tls: half-handshakes, garbage, huge ClientHellos and plain HTTP while WSS bystanders are served") {
+TEST_CASE(
+    "tls: half-handshakes, garbage, huge ClientHellos and plain HTTP while WSS bystanders are "
+    "served") {
   raise_descriptor_limit();
   pair_on_disk pair;
   auto flags = pair.flags();
@@ -457,11 +480,12 @@ TEST_CASE("tls: half-handshakes, garbage, huge ClientHellos and plain HTTP while
   }
   // A ClientHello that claims 16 MiB: OpenSSL refuses handshake messages this large.
   std::string huge = hello.substr(0, 5);
-  huge[3] = 0x40, huge[4] = 0x00;  // a full 16 KiB record ...
+  huge[3] = 0x40, huge[4] = 0x00;              // a full 16 KiB record ...
   huge += std::string("\x01\xff\xff\xff", 4);  // ... of a ClientHello of 16 MiB - 1
   huge += std::string(16 * 1024 - 4, 'A');
   std::string more_records;
-  for (int i = 0; i < 32; ++i) more_records += std::string("\x16\x03\x01\x40\x00", 5) + std::string(16 * 1024, 'B');
+  for (int i = 0; i < 32; ++i)
+    more_records += std::string("\x16\x03\x01\x40\x00", 5) + std::string(16 * 1024, 'B');
 
   std::atomic<int> huge_sent{0}, huge_closed{0}, plain_answered{0};
   attacker_thread huge_hellos(
@@ -518,11 +542,13 @@ TEST_CASE("tls: healthcheck --scheme https checks a TLS listener") {
   pair_on_disk pair;
   server_process server(pair.flags());
   const auto host = "127.0.0.1:" + std::to_string(server.port());
-  const auto insecure = run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https", "--insecure"});
+  const auto insecure =
+      run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https", "--insecure"});
   CHECK(insecure.status == 0);
   CHECK(insecure.out == "healthcheck successful\n");
   // The test's certificate is self-signed: without --insecure it is not trusted.
-  const auto verified = run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https"});
+  const auto verified =
+      run_binary({binary, "healthcheck", "--hostname", host, "--scheme", "https"});
   CHECK(verified.status == 1);
   CHECK(verified.err.rfind("Error: healthcheck request failed: ", 0) == 0);
   // Plain HTTP gets no answer from a TLS listener.
@@ -533,7 +559,8 @@ TEST_CASE("tls: without a certificate SIGHUP only says there is nothing to reloa
   server_process server({});
   auto client = server.open("alice");
   ::kill(server.pid(), SIGHUP);
-  REQUIRE(eventually([&] { return server.log().find("SIGHUP: nothing to reload") != std::string::npos; }));
+  REQUIRE(eventually(
+      [&] { return server.log().find("SIGHUP: nothing to reload") != std::string::npos; }));
   CHECK(server.alive());
   CHECK(pong_arrives(*client, 1));
 }

@@ -17,7 +17,9 @@ struct plain_transport {
   using socket = boost::asio::ip::tcp::socket;
   struct websocket_state {};
 
-  static http_stream open(socket accepted, const server_state&) { return http_stream(std::move(accepted)); }
+  static http_stream open(socket accepted, const server_state&) {
+    return http_stream(std::move(accepted));
+  }
   static socket release(http_stream& stream) { return stream.release_socket(); }
 };
 

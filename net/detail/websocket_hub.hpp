@@ -64,7 +64,8 @@ struct websocket_hub {
 
   io_pool& pool;
   std::vector<std::unique_ptr<thread_slot>> threads;
-  detail::unfinished_budget<const websocket_hub_member*, std::weak_ptr<websocket_hub_member>> budget;
+  detail::unfinished_budget<const websocket_hub_member*, std::weak_ptr<websocket_hub_member>>
+      budget;
   ws_clock::duration tick;
 };
 

@@ -55,7 +55,8 @@ void add_extension(X509* certificate, int nid, const char* value) {
   X509V3_set_ctx_nodb(&context);
   X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
   X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
-  if (extension == nullptr) throw std::runtime_error("certificate extension: " + take_openssl_errors());
+  if (extension == nullptr)
+    throw std::runtime_error("certificate extension: " + take_openssl_errors());
   X509_add_ext(certificate, extension, -1);
   X509_EXTENSION_free(extension);
 }
@@ -111,8 +112,9 @@ test_certificate make_test_certificate(const std::string& common_name, bool rsa)
   X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 24 * 3600);
   X509_set_pubkey(certificate.get(), key.get());
   X509_NAME* name = X509_get_subject_name(certificate.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
   X509_set_issuer_name(certificate.get(), name);
   add_extension(certificate.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
   add_extension(certificate.get(), NID_basic_constraints, "critical,CA:FALSE");
@@ -141,7 +143,8 @@ ssl_ptr new_client_session(const tls_client_options& options) {
     SSL_CTX_set_security_level(context.get(), 0);
     SSL_CTX_set_cipher_list(context.get(), "DEFAULT@SECLEVEL=0");
   }
-  if (!options.cipher_list.empty() && SSL_CTX_set_cipher_list(context.get(), options.cipher_list.c_str()) != 1)
+  if (!options.cipher_list.empty() &&
+      SSL_CTX_set_cipher_list(context.get(), options.cipher_list.c_str()) != 1)
     throw tls_handshake_error("cipher list: " + take_openssl_errors(), 0);
   if (options.min_version != 0) SSL_CTX_set_min_proto_version(context.get(), options.min_version);
   if (options.max_version != 0) SSL_CTX_set_max_proto_version(context.get(), options.max_version);
@@ -191,7 +194,8 @@ void start_tls(tcp_socket& socket, const tls_client_options& options) {
   socket.set_layer(std::make_unique<tls_layer>(std::move(ssl)));
 }
 
-tcp_socket tls_connect(uint16_t port, const tls_client_options& options, std::chrono::milliseconds timeout) {
+tcp_socket tls_connect(uint16_t port, const tls_client_options& options,
+                       std::chrono::milliseconds timeout) {
   tcp_socket socket(port, timeout);
   start_tls(socket, options);
   return socket;
@@ -233,7 +237,8 @@ std::string client_hello(const tls_client_options& options) {
 }
 
 http_reply https_call(uint16_t port, const std::string& method, const std::string& target,
-                      const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+                      const std::vector<std::pair<std::string, std::string>>& headers,
+                      const std::string& body) {
   auto socket = tls_connect(port);
   return http_call_on(socket, method, target, headers, body);
 }

@@ -47,7 +47,8 @@ struct tls_session_info {
 // Thrown when the handshake fails; `reason` is OpenSSL's reason code (ERR_GET_REASON), e.g.
 // SSL_R_TLSV1_ALERT_PROTOCOL_VERSION when the server refused the offered version.
 struct tls_handshake_error : std::runtime_error {
-  tls_handshake_error(const std::string& what, int reason_code) : std::runtime_error(what), reason(reason_code) {}
+  tls_handshake_error(const std::string& what, int reason_code)
+      : std::runtime_error(what), reason(reason_code) {}
   int reason;
 };
 
