@@ -15,6 +15,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,13 @@ using control_atom = caf::atom_constant<caf::atom("control")>;
 using data_atom = caf::atom_constant<caf::atom("data")>;
 using reattach_atom = caf::atom_constant<caf::atom("reattach")>;
 using left_atom = caf::atom_constant<caf::atom("left")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using owned_atom = caf::atom_constant<caf::atom("owned")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+using retarget_atom = caf::atom_constant<caf::atom("retarget")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using op_atom = caf::atom_constant<caf::atom("op")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -247,15 +255,30 @@ struct token_verdict {
   std::string token;  // set by renewals
 };
 
+// One piece of the token list (GET), so that no request renders the whole list at once.
+struct admin_list_page {
+  std::string text;   // JSON array text: "[" first, then objects separated by ","; "]\n" last
+  std::string after;  // the key to continue after; empty when `text` ends the array
+  uint64_t listed = 0;  // records in this and the earlier pages
+};
+
+// What a DELETE did.
+enum class revocation_outcome {
+  removed,    // revoked (Token) and the record removed: 204
+  no_record,  // revoked (Token), there was no record: 404
+  store_full  // --admin-max-revocations unexpired revocations are kept: nothing changed
+};
+
 using admin_tokens_actor = caf::typed_actor<
     // From the admin API (POST): sign a token for `sub` (random when empty) with the
     // request's claims object (stored and echoed only); replies with the token object.
     caf::replies_to<issue_atom, protocol::admin_token_object>::with<protocol::admin_token_object>,
-    // From the admin API (GET): every record, at most 5000.
-    caf::replies_to<list_atom>::with<std::vector<protocol::admin_token_object>>,
-    // From the admin API (DELETE type, sub): revoke (Token) and remove the record;
-    // replies whether a record existed.
-    caf::replies_to<delete_atom, std::string, std::string>::with<bool>,
+    // From the admin API (GET): the records (in key order, at most 5000 in all) after the
+    // key `after` ("" = from the start), `listed` of them already sent, rendered until the
+    // page holds about `page_bytes`. Records changed between pages may or may not appear.
+    caf::replies_to<list_atom, std::string, uint64_t, uint64_t>::with<admin_list_page>,
+    // From the admin API (DELETE type, sub): revoke (Token) and remove the record.
+    caf::replies_to<delete_atom, std::string, std::string>::with<revocation_outcome>,
     // From connect and turn requests: check a presented token (rules 1–5); refreshes its
     // record when valid.
     caf::replies_to<verify_atom, std::string>::with<token_verdict>,
@@ -267,7 +290,7 @@ using admin_tokens_actor = caf::typed_actor<
     // From a connection whose token nears expiry: a new token for (sub, iat) with a fresh
     // expiry, or an invalid verdict when the token was revoked (D8).
     caf::replies_to<renew_atom, std::string, int64_t>::with<token_verdict>,
-    // From itself every 30 s: drop idle records and old revocations.
+    // From itself every 30 s: drop idle records and revocations whose tokens have expired.
     caf::reacts_to<sweep_atom>>;
 
 // -- oidc_provider: Bearer access tokens of an OIDC issuer (spec §5.3) ---------------------
@@ -291,6 +314,88 @@ using oidc_provider_actor = caf::typed_actor<
     // From itself: fetch discovery and keys again (periodically, sooner after failures).
     caf::reacts_to<refresh_atom>>;
 
+// -- cluster mode only (--cluster-redis, docs/cluster.md) ---------------------------------
+//
+// Without the flag none of these actors exists and the interfaces above are served by the
+// single-node actors. With it, the directory, the registry and the issuer are cluster twins
+// behind the same interfaces (plus the handlers below), so connections need no change:
+// a channel owned by another node is a `remote_channel` proxy, a member connection on
+// another node is a `remote_member` ghost whose sink publishes to that node.
+
+// Work that a Redis callback (on the cluster client's thread) hands back to the actor that
+// started the call: run inside the actor, so its state and promises are only touched there.
+struct cluster_task {
+  std::function<void()> run;
+};
+
+// The alive node ids (sorted), from the node's heartbeat.
+struct node_list {
+  std::vector<std::string> alive;
+};
+
+// An operation of a connection on another node for a channel owned here (decoded from the
+// bus): who sent it and what it carries. `op` is one of cluster_op (actors/cluster_ops.hpp).
+struct remote_operation {
+  std::string channel;
+  std::string node;         // the member's node
+  uint64_t connection = 0;  // the member's connection id there
+  uint8_t op = 0;
+  std::string user;  // join, chat: the member's user; forward, hangup: the target user
+  std::string body;
+};
+
+// A function answering a bus request (thread-safe, at most once).
+struct bus_responder {
+  std::function<void(std::string)> respond;
+};
+
+using cluster_token_issuer_actor = token_issuer_actor::extend<
+    // From the Redis client's thread: the continuation of an issue or redeem.
+    caf::reacts_to<resume_atom, cluster_task>>;
+
+using cluster_admin_tokens_actor = admin_tokens_actor::extend<
+    // From the Redis client's thread: the continuation of a record or revocation call.
+    caf::reacts_to<resume_atom, cluster_task>>;
+
+using cluster_directory_actor = user_directory_actor::extend<
+    // From the Redis client's thread: the continuation of admit, count or lookup.
+    caf::reacts_to<resume_atom, cluster_task>,
+    // From the cluster node after an outage: write this node's exact per-user counts.
+    caf::reacts_to<rejoin_atom>>;
+
+using cluster_registry_actor = channel_registry_actor::extend<
+    // From the Redis client's thread: the continuation of a lease call.
+    caf::reacts_to<resume_atom, cluster_task>,
+    // From the gateway: the channel of this id if this node owns it (a group is taken when
+    // no alive node holds it); an invalid handle otherwise.
+    caf::replies_to<owned_atom, std::string>::with<channel_actor>,
+    // From the gateway: the alive nodes changed. Proxies of channels whose owner died are
+    // taken over here or pointed at the new owner.
+    caf::reacts_to<nodes_atom, node_list>,
+    // From the cluster node after an outage: acquire every owned lease again.
+    caf::reacts_to<rejoin_atom>,
+    // From itself every minute: renew the (garbage-collection) expiry of owned leases.
+    caf::reacts_to<sweep_atom>>;
+
+using remote_channel_actor = channel_actor::extend<
+    // From the Redis client's thread: the continuation of a bus request.
+    caf::reacts_to<resume_atom, cluster_task>,
+    // From the registry after the owner died: the channel now lives here (`local` valid) or
+    // on `node` with `fence`. Local members join the new owner again.
+    caf::reacts_to<retarget_atom, channel_actor, std::string, uint64_t>>;
+
+using cluster_gateway_actor = caf::typed_actor<
+    // From the bus: an operation of a remote member for a channel owned here (forward,
+    // hangup, leave); the ghost of the member is made or found first.
+    caf::reacts_to<op_atom, remote_operation>,
+    // From the bus: a request (join, chat) of a remote member, answered through `responder`.
+    caf::reacts_to<op_atom, remote_operation, bus_responder>,
+    // From the cluster node: the alive nodes changed; ghosts of dead nodes end (their
+    // channels announce them as gone), the registry hears of it.
+    caf::reacts_to<nodes_atom, node_list>,
+    // From the runtime at shutdown: end every ghost, then quit.
+    caf::reacts_to<shutdown_atom>>;
+
 }  // namespace kwm::actors
 
 // Local-only message types holding pointers; they never cross a process boundary.
@@ -305,5 +410,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::created_channel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::chats_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::admin_token_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kwm::protocol::admin_token_object>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::admin_list_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::revocation_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::token_verdict)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::bearer_verdict)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::cluster_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::node_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::remote_operation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::bus_responder)

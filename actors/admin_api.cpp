@@ -27,6 +27,44 @@ std::optional<http_response> check_new_token(const protocol::admin_token_object&
   return std::nullopt;
 }
 
+// The token list is rendered a page at a time by the admin_tokens actor (N4): a GET holds
+// one page, however long the list and however slowly the client reads.
+constexpr uint64_t list_page_bytes = 64 * 1024;
+
+class token_list_source : public net::body_source {
+ public:
+  token_list_source(caf::actor_system& system, admin_tokens_actor admin, admin_list_page first)
+      : system_(system), admin_(std::move(admin)), pending_(std::move(first)) {}
+
+  void next(deliver piece) override {
+    if (pending_) {
+      auto page = std::move(*pending_);
+      pending_.reset();
+      after_ = page.after;
+      listed_ = page.listed;
+      return piece(std::move(page.text));
+    }
+    if (after_.empty()) return piece(std::string());  // the array was closed: the end
+    system_.spawn([admin = admin_, after = after_, listed = listed_, piece = std::move(piece),
+                   self_source = this](caf::event_based_actor* self) mutable {
+      self->request(admin, caf::infinite, list_atom::value, after, listed, list_page_bytes)
+          .then(
+              [=](admin_list_page& page) mutable {
+                self_source->pending_ = std::move(page);
+                self_source->next(std::move(piece));
+              },
+              [=](const caf::error&) mutable { piece(std::nullopt); });
+    });
+  }
+
+ private:
+  caf::actor_system& system_;
+  admin_tokens_actor admin_;
+  std::optional<admin_list_page> pending_;
+  std::string after_;
+  uint64_t listed_ = 0;
+};
+
 }  // namespace
 
 void handle_admin_tokens(caf::actor_system& system, const admin_tokens_actor& admin,
@@ -45,13 +83,16 @@ void handle_admin_tokens(caf::actor_system& system, const admin_tokens_actor& ad
       return exchange->respond(http_response::text_error(400, "type or value cannot be empty"));
     }
   }
-  system.spawn([admin, exchange, body = std::move(body)](caf::event_based_actor* self) {
+  system.spawn([&system, admin, exchange, body = std::move(body)](caf::event_based_actor* self) {
     auto failed = [=](const caf::error&) { exchange->respond(http_response::text_error(500, "failed to sign token")); };
     const auto& method = exchange->request().method;
     if (method == "GET") {
-      self->request(admin, caf::infinite, list_atom::value)
-          .then([=](const std::vector<protocol::admin_token_object>& list) {
-                  exchange->respond(http_response::json(protocol::render_admin_tokens(list)));
+      self->request(admin, caf::infinite, list_atom::value, std::string(), uint64_t{0}, list_page_bytes)
+          .then([=, &system](admin_list_page& page) {
+                  // A list that fits one page is answered whole (with a Content-Length).
+                  if (page.after.empty()) return exchange->respond(http_response::json(std::move(page.text)));
+                  exchange->respond(http_response::json_stream(
+                      std::make_shared<token_list_source>(system, admin, std::move(page))));
                 }, failed);
     } else if (method == "POST") {
       self->request(admin, caf::infinite, issue_atom::value, *body)
@@ -60,8 +101,13 @@ void handle_admin_tokens(caf::actor_system& system, const admin_tokens_actor& ad
                 }, failed);
     } else {
       self->request(admin, caf::infinite, delete_atom::value, body->type, body->sub)
-          .then([=](bool existed) {
-                  exchange->respond(existed ? http_response::empty(204) : http_response::not_found());
+          .then([=](revocation_outcome outcome) {
+                  switch (outcome) {
+                    case revocation_outcome::removed: return exchange->respond(http_response::empty(204));
+                    case revocation_outcome::no_record: return exchange->respond(http_response::not_found());
+                    case revocation_outcome::store_full:
+                      return exchange->respond(http_response::text_error(503, "too many revocations"));
+                  }
                 }, failed);
     }
   });

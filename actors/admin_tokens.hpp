@@ -21,6 +21,9 @@ struct admin_token_settings {
   std::chrono::milliseconds record_idle{60'000};
   std::chrono::milliseconds sweep_interval{30'000};
   int64_t token_lifetime = protocol::admin_token_lifetime_seconds;
+  // Unexpired revocations kept (--admin-max-revocations); a DELETE that would need one more
+  // is refused. Each costs about 100 bytes whatever the subject's length.
+  std::size_t max_revocations = 100000;
   // Unix seconds; replaceable in tests.
   std::function<int64_t()> now = nullptr;
 };
@@ -32,12 +35,28 @@ struct admin_tokens_state {
     protocol::admin_token_object token;
     caf::actor_clock::time_point last_seen;
   };
-  std::map<std::string, record> records;           // "admin-<type>-<sub>", sorted for listing
-  std::unordered_map<std::string, int64_t> revoked;  // sub → time of the last DELETE
+  // A DELETE of a Token subject: tokens issued at or before `at` are rejected. It is kept
+  // until `until`, the latest `exp` of a token it covers (a token of ours expires at most one
+  // token lifetime after `at`; a later `exp` seen on a covered token extends it), after which
+  // every token it covers is rejected as expired anyway.
+  struct revocation {
+    int64_t at = 0;
+    int64_t until = 0;
+  };
+  // Subjects are keyed by their SHA-256, so a revocation's size does not depend on them.
+  using subject_digest = std::string;
+  static subject_digest digest_of(std::string_view sub);
+
+  std::map<std::string, record> records;  // "admin-<type>-<sub>", sorted for listing
+  std::unordered_map<subject_digest, revocation> revoked;
   admin_token_settings settings;
 
   int64_t now() const;
-  bool is_revoked(const std::string& sub, int64_t issued_at) const;
+  // True when `sub`'s tokens issued at `issued_at` are revoked; a covered token expiring at
+  // `expires_at` keeps the revocation at least that long.
+  bool is_revoked(const std::string& sub, int64_t issued_at, int64_t expires_at = 0);
+  const revocation* revocation_of(const std::string& sub) const;
+  void drop_expired_revocations();
 };
 
 using admin_tokens_impl = admin_tokens_actor::stateful_base<admin_tokens_state>;

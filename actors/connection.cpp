@@ -102,13 +102,13 @@ void on_ping(connection_self self, const std::string& text, protocol::ping_messa
             auto& current = self->state.auth;
             current.issued_at = renewed.claims.issued_at;
             current.expires_at = renewed.claims.expires_at;
-            detail::send_text(self, protocol::render_pong(text, renewed.token));
+            detail::send_text(self, protocol::render_pong(text, renewed.token, self->state.context->settings.json));
           },
-          [=](const caf::error&) { detail::send_text(self, protocol::render_pong(text, {})); });
+          [=](const caf::error&) { detail::send_text(self, protocol::render_pong(text, {}, self->state.context->settings.json)); });
 }
 
 void on_text(connection_self self, const std::string& text) {
-  auto frame = protocol::parse_client_frame(text);
+  auto frame = protocol::parse_client_frame(text, self->state.context->settings.json);
   std::visit(
       [&](auto& message) {
         using type = std::decay_t<decltype(message)>;

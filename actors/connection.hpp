@@ -16,6 +16,7 @@
 #include "actors/pipeline.hpp"
 #include "protocol/channel_hash.hpp"
 #include "protocol/field_limits.hpp"
+#include "protocol/json_reader.hpp"
 #include "protocol/rate_limit.hpp"
 
 namespace kwm::actors {
@@ -23,6 +24,7 @@ namespace kwm::actors {
 struct connection_settings {
   protocol::rate_limit_settings rate_limit;
   protocol::field_limits fields;
+  protocol::json_limits json;  // nesting and element count of a frame (D18)
   // Channel memberships one connection may hold at once (D20); 0 = unlimited.
   uint32_t max_groups = 64;  // group channels it is the member connection of
   uint32_t max_calls = 64;   // 1:1 channels it is a member of (created or answered)

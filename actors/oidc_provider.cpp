@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "protocol/chats_output.hpp"
+#include "protocol/json.hpp"
 #include "protocol/json_reader.hpp"
 
 namespace kwm::actors {
@@ -97,12 +98,13 @@ oidc_provider_actor::behavior_type oidc_provider(self_pointer self, oidc_setting
         if (protocol::read_json(body, doc).IsError() || !doc.IsObject() ||
             !doc.HasMember("jwks_uri") || !doc["jwks_uri"].IsString())
           return retry_later(self, "discovery failed", "no jwks_uri in the discovery document");
-        st.jwks_uri = doc["jwks_uri"].GetString();
+        st.jwks_uri = std::string(protocol::string_view_of(doc["jwks_uri"]));
         st.algorithms.clear();
         if (auto algs = doc.FindMember("id_token_signing_alg_values_supported");
             algs != doc.MemberEnd() && algs->value.IsArray())
           for (const auto& alg : algs->value.GetArray())
-            if (alg.IsString() && std::string_view(alg.GetString()) != "none") st.algorithms.emplace_back(alg.GetString());
+            if (alg.IsString() && protocol::string_view_of(alg) != "none")
+              st.algorithms.emplace_back(protocol::string_view_of(alg));
         fetch_into(self, st.jwks_uri, false);
       },
       [=](keys_atom, bool ok, const std::string& body) {

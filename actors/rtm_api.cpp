@@ -49,6 +49,19 @@ const net::frame& goodbye_frame() {
 
 net::http_response request_failed() { return text_error::text_error(500, "request failed"); }
 
+// A failed service call: in cluster mode that is Redis being unreachable (503, so a load
+// balancer sends the client elsewhere); on a single node it cannot happen.
+net::http_response service_failed(const rtm_services& services) {
+  if (!services.cluster_available) return request_failed();
+  auto response = text_error::text_error(503, "cluster unavailable");
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+bool cluster_unavailable(const rtm_services& services) {
+  return services.cluster_available && !services.cluster_available();
+}
+
 // The cap of outstanding connect keys is reached (D20); keys expire within seconds.
 net::http_response too_many_pending_connects() {
   auto response = text_error::text_error(503, "too many pending connects");
@@ -179,6 +192,7 @@ std::string_view websocket_path_prefix(api_version version) {
 
 void handle_connect(const rtm_services& services, api_version version,
                     std::shared_ptr<net::http_exchange> exchange) {
+  if (cluster_unavailable(services)) return exchange->respond(service_failed(services));
   with_authenticated_user(services, exchange, false, [=](caf::event_based_actor* self, protocol::auth_record auth) {
     auto issue = [=] {
       self->request(services.issuer, no_timeout, issue_atom::value, auth)
@@ -197,7 +211,7 @@ void handle_connect(const rtm_services& services, api_version version,
                   succeed(turn);
                 });
               },
-              [=](const caf::error&) { exchange->respond(request_failed()); });
+              [=](const caf::error&) { exchange->respond(service_failed(services)); });
     };
     const uint32_t limit = services.settings.max_connections_per_user;
     if (auth.user_id.empty() || limit == 0) return issue();
@@ -207,7 +221,7 @@ void handle_connect(const rtm_services& services, api_version version,
               if (live >= limit) return exchange->respond(text_error::text_error(429, "too many connections"));
               issue();
             },
-            [=](const caf::error&) { exchange->respond(request_failed()); });
+            [=](const caf::error&) { exchange->respond(service_failed(services)); });
   });
 }
 
@@ -225,6 +239,7 @@ void handle_websocket_open(const rtm_services& services,
                            std::shared_ptr<net::pending_websocket> websocket, std::string key) {
   if (!protocol::is_well_formed_connect_key(key))
     return websocket->reject(net::http_response::not_found());
+  if (cluster_unavailable(services)) return websocket->reject(service_failed(services));
   services.system->spawn([services, websocket, key = std::move(key)](caf::event_based_actor* self) {
     auto open = [=](protocol::auth_record auth) {
       auto sink = websocket->sink();
@@ -247,7 +262,7 @@ void handle_websocket_open(const rtm_services& services,
               },
               [=](const caf::error&) {
                 caf::anon_send_exit(connection, caf::exit_reason::user_shutdown);
-                websocket->reject(request_failed());
+                websocket->reject(service_failed(services));
               });
     };
     self->request(services.issuer, no_timeout, redeem_atom::value, key)
@@ -279,7 +294,7 @@ void handle_websocket_open(const rtm_services& services,
                       },
                       [=](const caf::error&) { websocket->reject(request_failed()); });
             },
-            [=](const caf::error&) { websocket->reject(request_failed()); });
+            [=](const caf::error&) { websocket->reject(service_failed(services)); });
   });
 }
 

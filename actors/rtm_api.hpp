@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ struct rtm_services {
   std::shared_ptr<const rtm_context> context;  // handed to every connection actor
   rtm_settings settings;
   mcu_broker_actor mcu;  // invalid without --enable-mcu-api
+  // Cluster mode only: whether the cluster is usable (Redis reachable, node registered).
+  // Connects and WebSocket opens answer 503 while it is not; unset on a single node.
+  std::function<bool()> cluster_available;
 };
 
 // The WebSocket path a connect of this API version hands out, up to and including '/'.

@@ -6,6 +6,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -22,6 +23,11 @@ struct user_directory_state {
   std::unordered_map<caf::actor_addr, std::string> user_of;
   metrics_pointer metrics;
 };
+
+// Shared with the cluster twin (actors/cluster_directory.cpp): the local bookkeeping of an
+// admitted connection, and of one that ended (returns its user id; nullopt when unknown).
+void remember_connection(user_directory_state& st, const connection_ref& connection);
+std::optional<std::string> forget_connection(user_directory_state& st, const caf::actor_addr& address);
 
 using user_directory_impl = user_directory_actor::stateful_base<user_directory_state>;
 

@@ -133,6 +133,7 @@ std::string metrics_endpoint::scrape() {
     out.push_back(kwm_series(std::string(name) + "_max", "counter", std::string("Maximum number of ") + name,
                              static_cast<double>(values.second)));
   }
+  for (const auto& source : sources_) source(out);
   add_process_series(out);
   return protocol::render_metrics(out);
 }

@@ -1,11 +1,13 @@
 #pragma once
 // GET /metrics on the metrics listener (--with-metrics): every kwmserver_* series of spec §7.6
 // with the label id="", our additions, and the standard process_* series.
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "actors/metrics.hpp"
+#include "protocol/metrics_text.hpp"
 
 namespace kwm::app {
 
@@ -17,6 +19,8 @@ class metrics_endpoint {
 
   // The exposition text of one scrape; updates the running maxima (the *_max series).
   std::string scrape();
+  // More series for every scrape (cluster mode: the node's and the cluster's view).
+  void add_source(std::function<void(std::vector<protocol::metric_family>&)> source) { sources_.push_back(std::move(source)); }
 
  private:
   struct maxima {
@@ -26,6 +30,7 @@ class metrics_endpoint {
   bool guest_api_;
   std::mutex mutex_;
   maxima max_;
+  std::vector<std::function<void(std::vector<protocol::metric_family>&)>> sources_;
 };
 
 }  // namespace kwm::app

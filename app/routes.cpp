@@ -18,8 +18,10 @@ void answer_not_found(std::shared_ptr<net::http_exchange> exchange) {
 
 net::router build_routes(const runtime_options& options, const actors::rtm_services& services) {
   net::router routes;
-  routes.add("/health-check", [](std::shared_ptr<net::http_exchange> exchange) {
-    exchange->respond(net::http_response::empty(200));
+  // In cluster mode a node that cannot reach Redis says so, and a load balancer that checks
+  // health sends new clients to the other nodes.
+  routes.add("/health-check", [available = services.cluster_available](std::shared_ptr<net::http_exchange> exchange) {
+    exchange->respond(net::http_response::empty(available && !available() ? 503 : 200));
   });
 
   if (options.enable_rtm_api) {

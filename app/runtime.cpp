@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "actors/channel_registry.hpp"
+#include "actors/cluster_actors.hpp"
 #include "actors/event_log.hpp"
 #include "actors/mcu_broker.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
+#include "app/cluster_runtime.hpp"
 #include "app/io_scheduler.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/routes.hpp"
@@ -29,6 +31,7 @@
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_pool.hpp"
+#include "protocol/random.hpp"
 
 namespace kwm::app {
 namespace {
@@ -73,6 +76,10 @@ struct server_runtime::impl {
   actors::admin_tokens_actor admin;
   actors::oidc_provider_actor oidc;
   actors::mcu_broker_actor mcu;
+  // Cluster mode only; declared after the system so that it ends first (its callbacks hold
+  // actor handles).
+  std::unique_ptr<cluster_runtime> cluster;
+  actors::cluster_gateway_actor gateway;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
   actors::metrics_pointer metrics = std::make_shared<actors::server_metrics>();
@@ -165,7 +172,33 @@ struct server_runtime::impl {
     if (admin) caf::anon_send_exit(admin, caf::exit_reason::user_shutdown);
     if (oidc) caf::anon_send_exit(oidc, caf::exit_reason::user_shutdown);
     if (mcu) caf::anon_send_exit(mcu, caf::exit_reason::user_shutdown);
+    if (gateway) caf::anon_send(gateway, actors::shutdown_atom::value);
     system.await_all_actors_done();
+    // After the actors (their last lease releases are on their way): leave the registry,
+    // so other nodes take this node's channels over at once.
+    if (cluster) cluster->stop();
+  }
+
+  // Cluster mode: the twins of the issuer, the directory and the registry, the gateway, and
+  // the cluster's channel-hash key (waits until this node joined).
+  std::string start_cluster() {
+    cluster = std::make_unique<cluster_runtime>(*options.cluster);
+    const auto& link = cluster->link();
+    issuer = actors::spawn_cluster_token_issuer(system, link, options.connect_keys);
+    auto cluster_directory = actors::spawn_cluster_directory(system, link, metrics);
+    directory = cluster_directory;
+    auto registry = actors::spawn_cluster_registry(system, link, directory, options.channels);
+    channels = registry;
+    gateway = actors::spawn_cluster_gateway(system, link, registry);
+    link->start(gateway);
+    cluster->node().on_rejoin([cluster_directory, registry] {
+      caf::anon_send(cluster_directory, actors::rejoin_atom::value);
+      caf::anon_send(registry, actors::rejoin_atom::value);
+    });
+    cluster->node().on_hash_key_change([](const std::string&) {
+      log::error("cluster: Redis holds another channel-hash key than this node; restart the nodes");
+    });
+    return cluster->start(protocol::random_bytes(protocol::hmac_key_bytes));
   }
 };
 
@@ -182,13 +215,19 @@ server_runtime::server_runtime(runtime_options options)
           actors::pipeline_settings{impl_->mcu, *mcu.forced, mcu.reattach_delay, mcu.watchdog});
   }
   impl_->options.channels.pipelines = pipelines;
-  impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
-  impl_->directory = actors::spawn_user_directory(impl_->system, metrics);
-  impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory,
-                                                   impl_->options.channels);
+  std::optional<std::string> cluster_key;
+  if (impl_->options.cluster) {
+    cluster_key = impl_->start_cluster();
+  } else {
+    impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
+    impl_->directory = actors::spawn_user_directory(impl_->system, metrics);
+    impl_->channels = actors::spawn_channel_registry(impl_->system, impl_->directory, impl_->options.channels);
+  }
   if (impl_->options.admin_tokens) {
     impl_->options.rtm.auth.admin_tokens = true;
-    impl_->admin = actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
+    impl_->admin = impl_->cluster ? actors::admin_tokens_actor(actors::spawn_cluster_admin_tokens(
+                                        impl_->system, impl_->cluster->link(), *impl_->options.admin_tokens))
+                                  : actors::spawn_admin_tokens(impl_->system, *impl_->options.admin_tokens);
   }
   // Outbound HTTP(S) for the OIDC provider and the TURN credential service.
   const net::fetcher fetcher = [io = &impl_->pool.context(0)](const std::string& url, net::fetch_options options,
@@ -206,20 +245,25 @@ server_runtime::server_runtime(runtime_options options)
   context->directory = impl_->directory;
   context->admin = impl_->admin;
   context->channels = impl_->channels;
-  // The channel-hash key lives as long as the process (spec §3.8).
-  context->hasher = std::make_shared<const protocol::channel_hasher>(
-      protocol::channel_hasher::with_random_key());
+  // The channel-hash key lives as long as the process (spec §3.8); a cluster shares one.
+  context->hasher = cluster_key ? std::make_shared<const protocol::channel_hasher>(std::move(*cluster_key))
+                                : std::make_shared<const protocol::channel_hasher>(
+                                      protocol::channel_hasher::with_random_key());
   context->settings = impl_->options.rtm.connection;
   context->metrics = metrics;
   context->pipelines = pipelines;
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
-                                std::move(context), impl_->options.rtm, impl_->mcu};
+                                std::move(context), impl_->options.rtm, impl_->mcu, {}};
+  if (impl_->cluster) services.cluster_available = [node = &impl_->cluster->node()] { return node->healthy(); };
   impl_->server = std::make_unique<net::http_server>(impl_->pool, impl_->options.server,
                                                      build_routes(impl_->options, services));
-  if (impl_->options.metrics_listener)
-    impl_->metrics_server = std::make_unique<net::http_server>(
-        impl_->pool, *impl_->options.metrics_listener,
-        build_metrics_routes(std::make_shared<metrics_endpoint>(metrics, impl_->options.enable_guest_api)));
+  if (impl_->options.metrics_listener) {
+    auto endpoint = std::make_shared<metrics_endpoint>(metrics, impl_->options.enable_guest_api);
+    if (auto* cluster = impl_->cluster.get())
+      endpoint->add_source([cluster](std::vector<protocol::metric_family>& out) { cluster->add_metrics(out); });
+    impl_->metrics_server = std::make_unique<net::http_server>(impl_->pool, *impl_->options.metrics_listener,
+                                                               build_metrics_routes(std::move(endpoint)));
+  }
 }
 
 server_runtime::~server_runtime() {

@@ -11,6 +11,7 @@
 #include "actors/oidc_provider.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
+#include "cluster/cluster_node.hpp"
 #include "net/server_config.hpp"
 #include "protocol/search_pattern.hpp"
 
@@ -51,6 +52,8 @@ struct runtime_options {
   std::optional<net::server_config> metrics_listener;  // --with-metrics: GET /metrics there
   std::optional<std::string> www_root;                 // --enable-www: static files at /
   std::optional<std::string> docs_root;                // --enable-docs: static files at /docs/
+  // --cluster-redis: this process is one node of a cluster (D23, docs/cluster.md).
+  std::optional<cluster::cluster_options> cluster;
   // How long a graceful shutdown waits for connections to finish closing.
   std::chrono::milliseconds drain_timeout{12'000};
 };

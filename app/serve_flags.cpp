@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <tuple>
@@ -10,6 +12,8 @@
 
 #include "actors/event_log.hpp"
 #include "app/limit_checks.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/redis_url.hpp"
 #include "app/listen_address.hpp"
 #include "app/logging.hpp"
 #include "app/registration.hpp"
@@ -47,6 +51,7 @@ std::optional<std::string> configure_auth(serve_flags& flags) {
       return "admin tokens key file " + flags.admin_tokens_key + " must hold at least 32 bytes";
     rt.admin_tokens.emplace();
     rt.admin_tokens->key = std::move(*key);
+    rt.admin_tokens->max_revocations = flags.admin_max_revocations;
   }
   if (flags.enable_auth_basic) {
     if (flags.auth_basic_values.empty()) return "--enable-auth-basic requires --auth-basic-values";
@@ -140,6 +145,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("tls-key", flags.tls_key, "PEM private key (unencrypted) of --tls-cert; SIGHUP reloads both");
   toggle("with-metrics", flags.with_metrics, "serve Prometheus metrics on --metrics-listen");
   flag("metrics-listen", flags.metrics_listen, "metrics listen address (host:port)")->check(listen_check);
+  flag("metrics-max-connections", flags.metrics_max_connections,
+       "concurrent connections to the metrics listener (at least 1; taken from the descriptor budget)")
+      ->check(CLI::PositiveNumber);
 
   group = "APIs";
   toggle("enable-rtm-api", flags.enable_rtm_api, "serve the RTM API (both versions)");
@@ -158,6 +166,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   group = "Authentication";
   flag("admin-tokens-key", flags.admin_tokens_key,
        "key file (at least 32 bytes) for admin-issued Token auth; enables the admin API");
+  flag("admin-max-revocations", flags.admin_max_revocations,
+       "unexpired token revocations kept; a DELETE beyond gets 503 (0 = unlimited)");
   toggle("enable-auth-basic", flags.enable_auth_basic, "enable Basic auth");
   flag("auth-basic-values", flags.auth_basic_values, "file of allowed Basic header values, one per line");
   toggle("insecure-auth", flags.insecure_auth, "do not require user to match the authenticated subject");
@@ -204,6 +214,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("rtm-max-field-bytes", connection.fields.field_bytes,
        "longest target, state, channel, group, hash, transaction, pcid in bytes (0 = off)");
   flag("rtm-max-data-bytes", connection.fields.data_bytes, "longest serialised webrtc data in bytes (0 = off)");
+  flag("rtm-max-elements", connection.json.max_elements,
+       "members + array elements in one frame over all levels (more: invalid JSON, fatal; 0 = off)");
   flag("rtm-max-groups-per-connection", connection.max_groups, "groups one connection may be in (0 = unlimited)");
   flag("rtm-max-channels-per-connection", connection.max_calls,
        "1:1 channels one connection may be in (0 = unlimited)");
@@ -229,6 +241,16 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("ws-inflight-bytes", ws.max_inflight_bytes,
        "bytes read but not yet processed after which a socket is not read (0 = no limit)");
 
+  group = "Cluster";
+  flag("cluster-redis", flags.cluster_redis,
+       "redis://[[user]:password@]host[:port][/db]: run as one node of a cluster sharing this Redis");
+  flag("cluster-node-name", flags.cluster_node_name,
+       "readable part of this node's id, [A-Za-z0-9._-]{1,64} (default: the host name)");
+  flag("cluster-key-prefix", flags.cluster_key_prefix, "prefix of every Redis key and channel of the cluster");
+  flag("cluster-node-ttl", flags.cluster_node_ttl,
+       "seconds after its last heartbeat until a crashed node's channels are taken over (heartbeat: TTL/5)")
+      ->check(CLI::Range(1u, 3600u));
+
   group = "Tuning";
   flag("io-threads", flags.io_threads, "network threads (0 = one per core)");
   flag("actor-threads", flags.actor_threads, "worker threads of the stealing and sharing schedulers (0 = one per core)");
@@ -249,6 +271,37 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
            "not supported (original only)")
       ->group("");
 }
+
+namespace {
+
+// The readable part of the node id: the host name, cut to the characters node names allow.
+std::string default_node_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "kwmserverd";
+  std::string name;
+  for (const char* c = host; *c != 0 && name.size() < 64; ++c)
+    name += kwm::cluster::valid_node_name(std::string_view(c, 1)) ? *c : '-';
+  return name.empty() ? "kwmserverd" : name;
+}
+
+std::optional<startup_error> configure_cluster(serve_flags& flags) {
+  if (flags.cluster_redis.empty()) return std::nullopt;
+  auto parsed = kwm::cluster::parse_redis_url(flags.cluster_redis);
+  if (!parsed.endpoint) return startup_error{"invalid --cluster-redis: " + parsed.error, 2};
+  const auto name = flags.cluster_node_name.empty() ? default_node_name() : flags.cluster_node_name;
+  if (!kwm::cluster::valid_node_name(name))
+    return startup_error{"invalid --cluster-node-name '" + name + "': 1-64 of A-Z a-z 0-9 . _ -", 2};
+  if (flags.cluster_key_prefix.empty()) return startup_error{"--cluster-key-prefix must not be empty", 2};
+  auto& options = flags.runtime.cluster.emplace();
+  options.redis.endpoint = *parsed.endpoint;
+  options.node_name = name;
+  options.key_prefix = flags.cluster_key_prefix;
+  options.timing.node_ttl = std::chrono::seconds(flags.cluster_node_ttl);
+  options.timing.heartbeat = options.timing.node_ttl / 5;
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   for (const auto& name : flags.unsupported)
@@ -285,9 +338,16 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
   }
   if (flags.with_metrics) {
     const auto metrics_address = *parse_listen(flags.metrics_listen);
-    net::server_config metrics;
+    // The same HTTP limits and timeouts as the main listener, its own small table, and the
+    // descriptors that table may hold are left out of the main listener's automatic cap.
+    net::server_config metrics = rt.server;
     metrics.host = metrics_address.host;
     metrics.port = metrics_address.port;
+    metrics.http.max_connections = flags.metrics_max_connections;
+    metrics.http.max_connections_per_address = 0;
+    metrics.http.descriptors_for_others = 0;
+    metrics.trusted_proxies = {};
+    rt.server.http.descriptors_for_others = flags.metrics_max_connections;
     rt.metrics_listener = metrics;
   }
   // Static roots must exist at startup (spec §1.9).
@@ -308,6 +368,7 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
     log_tls_certificate(*rt.server.tls);
   }
   if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
+  if (auto problem = configure_cluster(flags)) return problem;
   const auto limits = check_limits(rt);
   if (limits.error) return startup_error{*limits.error, 2};
   if (limits.warning) log::warn(*limits.warning);

@@ -24,6 +24,7 @@ struct serve_flags {
   std::string pipeline_forced_regexp = default_pipeline_regexp;
   bool with_metrics = false;
   std::string metrics_listen = "127.0.0.1:6778";
+  std::size_t metrics_max_connections = 16;
   bool enable_www = false;
   std::string www_root = "./www";
   bool enable_docs = false;
@@ -39,6 +40,7 @@ struct serve_flags {
   unsigned http_idle_timeout = 60;
   unsigned ws_message_timeout = 30;
   std::string admin_tokens_key;
+  std::size_t admin_max_revocations = 100000;
   bool enable_auth_basic = false;
   std::string auth_basic_values;
   bool insecure_auth = false;
@@ -56,6 +58,11 @@ struct serve_flags {
   std::string tls_cert;  // D24: both or neither
   std::string tls_key;
   std::vector<std::string> unsupported;  // original-only flags that were given
+  // Cluster (D23, docs/cluster.md).
+  std::string cluster_redis;
+  std::string cluster_node_name;  // default: the host name
+  std::string cluster_key_prefix = "kwm:";
+  uint32_t cluster_node_ttl = 5;  // seconds
 };
 
 // Usage errors (bad values) exit with 2; a configuration that cannot work with 1.

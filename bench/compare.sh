@@ -5,7 +5,7 @@
 # each round. Prints one table of medians (min–max over the rounds) and ours/original ratios.
 #
 #   bench/compare.sh [--rounds 3] [--duration 5] [--only "p1 p2 …"] [--ours build/test/kwmserverd]
-#                    [--original /work/shared/peer/kwmserverd-2.0] [--bench build/test/kwmbench]
+#                    [--original ../shared/peer/kwmserverd-2.0] [--bench build/test/kwmbench]
 #                    [--idle-connections 10000] [--raw FILE]
 #                    [--tls ours|original|both] [--tls-resume] [--names "ours original"]
 #
@@ -30,7 +30,7 @@ rounds=3
 duration=5
 only="p1 p1lat p2 p3 p4 p5 fan10 fan200 fan1000"
 ours=$repo/build/test/kwmserverd
-original=/work/shared/peer/kwmserverd-2.0
+original=$repo/../shared/peer/kwmserverd-2.0
 bench=$repo/build/test/kwmbench
 idle_connections=10000
 raw=""

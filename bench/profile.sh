@@ -28,7 +28,7 @@ call_graph=dwarf
 heaptrack=false
 out=""
 ours=$repo/build/test/kwmserverd
-original=/work/shared/peer/kwmserverd-2.0
+original=$repo/../shared/peer/kwmserverd-2.0
 bench=$repo/build/test/kwmbench
 while [ $# -gt 0 ]; do
   case $1 in

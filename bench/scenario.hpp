@@ -21,6 +21,9 @@ struct settings {
   int senders = 5;
   int server_pid = 0;
   double sample_every = 10;  // soak: seconds between samples
+  // --ports: the nodes of a cluster; connection i goes to ports[i % size], so the two ends
+  // of a relay pair (connections 2k, 2k+1) sit on different nodes. Empty: --port only.
+  std::vector<uint16_t> ports;
 };
 
 // The Authorization header value for `user` under the chosen --auth mode ("" = anonymous).

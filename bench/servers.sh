@@ -37,7 +37,7 @@ servers_init() {
   ORIGINAL_BINARY=$2
   [ -x "$OURS_BINARY" ] || { echo "no server binary at $OURS_BINARY (build it: cmake --build build/test --target kwmserverd)" >&2; exit 2; }
   [ -x "$ORIGINAL_BINARY" ] || { echo "no original server at $ORIGINAL_BINARY" >&2; exit 2; }
-  WORK_DIR=$(mktemp -d /tmp/kwm-bench.XXXXXX)
+  WORK_DIR=$(mktemp -d -t kwm-bench.XXXXXX)
   trap servers_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM

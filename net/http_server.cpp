@@ -57,7 +57,7 @@ std::size_t effective_max_connections(const http_limits& limits) {
   if (limits.max_connections != 0) return limits.max_connections;
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
-  constexpr rlim_t reserve = 64;
+  const rlim_t reserve = 64 + static_cast<rlim_t>(limits.descriptors_for_others);
   return limit.rlim_cur > reserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - reserve) : 1;
 }
 
@@ -116,6 +116,14 @@ std::size_t input_buffer_limit(const http_limits& limits) {
   return std::max<std::size_t>(limits.max_header_bytes, 4096);
 }
 
+request_head_view view_of_head(const http::request<http::string_body>& head) {
+  request_head_view view;
+  view.version = head.version();
+  for (const auto& field : head)
+    view.fields.emplace_back(to_std(field.name_string()), to_std(field.value()));
+  return view;
+}
+
 // -- plain HTTP sessions --------------------------------------------------------------------
 
 template <>
@@ -129,8 +137,8 @@ void http_session<plain_transport>::end_connection() {
 }
 
 // Sessions over TLS are made in tls_http_session.cpp.
-extern template void start_http_session<tls_transport>(std::shared_ptr<server_state> state, connection_slot slot,
-                                                       tcp::socket socket);
+extern template void start_http_session<tls_transport>(std::shared_ptr<server_state> state,
+                                                       connection_slot slot, tcp::socket socket);
 
 namespace {
 
@@ -156,7 +164,9 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   // Accepts on the pool's first thread; each new connection lives on the next thread.
   listener(io_pool& pool, std::shared_ptr<server_state> state)
-      : pool_(pool), acceptor_(pool.context(0)), retry_timer_(acceptor_.get_executor()),
+      : pool_(pool),
+        acceptor_(pool.context(0)),
+        retry_timer_(acceptor_.get_executor()),
         state_(std::move(state)) {}
 
   void open(const std::string& host, uint16_t port) {
@@ -205,7 +215,8 @@ class listener : public std::enable_shared_from_this<listener> {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (state_->config.socket_send_buffer_bytes > 0)
-      socket.set_option(asio::socket_base::send_buffer_size(state_->config.socket_send_buffer_bytes), ignored);
+      socket.set_option(
+          asio::socket_base::send_buffer_size(state_->config.socket_send_buffer_bytes), ignored);
     if (state_->config.tls)
       start_http_session<tls_transport>(state_, std::move(*slot), std::move(socket));
     else
@@ -246,7 +257,9 @@ void http_server::start() {
   impl_->acceptor->open(impl_->state->config.host, impl_->state->config.port);
 }
 
-uint16_t http_server::port() const { return impl_->acceptor ? impl_->acceptor->port() : 0; }
+uint16_t http_server::port() const {
+  return impl_->acceptor ? impl_->acceptor->port() : 0;
+}
 
 void http_server::begin_shutdown() {
   impl_->state->stopping.store(true);
@@ -254,7 +267,9 @@ void http_server::begin_shutdown() {
   impl_->state->for_each_session(&session_base::shutdown);
 }
 
-void http_server::force_close() { impl_->state->for_each_session(&session_base::terminate); }
+void http_server::force_close() {
+  impl_->state->for_each_session(&session_base::terminate);
+}
 
 std::size_t http_server::open_connections() const {
   return impl_->state->table.open_connections();

@@ -49,6 +49,13 @@ http_response http_response::text_error(unsigned status, std::string_view messag
   return response;
 }
 
+http_response http_response::json_stream(std::shared_ptr<body_source> source) {
+  http_response response;
+  response.headers = {{"Content-Type", "application/json"}};
+  response.streamed_body = std::move(source);
+  return response;
+}
+
 http_response http_response::json(std::string body) {
 #ifdef KWM_CHECK_OUTPUT
   protocol::require_valid_json_output("HTTP body", body);  // D19, in the test build

@@ -3,6 +3,7 @@
 // application's route handlers. No Beast types, so handlers compile without Beast.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,11 +58,23 @@ struct file_range {
   uint64_t length = 0;
 };
 
+// A body made in pieces while it is written (chunked transfer coding), for generated bodies
+// too large to hold whole. `next` is called when the head or the previous piece has been
+// written; it answers once, from any thread: the next piece, an empty piece at the end, or
+// nullopt when the body cannot be finished (the connection is then closed).
+class body_source {
+ public:
+  using deliver = std::function<void(std::optional<std::string>)>;
+  virtual ~body_source() = default;
+  virtual void next(deliver piece) = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::optional<file_range> file_body;  // when set, the body (`body` stays empty)
+  std::shared_ptr<body_source> streamed_body;  // when set, the body (`body` stays empty)
   bool close_connection = false;
   // For HEAD: the Content-Length the GET would have had (the body stays empty).
   std::optional<uint64_t> head_content_length;
@@ -71,6 +84,8 @@ struct http_response {
   static http_response not_found() { return text_error(404, "404 page not found"); }
   // application/json; `body` already ends with "\n".
   static http_response json(std::string body);
+  // application/json written piece by piece from `source`.
+  static http_response json_stream(std::shared_ptr<body_source> source);
   // No body and no Content-Type.
   static http_response empty(unsigned status);
   // 301 to `location`, with the small HTML body Go's http.Redirect writes.

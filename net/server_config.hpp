@@ -19,6 +19,9 @@ struct http_limits {
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 0;  // 0 = soft RLIMIT_NOFILE minus a reserve of 64
+  // Descriptors another listener of the process may hold (the metrics listener's cap): the
+  // automatic max_connections leaves them out too, so that both together keep the reserve.
+  std::size_t descriptors_for_others = 0;
   // Connections per client address (IPv6: per /64); 0 = no cap (D20).
   std::size_t max_connections_per_address = 0;
 };
@@ -58,7 +61,8 @@ struct server_config {
   std::shared_ptr<tls_context> tls;
 };
 
-// Resolves max_connections = 0 to the soft descriptor limit minus the reserve.
+// Resolves max_connections = 0 to the soft descriptor limit minus the reserve and minus
+// descriptors_for_others.
 std::size_t effective_max_connections(const http_limits& limits);
 
 }  // namespace kwm::net

@@ -96,6 +96,13 @@ std::string render_admin_token(const admin_token_object& token) {
   return take_string(buffer) + "\n";
 }
 
+void append_admin_token(std::string& out, const admin_token_object& token) {
+  rapidjson::StringBuffer buffer;
+  json_writer writer(buffer);
+  write_token(writer, token);
+  out.append(buffer.GetString(), buffer.GetSize());
+}
+
 std::string render_admin_tokens(const std::vector<admin_token_object>& tokens) {
   rapidjson::StringBuffer buffer;
   json_writer out(buffer);

@@ -27,5 +27,7 @@ std::variant<admin_token_object, std::string> parse_admin_token_object(std::stri
 
 std::string render_admin_token(const admin_token_object& token);  // with the trailing "\n"
 std::string render_admin_tokens(const std::vector<admin_token_object>& tokens);
+// The compact object alone (no "\n"), appended: for a token list written in pieces.
+void append_admin_token(std::string& out, const admin_token_object& token);
 
 }  // namespace kwm::protocol

@@ -53,7 +53,7 @@ std::optional<token_claims> verify_admin_token(std::string_view token, std::stri
   rapidjson::Document header_doc;
   if (!parse_object(*header, header_doc)) return std::nullopt;
   const auto alg = header_doc.FindMember("alg");
-  if (alg == header_doc.MemberEnd() || !alg->value.IsString() || std::string_view(alg->value.GetString()) != "HS256")
+  if (alg == header_doc.MemberEnd() || !alg->value.IsString() || string_view_of(alg->value) != "HS256")
     return std::nullopt;
   if (const auto kid = header_doc.FindMember("kid"); kid != header_doc.MemberEnd())
     if (!kid->value.IsString() || kid->value.GetStringLength() != 0) return std::nullopt;
@@ -67,7 +67,7 @@ std::optional<token_claims> verify_admin_token(std::string_view token, std::stri
   const auto sub = claims_doc.FindMember("sub");
   if (sub == claims_doc.MemberEnd() || !sub->value.IsString() || sub->value.GetStringLength() == 0)
     return std::nullopt;
-  claims.subject = sub->value.GetString();
+  claims.subject = std::string(string_view_of(sub->value));
   const auto exp = claims_doc.FindMember("exp");
   if (exp == claims_doc.MemberEnd() || !exp->value.IsInt64()) return std::nullopt;
   claims.expires_at = exp->value.GetInt64();

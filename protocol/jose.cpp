@@ -20,7 +20,7 @@ using jws_ptr = std::unique_ptr<cjose_jws_t, jws_release>;
 
 std::string string_member(const rapidjson::Value& object, const char* key) {
   auto it = object.FindMember(key);
-  return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string();
+  return it != object.MemberEnd() && it->value.IsString() ? std::string(string_view_of(it->value)) : std::string();
 }
 
 }  // namespace

@@ -44,6 +44,13 @@ inline void write_raw(json_writer& out, std::string_view json, rapidjson::Type t
   out.RawValue(json.data(), json.size(), type);
 }
 
+// A parsed string value whole: it may hold NUL characters (from "\u0000"), so never read it
+// through GetString() alone, which stops at the first one.
+template <class Value>
+std::string_view string_view_of(const Value& value) {
+  return {value.GetString(), value.GetStringLength()};
+}
+
 inline std::string take_string(rapidjson::StringBuffer& buffer) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include "protocol/json.hpp"
 #include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
@@ -15,7 +16,9 @@ const value* member(const value& object, const char* key) {
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
-std::string string_of(const value* v) { return v != nullptr && v->IsString() ? v->GetString() : std::string(); }
+std::string string_of(const value* v) {
+  return v != nullptr && v->IsString() ? std::string(string_view_of(*v)) : std::string();
+}
 
 // NumericDate: any JSON number of seconds.
 std::optional<double> number_of(const value* v) {
@@ -55,7 +58,7 @@ oidc_check check_access_token_claims(std::string_view claims_json, const oidc_po
       bool found = false;
       if (scopes != nullptr && scopes->IsArray())
         for (const auto& scope : scopes->GetArray())
-          if (scope.IsString() && required == scope.GetString()) found = true;
+          if (scope.IsString() && required == string_view_of(scope)) found = true;
       if (!found) return failed(oidc_error::missing_scope);
     }
   }

@@ -4,6 +4,7 @@
 
 #include "protocol/base64.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/json.hpp"
 #include "protocol/json_reader.hpp"
 
 namespace kwm::protocol {
@@ -24,7 +25,7 @@ std::optional<turn_credentials> parse_turn_service_response(std::string_view bod
   turn_credentials credentials;
   auto text = [&](const char* key) {
     auto it = doc.FindMember(key);
-    return it != doc.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString()) : std::string();
+    return it != doc.MemberEnd() && it->value.IsString() ? std::string(string_view_of(it->value)) : std::string();
   };
   credentials.username = text("username");
   credentials.password = text("password");
@@ -33,7 +34,7 @@ std::optional<turn_credentials> parse_turn_service_response(std::string_view bod
   if (credentials.ttl < 60) credentials.ttl = 60;
   if (auto uris = doc.FindMember("uris"); uris != doc.MemberEnd() && uris->value.IsArray())
     for (const auto& uri : uris->value.GetArray())
-      if (uri.IsString()) credentials.uris.emplace_back(uri.GetString());
+      if (uri.IsString()) credentials.uris.emplace_back(string_view_of(uri));
   if (credentials.username.empty() || credentials.uris.empty()) return std::nullopt;
   return credentials;
 }

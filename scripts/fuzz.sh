@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(rtm_frame rtm_message json_roundtrip token form http_request)
+all_targets=(rtm_frame rtm_message json_roundtrip token form http_request websocket_frames)
 targets=()
 runs=""
 seed="${KWM_FUZZ_SEED:-1}"

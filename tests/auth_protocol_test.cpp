@@ -107,3 +107,37 @@ TEST_CASE("admin token bodies parse with Go-like errors and render in key order"
   CHECK(error_of("[]") == "json: cannot unmarshal array into Go value of type admin.AdminAuthToken");
   CHECK_FALSE(error_of("{nope").empty());
 }
+
+TEST_CASE("JSON strings holding NUL characters are read whole and never cut at the first one (N1)") {
+  const std::string claims = R"({"exp":1827218598,"iat":1795682598,"sub":"mallory"})";
+  // "HS256" + NUL + anything is not HS256.
+  CHECK_FALSE(verify_admin_token(forge(R"({"alg":"HS256\u0000x","kid":""})", claims), key, vector_now));
+  CHECK_FALSE(verify_admin_token(forge(R"({"alg":"HS256\u0000"})", claims), key, vector_now));
+  // A subject with a NUL stays that subject: it is not "alice".
+  const auto nul_subject =
+      verify_admin_token(forge(R"({"alg":"HS256"})", R"({"exp":1827218598,"iat":1795682598,"sub":"alice\u0000x"})"),
+                         key, vector_now);
+  REQUIRE(nul_subject);
+  CHECK(nul_subject->subject == std::string("alice\0x", 7));
+  // TURN service answers: every byte of the strings.
+  const auto turn = parse_turn_service_response(R"({"username":"u\u0000v","password":"p\u0000q","ttl":600,"uris":["turn:a\u0000b"]})");
+  REQUIRE(turn);
+  CHECK(turn->username == std::string("u\0v", 3));
+  CHECK(turn->password == std::string("p\0q", 3));
+  REQUIRE(turn->uris.size() == 1);
+  CHECK(turn->uris[0] == std::string("turn:a\0b", 8));
+  // Admin bodies: bytes after a raw NUL are not ignored; an escaped NUL is kept.
+  CHECK(std::holds_alternative<std::string>(parse_admin_token_object(std::string(R"({"type":"Token"})") + '\0' + "x")));
+  CHECK(std::holds_alternative<std::string>(parse_admin_token_object(std::string(R"({"type":"Token"})") + '\0')));
+  const auto parsed = parse_admin_token_object(R"({"type":"Token","sub":"a\u0000b"})");
+  REQUIRE(std::holds_alternative<admin_token_object>(parsed));
+  CHECK(std::get<admin_token_object>(parsed).sub == std::string("a\0b", 3));
+}
+
+TEST_CASE("a UTF-8 byte order mark before JSON is invalid JSON as in Go's encoding/json") {
+  const std::string bom = "\xEF\xBB\xBF";
+  CHECK(std::holds_alternative<std::string>(parse_admin_token_object(bom + R"({"type":"Token"})")));
+  CHECK_FALSE(parse_turn_service_response(bom + R"({"username":"u","uris":["turn:a"]})"));
+  CHECK_FALSE(verify_admin_token(forge(bom + R"({"alg":"HS256"})", R"({"exp":1827218598,"sub":"a"})"), key, vector_now));
+  CHECK_FALSE(verify_admin_token(forge(R"({"alg":"HS256"})", bom + R"({"exp":1827218598,"sub":"a"})"), key, vector_now));
+}

@@ -13,6 +13,7 @@
 #include "protocol/turn.hpp"
 #include "support/process.hpp"
 #include "support/rtm_peer.hpp"
+#include "support/hostile_client.hpp"
 #include "support/stub_http_server.hpp"
 
 using namespace kwm::test;
@@ -314,4 +315,54 @@ TEST_CASE("TURN credentials from an external service, and its failures") {
     CHECK(reply.status == 500);
     CHECK(reply.body == "TURN config failed\n");
   }
+}
+
+TEST_CASE("revocations are bounded by --admin-max-revocations and expire with the tokens (N4)") {
+  auto options = auth_options();
+  options.admin_tokens->max_revocations = 3;
+  options.admin_tokens->token_lifetime = 2;  // tokens of ours live 2 s: so do their revocations
+  server_fixture server(options);
+  const std::string path = "/api/kwm/v2/admin/auth/tokens";
+  const auto revoke = [&](const std::string& sub) {
+    return http_call(server.port(), "DELETE", path, json_header, R"({"type":"Token","sub":")" + sub + R"("})");
+  };
+  // Subjects of any length cost the same: they are kept as digests.
+  for (const std::string& sub : {std::string("a"), std::string("b"), std::string(4000, 'c')})
+    CHECK(revoke(sub).status == 404);
+  const auto refused = revoke("d");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Content-Type") == std::optional<std::string>("text/plain; charset=utf-8"));
+  CHECK(refused.body == "too many revocations\n");
+  CHECK(revoke("a").status == 404);  // renewing a kept revocation needs no room
+  // The revoked subject stays revoked while the store is full.
+  const int64_t now = kwm::protocol::unix_seconds_now();
+  CHECK(connect_with(server.port(), "Token " + kwm::protocol::sign_admin_token(server_key, {"b", now - 1, now + 1}), "b")
+            .status == 403);
+  // Once the tokens they cover have expired, revocations make room again.
+  CHECK(eventually([&] { return revoke("d").status == 404; }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("a token list larger than one page is streamed and is the same JSON array (N4)") {
+  auto options = auth_options();
+  options.admin_tokens->record_idle = std::chrono::minutes(5);
+  server_fixture server(options);
+  const std::string path = "/api/kwm/v2/admin/auth/tokens";
+  std::vector<std::string> requests;
+  for (int i = 0; i < 300; ++i)
+    requests.push_back(build_http_request("POST", path, json_header,
+                                          R"({"type":"Token","sub":"s)" + std::to_string(1000 + i) +
+                                              R"(","claims":{"x":")" + std::string(1000, 'c') + R"("}})",
+                                          true));
+  for (const auto& reply : http_pipeline(server.port(), requests)) REQUIRE(reply.status == 200);
+  const auto list = http_call(server.port(), "GET", path);
+  CHECK(list.status == 200);
+  CHECK(list.header("Transfer-Encoding") == std::optional<std::string>("chunked"));
+  CHECK_FALSE(list.header("Content-Length").has_value());
+  REQUIRE(list.body.size() > 300 * 1000);
+  CHECK(list.body.back() == '\n');
+  const auto parsed = parse_json(list.body);
+  REQUIRE(parsed.IsArray());
+  REQUIRE(parsed.Size() == 300);
+  for (rapidjson::SizeType i = 0; i < parsed.Size(); ++i)
+    CHECK(std::string(parsed[i]["sub"].GetString()) == "s" + std::to_string(1000 + i));
 }

@@ -221,11 +221,12 @@ TEST_CASE("kwmbench runs every scenario against the server") {
 }
 
 // The regression behind the parser: against the original, relay counted 0. Needs the original
-// binary (KWM_ORIGINAL_SERVER, default /work/shared/peer/kwmserverd-2.0); skipped without it.
+// binary (KWM_ORIGINAL_SERVER, default ../shared/peer/kwmserverd-2.0 beside the
+// repository); skipped without it.
 TEST_CASE("kwmbench counts messages against the original Go server") {
   const char* configured = std::getenv("KWM_ORIGINAL_SERVER");
   const std::string binary =
-      configured != nullptr ? configured : "/work/shared/peer/kwmserverd-2.0";
+      configured != nullptr ? configured : KWM_SOURCE_DIR "/../shared/peer/kwmserverd-2.0";
   if (!std::filesystem::exists(binary)) {
     MESSAGE("skipped: no original server at " << binary << " (set KWM_ORIGINAL_SERVER)");
     return;

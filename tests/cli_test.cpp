@@ -236,3 +236,42 @@ TEST_CASE("the per-address cap and trusted proxies come from flags and environme
     CHECK(reply->status == 200);
   }
 }
+
+TEST_CASE("the metrics listener keeps the --http-* timeouts and its own --metrics-max-connections (N5)") {
+  const auto metrics_port_of = [](child_process& server) {
+    const auto log = server.wait_for_stderr(R"(msg="metrics listening")", std::chrono::seconds(10));
+    REQUIRE(log.has_value());
+    std::string port;
+    REQUIRE(RE2::PartialMatch(*log, R"(msg="metrics listening" address=[^ ]*:(\d+))", &port));
+    return static_cast<uint16_t>(std::stoi(port));
+  };
+  SUBCASE("at its cap the oldest idle connection makes room for a new one") {
+    child_process server({binary, "serve", "--listen", "127.0.0.1:0", "--with-metrics", "--metrics-listen",
+                          "127.0.0.1:0", "--metrics-max-connections", "2", "--http-read-header-timeout", "60"},
+                         {});
+    const uint16_t port = metrics_port_of(server);
+    std::vector<tcp_socket> held;
+    for (int i = 0; i < 2; ++i) {
+      held.emplace_back(port);
+      std::string buffer;
+      held.back().send_all(build_http_request("GET", "/metrics", {}, {}, true));
+      REQUIRE(read_http_reply(held.back(), buffer).has_value());
+    }
+    // A third is admitted by closing the oldest idle one (D20 eviction, as on the main port).
+    tcp_socket third(port);
+    std::string buffer;
+    third.send_all(build_http_request("GET", "/metrics", {}, {}, true));
+    const auto reply = read_http_reply(third, buffer);
+    REQUIRE(reply.has_value());
+    CHECK(reply->status == 200);
+    CHECK(held.front().wait_for_close(std::chrono::seconds(10)));
+  }
+  SUBCASE("an unfinished request head is closed after --http-read-header-timeout") {
+    child_process server({binary, "serve", "--listen", "127.0.0.1:0", "--with-metrics", "--metrics-listen",
+                          "127.0.0.1:0", "--http-read-header-timeout", "1"},
+                         {});
+    tcp_socket slow(metrics_port_of(server));
+    slow.send_all("GET /metrics HTTP/1.1\r\n");
+    CHECK(slow.wait_for_close(std::chrono::seconds(8)));  // the default would be 10 s
+  }
+}

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cluster/bus_messages.hpp"
+#include "cluster/record_codec.hpp"
 #include "cluster/wire.hpp"
 
 using namespace kwm::cluster;
@@ -191,4 +192,54 @@ TEST_CASE("cluster wire: random bytes never decode out of bounds") {
       for (const auto user : users->users) CHECK(inside(user));
     if (const auto channel = decode_channel(envelope->body)) CHECK(inside(channel->body));
   }
+}
+
+TEST_CASE("cluster records: auth records, chat messages and admin tokens survive the trip, truncations do not") {
+  kwm::protocol::auth_record auth;
+  auth.kind = kwm::protocol::auth_kind::bearer;
+  auth.user_id = std::string("u\0ser", 5);
+  auth.subject = "sub";
+  auth.display_name = "Zoë";
+  auth.credential = "token";
+  auth.expires_at = 1'900'000'000;
+  auth.issued_at = 1'800'000'000;
+  auth.can_create_channels = false;
+  auth.group_restriction = std::set<std::string>{"a", "b/c"};
+  const auto encoded = kwm::cluster::encode_auth_record(auth);
+  const auto decoded = kwm::cluster::decode_auth_record(encoded);
+  REQUIRE(decoded);
+  CHECK(decoded->user_id == auth.user_id);
+  CHECK(decoded->display_name == auth.display_name);
+  CHECK(decoded->expires_at == auth.expires_at);
+  CHECK(decoded->issued_at == auth.issued_at);
+  CHECK_FALSE(decoded->can_create_channels);
+  CHECK(decoded->group_restriction == auth.group_restriction);
+  for (std::size_t cut = 0; cut < encoded.size(); ++cut)
+    CHECK_FALSE(kwm::cluster::decode_auth_record(std::string_view(encoded).substr(0, cut)));
+
+  kwm::protocol::chats_message chat;
+  chat.id = 7;
+  chat.channel = "@room";
+  chat.message.emplace();
+  chat.message->text = "hi";
+  chat.message->extra.presence = kwm::protocol::json_presence::value;
+  chat.message->extra.type = rapidjson::kObjectType;
+  chat.message->extra.text = "{}";
+  const auto chat_bytes = kwm::cluster::encode_chats_message(chat);
+  const auto chat_back = kwm::cluster::decode_chats_message(chat_bytes);
+  REQUIRE(chat_back);
+  CHECK(chat_back->id == 7);
+  CHECK(chat_back->message->text == "hi");
+  CHECK(chat_back->message->extra.text == "{}");
+  CHECK(chat_back->message->extra.presence == kwm::protocol::json_presence::value);
+  CHECK_FALSE(kwm::cluster::decode_chats_message(std::string_view(chat_bytes).substr(0, chat_bytes.size() - 1)));
+
+  kwm::protocol::admin_token_object token;
+  token.type = "Token";
+  token.sub = "zoe";
+  token.value = "jwt";
+  const auto token_back = kwm::cluster::decode_admin_token(kwm::cluster::encode_admin_token(token), 42);
+  REQUIRE(token_back);
+  CHECK(token_back->sub == "zoe");
+  CHECK(token_back->exp == 42);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "net/client_address.hpp"
+#include "net/detail/request_framing_check.hpp"
 #include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -475,4 +476,105 @@ TEST_CASE("static files: large files stream from disk with bounded memory") {
   CHECK(after < before + 32 * mib);
   CHECK(http_call(port, "GET", "/health-check").status == 200);
   readers.clear();  // before the server, so its drain does not wait for them
+}
+
+// -- message framing and Host (N2), Expect (RFC 7231 §5.1.1) ------------------------------
+
+TEST_CASE("request framing: only a lone chunked coding and never with Content-Length and one Host") {
+  using kwm::net::request_head_view;
+  const auto ok = [](unsigned version, std::vector<std::pair<std::string_view, std::string_view>> fields) {
+    return kwm::net::has_unambiguous_framing(request_head_view{version, std::move(fields)});
+  };
+  CHECK(ok(11, {{"Host", "a"}}));
+  CHECK(ok(11, {{"host", "a"}, {"Transfer-Encoding", " Chunked "}}));
+  CHECK(ok(11, {{"Host", "a"}, {"Content-Length", "5"}, {"content-length", "5"}}));
+  CHECK(ok(10, {}));
+  CHECK_FALSE(ok(11, {}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Host", "a"}}));
+  CHECK_FALSE(ok(10, {{"Host", "a"}, {"Host", "b"}}));
+  for (const std::string_view coding : {"identity", "gzip, chunked", "chunked, identity", "chunked,", "", "chunkedx"})
+    CHECK_MESSAGE(!ok(11, {{"Host", "a"}, {"Transfer-Encoding", coding}}), coding);
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}}));
+  CHECK_FALSE(ok(10, {{"Transfer-Encoding", "chunked"}}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Content-Length", "5"}, {"Content-Length", "6"}}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Content-Length", "5, 5"}}));
+  CHECK_FALSE(ok(11, {{"Host", "a"}, {"Content-Length", "+5"}}));
+}
+
+TEST_CASE("smuggling shapes are answered 400 Bad Request and the connection is closed (N2)") {
+  server_fixture server;
+  const std::string post =
+      "POST /api/v1/rtm.connect HTTP/1.1\r\nHost: kwm\r\nContent-Type: application/x-www-form-urlencoded\r\n";
+  const std::string next = "GET /health-check HTTP/1.1\r\nHost: kwm\r\n\r\n";
+  for (const std::string& request :
+       {post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nuser=" + next,
+        post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" + next,
+        post + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + next,
+        post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+        post + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+        post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nuser=a" + next,
+        std::string("GET /health-check HTTP/1.1\r\n\r\n") + next,
+        std::string("GET /health-check HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") + next}) {
+    CAPTURE(request);
+    tcp_socket socket(server.port(), 10s);
+    socket.send_all(request);
+    std::string buffer;
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply.has_value());
+    CHECK(reply->status == 400);
+    CHECK(reply->header("Content-Type") == std::optional<std::string>("text/plain; charset=utf-8"));
+    CHECK(reply->body == "Bad Request\n");
+    CHECK_FALSE(read_http_reply(socket, buffer).has_value());
+  }
+  // HTTP/1.0 needs no Host.
+  tcp_socket plain(server.port(), 10s);
+  plain.send_all("GET /health-check HTTP/1.0\r\n\r\n");
+  std::string buffer;
+  const auto reply = read_http_reply(plain, buffer);
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 200);
+}
+
+namespace {
+
+// A connect request with `Expect: <expectation>`: the head alone first; after an interim
+// 100, `body`. The statuses received, in order.
+std::vector<unsigned> statuses_with_expect(uint16_t port, const std::string& expectation, const std::string& framing,
+                                           const std::string& body) {
+  tcp_socket socket(port, 10s);
+  socket.send_all("POST /api/v1/rtm.connect HTTP/1.1\r\nHost: kwm\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\nExpect: " +
+                  expectation + "\r\n" + framing + "\r\n");
+  std::string buffer;
+  std::vector<unsigned> statuses;
+  for (auto reply = read_http_reply(socket, buffer); reply; reply = read_http_reply(socket, buffer)) {
+    statuses.push_back(reply->status);
+    if (reply->status != 100) break;
+    socket.send_all(body);
+  }
+  return statuses;
+}
+
+}  // namespace
+
+TEST_CASE("Expect: 100-continue gets 100 Continue before the body or its final answer at once") {
+  server_fixture server;
+  const auto port = server.port();
+  using statuses = std::vector<unsigned>;
+  CHECK(statuses_with_expect(port, "100-continue", "Content-Length: 10\r\n", "user=alice") == statuses{100, 200});
+  CHECK(statuses_with_expect(port, "100-Continue", "Transfer-Encoding: chunked\r\n", chunk("user=alice") + "0\r\n\r\n") ==
+        statuses{100, 200});
+  // A declared body over the limit: the final answer without waiting for it.
+  CHECK(statuses_with_expect(port, "100-continue", "Content-Length: 10000000\r\n", {}) == statuses{413});
+  CHECK(statuses_with_expect(port, "something-else", "Content-Length: 10\r\n", "user=alice") == statuses{417});
+  // A client that sends its body at once does not wait: no 100 for it.
+  tcp_socket eager(port, 10s);
+  eager.send_all("POST /api/v1/rtm.connect HTTP/1.1\r\nHost: kwm\r\nExpect: 100-continue\r\n"
+                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nuser=alice");
+  std::string buffer;
+  const auto reply = read_http_reply(eager, buffer);
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 200);
 }

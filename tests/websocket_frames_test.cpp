@@ -10,32 +10,16 @@
 #include "net/detail/unfinished_budget.hpp"
 #include "net/detail/utf8_validator.hpp"
 #include "net/websocket_frames.hpp"
+#include "support/raw_client.hpp"
 
 using namespace kwm::net;
 
 namespace {
 
-// A masked client frame.
+// A client frame (masked unless told), as the test clients encode it.
 std::string client_frame(ws::opcode op, std::string_view payload, bool fin = true, uint8_t rsv = 0,
                          bool masked = true) {
-  std::string out;
-  out += static_cast<char>((fin ? 0x80 : 0) | rsv | static_cast<uint8_t>(op));
-  const uint8_t mask_bit = masked ? 0x80 : 0;
-  if (payload.size() < 126) {
-    out += static_cast<char>(mask_bit | payload.size());
-  } else if (payload.size() <= 0xFFFF) {
-    out += static_cast<char>(mask_bit | 126);
-    out += static_cast<char>(payload.size() >> 8);
-    out += static_cast<char>(payload.size() & 0xFF);
-  } else {
-    out += static_cast<char>(mask_bit | 127);
-    for (int i = 7; i >= 0; --i) out += static_cast<char>((static_cast<uint64_t>(payload.size()) >> (8 * i)) & 0xFF);
-  }
-  const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
-  if (masked) out.append(reinterpret_cast<const char*>(key), 4);
-  for (std::size_t i = 0; i < payload.size(); ++i)
-    out += masked ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i];
-  return out;
+  return kwm::test::encode_frame(static_cast<kwm::test::opcode>(op), payload, fin, masked, rsv);
 }
 
 struct recorder {

@@ -4,6 +4,7 @@
 // unfinished messages and input flow control.
 #include <doctest/doctest.h>
 
+#include "support/hostile_client.hpp"
 #include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 
@@ -16,18 +17,6 @@ constexpr const char* goodbye = R"({"type":"goodbye","server_status":null})";
 void check_bystander(ws_client& bystander, int id) {
   bystander.send_text(R"({"type":"ping","id":)" + std::to_string(id) + "}");
   CHECK(bystander.next_text() == std::optional<std::string>(R"({"id":)" + std::to_string(id) + R"(,"type":"pong"})"));
-}
-
-// Texts until the close frame.
-std::vector<std::string> texts_until_close(ws_client& client, std::chrono::milliseconds timeout = 10s) {
-  std::vector<std::string> texts;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!client.closed && std::chrono::steady_clock::now() < deadline) {
-    auto text = client.next_text(std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()));
-    if (text) texts.push_back(std::move(*text));
-  }
-  return texts;
 }
 
 // The payload of a client close frame with `code`.
@@ -76,7 +65,7 @@ TEST_CASE("the message limit is exact and decided by the frame header") {
     // Only the header of a frame one byte over the limit: the answer needs no payload.
     auto client = server.open_after_hello("bob");
     client->send_raw(encode_frame(opcode::text, std::string(4097, 'x')).substr(0, 8));
-    const auto texts = texts_until_close(*client);
+    const auto texts = read_until_close(*client, 10s);
     CHECK(client->close_code == std::optional<uint16_t>(1009));
     CHECK(texts == std::vector<std::string>{goodbye});
   }
@@ -85,7 +74,7 @@ TEST_CASE("the message limit is exact and decided by the frame header") {
     auto client = server.open_after_hello("carol");
     client->send_frame(opcode::text, std::string(4000, 'x'), false);
     client->send_frame(opcode::continuation, std::string(97, 'x'), true);
-    texts_until_close(*client);
+    read_until_close(*client, 10s);
     CHECK(client->close_code == std::optional<uint16_t>(1009));
   }
   check_bystander(*bystander, 1);
@@ -118,7 +107,7 @@ TEST_CASE("a message not finished within the message timeout is closed with 1008
   auto partial_frame = server.open_after_hello("bob");
   partial_frame->send_raw(encode_frame(opcode::text, R"({"type":"ping","id":1})").substr(0, 10));
   for (auto* client : {fragments.get(), partial_frame.get()}) {
-    const auto texts = texts_until_close(*client);
+    const auto texts = read_until_close(*client, 10s);
     CHECK(client->close_code == std::optional<uint16_t>(1008));
     CHECK(client->close_reason == "message timeout");
     CHECK(texts == std::vector<std::string>{goodbye});
@@ -140,7 +129,7 @@ TEST_CASE("unfinished messages beyond the budget: the largest holders are closed
   large->send_frame(opcode::text, "{\"type\":\"ping\",\"pad\":\"" + std::string(150 * 1024, 'b'), false);
   check_bystander(*bystander, 2);
   last->send_frame(opcode::text, "{\"type\":\"ping\",\"pad\":\"" + std::string(100 * 1024, 'c'), false);
-  const auto texts = texts_until_close(*large);
+  const auto texts = read_until_close(*large, 10s);
   CHECK(large->close_code == std::optional<uint16_t>(1008));
   CHECK(large->close_reason == "server busy");
   CHECK(texts == std::vector<std::string>{goodbye});

@@ -2,6 +2,7 @@
 // size limits, slow consumers and shutdown, against a real server on loopback.
 #include <doctest/doctest.h>
 
+#include "support/hostile_client.hpp"
 #include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
 
@@ -10,18 +11,6 @@ using namespace kwm::test;
 namespace {
 
 constexpr const char* goodbye = R"({"type":"goodbye","server_status":null})";
-
-// Reads frames until the close frame; returns the text frames seen on the way.
-std::vector<std::string> drain_until_close(ws_client& client, std::chrono::milliseconds timeout = 5s) {
-  std::vector<std::string> texts;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!client.closed && std::chrono::steady_clock::now() < deadline) {
-    auto text = client.next_text(std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()));
-    if (text) texts.push_back(std::move(*text));
-  }
-  return texts;
-}
 
 }  // namespace
 
@@ -102,7 +91,7 @@ TEST_CASE_FIXTURE(server_fixture, "a message over 1 MiB gets goodbye and close 1
   } catch (const std::exception&) {
     // The server may reset the connection while the frame is still being sent.
   }
-  const auto texts = drain_until_close(*client);
+  const auto texts = read_until_close(*client, 5s);
   if (client->close_code) {
     CHECK(*client->close_code == 1009);
     REQUIRE(texts.size() == 1);
@@ -180,7 +169,7 @@ TEST_CASE("a slow consumer is closed with 1008 once its queue is full") {
   } catch (const std::exception&) {
     // The server stops reading once it has closed the connection.
   }
-  const auto texts = drain_until_close(*slow, std::chrono::seconds(15));
+  const auto texts = read_until_close(*slow, std::chrono::seconds(15));
   CHECK(slow->close_code == std::optional<uint16_t>(1008));
   CHECK(slow->close_reason == "slow consumer");
   REQUIRE_FALSE(texts.empty());
@@ -215,7 +204,7 @@ TEST_CASE("rate limiting end to end: errors past the burst, then goodbye and clo
   std::string burst;
   for (int id = 1; id <= 9; ++id) burst += encode_frame(opcode::text, R"({"type":"ping","id":)" + std::to_string(id) + "}");
   flooder->send_raw(burst);
-  const auto texts = drain_until_close(*flooder);
+  const auto texts = read_until_close(*flooder, 5s);
   REQUIRE(texts.size() == 9);  // 5 pongs, 3 errors, goodbye
   for (int id = 1; id <= 5; ++id)
     CHECK(texts[id - 1] == R"({"id":)" + std::to_string(id) + R"(,"type":"pong"})");

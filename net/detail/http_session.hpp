@@ -1,14 +1,18 @@
 #pragma once
 // One HTTP/1.1 connection of the main listener: request heads and bodies within the limits
-// and timeouts of §1.12 and D20, routing, CORS, responses (strings or streamed files), the
+// and timeouts of §1.12 and D20, unambiguous framing and `Expect` (N2), routing, CORS,
+// responses (strings, files, or bodies streamed as chunks), the
 // lingering close, the connection table's eviction, and the handover to a WebSocket session.
 // A template over the transport: plain_transport (http_server.cpp) and tls_transport
 // (tls_http_session.cpp) each specialise begin() and end_connection(), the only places where
 // they differ; everything else reads and writes through the stream alike.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
@@ -24,6 +28,7 @@
 #include "net/client_address.hpp"
 #include "net/cors.hpp"
 #include "net/detail/file_range_body.hpp"
+#include "net/detail/request_framing_check.hpp"
 #include "net/detail/session_base.hpp"
 
 namespace kwm::net {
@@ -39,6 +44,9 @@ http_request to_plain_request(http::request<http::string_body>& request, std::si
 // What one read may hold unparsed: a request head, one chunk-size line or one trailer
 // section, each of which Beast must see whole. Bounding the buffer bounds them (431).
 std::size_t input_buffer_limit(const http_limits& limits);
+
+// The head as request_framing_check sees it (views into `head`).
+request_head_view view_of_head(const http::request<http::string_body>& head);
 
 // Bytes of one request that are not body data: the head, chunk-size lines with their
 // extensions, the CRLFs around chunk data, and trailers. They share the head's limit (D20),
@@ -77,9 +85,9 @@ struct outgoing_response {
   http::response_serializer<Body> serializer;
 };
 
-
 template <class Transport>
-class http_session : public session_base, public std::enable_shared_from_this<http_session<Transport>> {
+class http_session : public session_base,
+                     public std::enable_shared_from_this<http_session<Transport>> {
   using clock = std::chrono::steady_clock;
 
  public:
@@ -151,8 +159,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     parser_->body_limit(limits().max_body_bytes);
     parser_->on_chunk_header(count_chunk_);
     expire_after_start(limits().read_header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&http_session::on_header, this->shared_from_this()));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_header, this->shared_from_this()));
   }
 
   // Keep-alive: wait up to the idle timeout for the first byte of the next request, then
@@ -193,6 +202,12 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     framing_.start(head_bytes);
     const auto& head = parser_->get();
     head_fields_ = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+    const auto head_view = view_of_head(head);
+    if (!has_unambiguous_framing(head_view))
+      return write_response(http_response::text_error(400, "Bad Request"), true);
+    const auto expected = expectation_of(head_view);
+    if (expected == expectation::unsupported)
+      return write_response(http_response::text_error(417, "Expectation Failed"), true);
     if (via_trusted_proxy_ && !slot_.attribute_to(address_key_of(forwarded_peer()))) {
       // The proxy's connection stays usable for its other clients, unless a body is unread.
       keep_alive_ = head.keep_alive() && parser_->is_done();
@@ -211,7 +226,24 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     expire_after_start(limits().read_timeout);
     // Each read parses all it holds (thousands of tiny chunks), not one chunk per round trip.
     parser_->eager(true);
+    // A client whose body has begun to arrive did not wait: no 100 for it.
+    if (expected == expectation::continue_100 && !parser_->is_done() && buffer_.size() == 0)
+      return continue_body(body_limit);
     read_body();
+  }
+
+  // `Expect: 100-continue`: the client waits for a word before it sends the body. A declared
+  // length over the limit gets its final answer now; otherwise 100 Continue, then the body.
+  void continue_body(std::size_t body_limit) {
+    const auto length = parser_->content_length();
+    if (length && *length > body_limit)
+      return write_response(http_response::text_error(413, "request body too large"), true);
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::const_buffer(go_on.data(), go_on.size()),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_body();
+                      });
   }
 
   // The client a trusted proxy forwards this request for; the proxy itself when unknown.
@@ -241,7 +273,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   // The stream's deadline: `timeout` after the request started (at least a moment from now).
   void expire_after_start(std::chrono::milliseconds timeout) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - request_started_);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - request_started_);
     lowest().expires_after(std::max(timeout - elapsed, std::chrono::milliseconds(1)));
   }
 
@@ -280,9 +313,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       lowest().expires_never();
       // Whatever the client sent after the request head (frames, in the same packet) too.
       std::string early_input(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-      start_websocket_session<Transport>(state_, std::move(slot_), Transport::release(stream_),
-                                         std::move(early_input), parser_->release(), std::move(request), *matched,
-                                         std::string(match_.parameter));
+      start_websocket_session<Transport>(
+          state_, std::move(slot_), Transport::release(stream_), std::move(early_input),
+          parser_->release(), std::move(request), *matched, std::string(match_.parameter));
       return;
     }
     try {
@@ -297,6 +330,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              shutting_down_ || plain.close_connection;
     // A proxied client's request is answered: it no longer counts against its address.
     if (via_trusted_proxy_) slot_.end_attribution();
+    if (plain.streamed_body) return write_streamed(std::move(plain), close_after);
     if (plain.file_body) {
       http::response<file_range_body> response;
       fill_head(response, plain, close_after);
@@ -332,8 +366,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     lowest().expires_after(state_->config.websocket.write_wait);
     auto& serializer = response->serializer;
     http::async_write_some(stream_, serializer,
-                           [self = this->shared_from_this(), response = std::move(response), close_after](
-                               beast::error_code ec, std::size_t) mutable {
+                           [self = this->shared_from_this(), response = std::move(response),
+                            close_after](beast::error_code ec, std::size_t) mutable {
                              if (ec) return self->close();
                              if (!response->serializer.is_done())
                                return self->write_piece(std::move(response), close_after);
@@ -341,6 +375,64 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
                              self->reset_request_state();
                              self->wait_for_next_request();
                            });
+  }
+
+  // A streamed body: the head, then each piece as a chunk as soon as the previous one has
+  // been written, so that at most one piece is held (plus what the transport buffers).
+  void write_streamed(http_response plain, bool close_after) {
+    http::response<http::empty_body> response;
+    fill_head(response, plain, close_after);
+    response.chunked(true);
+    auto head = std::make_shared<outgoing_response<http::empty_body>>(std::move(response));
+    lowest().expires_after(state_->config.websocket.write_wait);
+    auto& serializer = head->serializer;
+    http::async_write_header(
+        stream_, serializer,
+        [self = this->shared_from_this(), head, source = std::move(plain.streamed_body),
+         close_after](beast::error_code ec, std::size_t) mutable {
+          if (ec) return self->close();
+          self->write_next_piece(std::move(source), close_after);
+        });
+  }
+
+  void write_next_piece(std::shared_ptr<body_source> source, bool close_after) {
+    auto* raw = source.get();
+    raw->next([self = this->shared_from_this(), source = std::move(source),
+               close_after](std::optional<std::string> piece) mutable {
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), source = std::move(source), close_after,
+                            piece = std::move(piece)]() mutable {
+        self->on_piece(std::move(source), std::move(piece), close_after);
+      });
+    });
+  }
+
+  void on_piece(std::shared_ptr<body_source> source, std::optional<std::string> piece,
+                bool close_after) {
+    if (!piece) return close();
+    lowest().expires_after(state_->config.websocket.write_wait);
+    if (piece->empty()) {
+      return asio::async_write(
+          stream_, http::make_chunk_last(),
+          [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->after_response(close_after);
+          });
+    }
+    auto data = std::make_shared<std::string>(std::move(*piece));
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = this->shared_from_this(), data, source = std::move(source),
+                       close_after](beast::error_code ec, std::size_t) mutable {
+                        if (ec) return self->close();
+                        self->write_next_piece(std::move(source), close_after);
+                      });
+  }
+
+  void after_response(bool close_after) {
+    if (close_after) return end_connection();
+    state_->table.make_evictable(*evictable_);
+    reset_request_state();
+    wait_for_next_request();
   }
 
   void reset_request_state() {
@@ -369,8 +461,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void drop_input() {
     buffer_.clear();
-    lowest().async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec,
-                                                                              std::size_t n) {
+    lowest().async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                        beast::error_code ec, std::size_t n) {
       self->lingered_bytes_ += n;
       if (ec || self->lingered_bytes_ > linger_bytes) return self->close();
       self->drop_input();
@@ -398,9 +490,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       auto session = std::move(session_);
       if (!session) return;
       auto executor = session->stream_.get_executor();
-      asio::post(executor, [session = std::move(session), response = std::move(response)]() mutable {
-        session->finish_exchange(std::move(response));
-      });
+      asio::post(executor,
+                 [session = std::move(session), response = std::move(response)]() mutable {
+                   session->finish_exchange(std::move(response));
+                 });
     }
 
    private:
@@ -432,9 +525,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 };
 
 template <class Transport>
-void start_http_session(std::shared_ptr<server_state> state, connection_slot slot, asio::ip::tcp::socket socket) {
+void start_http_session(std::shared_ptr<server_state> state, connection_slot slot,
+                        asio::ip::tcp::socket socket) {
   auto stream = Transport::open(std::move(socket), *state);
-  std::make_shared<http_session<Transport>>(std::move(state), std::move(slot), std::move(stream))->start();
+  std::make_shared<http_session<Transport>>(std::move(state), std::move(slot), std::move(stream))
+      ->start();
 }
 
 }  // namespace kwm::net

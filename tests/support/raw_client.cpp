@@ -67,6 +67,7 @@ tcp_socket::tcp_socket(uint16_t port, std::chrono::milliseconds timeout, int rec
     : fd_(connect_loopback(port, nullptr, receive_buffer)) {
   if (fd_ < 0) throw std::runtime_error("connect failed");
   set_timeout(timeout);
+  set_send_timeout(timeout);
 }
 
 tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t port,
@@ -79,6 +80,7 @@ tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t 
   socket.fd_ = connect_loopback(port, &source, 0);
   if (socket.fd_ < 0) throw std::runtime_error("connect from " + source_address + " failed");
   socket.set_timeout(timeout);
+  socket.set_send_timeout(timeout);
   return socket;
 }
 
@@ -106,6 +108,12 @@ void tcp_socket::set_timeout(std::chrono::milliseconds timeout) {
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void tcp_socket::set_send_timeout(std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
@@ -185,6 +193,20 @@ std::optional<http_reply> read_http_reply(tcp_socket& socket, std::string& buffe
     rest = line_end == std::string_view::npos ? std::string_view{} : rest.substr(line_end + 2);
   }
   buffer.erase(0, head_end + 4);
+  if (const auto coding = reply.header("Transfer-Encoding"); coding && iequals(*coding, "chunked")) {
+    // Chunk sizes without extensions, no trailers: what the server writes.
+    for (;;) {
+      size_t line_end;
+      while ((line_end = buffer.find("\r\n")) == std::string::npos)
+        if (!socket.receive_some(buffer)) return std::nullopt;
+      const size_t size = std::stoul(buffer.substr(0, line_end), nullptr, 16);
+      while (buffer.size() < line_end + 2 + size + 2)
+        if (!socket.receive_some(buffer)) return std::nullopt;
+      reply.body.append(buffer, line_end + 2, size);
+      buffer.erase(0, line_end + 2 + size + 2);
+      if (size == 0) return reply;
+    }
+  }
   size_t length = 0;
   if (auto value = reply.header("Content-Length")) length = std::stoul(*value);
   while (buffer.size() < length)

@@ -44,7 +44,10 @@ class tcp_socket {
   // Appends what arrives to `buffer`; false on EOF, error or timeout (then timed_out()).
   bool receive_some(std::string& buffer);
   bool timed_out() const { return timed_out_; }
+  // The receive timeout only: a short one for polling must not cut a send of a large frame
+  // into pieces (the next frame would then start mid-frame).
   void set_timeout(std::chrono::milliseconds timeout);
+  void set_send_timeout(std::chrono::milliseconds timeout);
   void shutdown_write();
   // Closes with an RST instead of a FIN.
   void reset();

@@ -58,8 +58,8 @@ context_pointer connect_to(uint16_t port) {
 }  // namespace
 
 redis_server::redis_server(redis_server_options options) : options_(std::move(options)) {
-  char pattern[] = "/tmp/kwm-redis-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  std::string pattern = (std::filesystem::temp_directory_path() / "kwm-redis-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   directory_ = pattern;
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = free_loopback_port();

@@ -1,0 +1,192 @@
+// The receiving end of the bus for channels owned here (docs/cluster.md, "Message paths"):
+// operations of members on other nodes reach the channel actors as if those members were
+// local. Each remote member connection is a `remote_member` ghost on this node: a
+// connection_actor whose sink publishes to the member's node, so the channel actor treats
+// it like any member (monitor, replacement, chat sequencing) and needs no change.
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "actors/cluster_actors.hpp"
+#include "actors/event_log.hpp"
+#include "cluster/record_codec.hpp"
+#include "protocol/rtm_errors.hpp"
+
+namespace kwm::actors {
+namespace {
+
+// -- remote_member: a connection of another node, as channels owned here see it ----------
+
+struct remote_member_state {
+  static inline const char* name = "remote_member";
+};
+
+connection_actor::behavior_type remote_member(
+    connection_actor::stateful_pointer<remote_member_state> self, cluster_link_pointer link,
+    std::string node, uint64_t connection) {
+  return {
+      [](text_atom, const std::string&) {},
+      [](binary_atom, uint64_t) {},
+      [=](closed_atom) { self->quit(); },
+      // Replaced in a group by another device: the real connection hears of it.
+      [=](left_atom, const std::string& channel, uint64_t membership) {
+        link->send_op(node, channel, cluster_op::left, {}, connection,
+                      encode_membership(membership));
+      },
+  };
+}
+
+// -- the gateway -----------------------------------------------------------------------------
+
+struct ghost {
+  connection_actor actor;
+  std::shared_ptr<net::frame_sink> sink;
+};
+
+struct cluster_gateway_state {
+  static inline const char* name = "cluster_gateway";
+  cluster_link_pointer link;
+  cluster_registry_actor registry;
+  std::map<std::pair<std::string, uint64_t>, ghost> ghosts;  // by (node, connection)
+  std::unordered_map<std::string, channel_actor> channels;   // resolved owned channels
+};
+
+using self_pointer = cluster_gateway_actor::stateful_pointer<cluster_gateway_state>;
+
+const ghost& ghost_of(self_pointer self, const remote_operation& op) {
+  auto& st = self->state;
+  auto [it, added] = st.ghosts.try_emplace({op.node, op.connection});
+  if (added) {
+    it->second.actor = self->system().spawn(remote_member, st.link, op.node, op.connection);
+    it->second.sink = st.link->member_sink(op.node, op.connection);
+  }
+  return it->second;
+}
+
+connection_actor existing_ghost(self_pointer self, const remote_operation& op) {
+  auto& ghosts = self->state.ghosts;
+  auto it = ghosts.find({op.node, op.connection});
+  return it == ghosts.end() ? connection_actor{} : it->second.actor;
+}
+
+void end_ghost(self_pointer self, std::map<std::pair<std::string, uint64_t>, ghost>::iterator it) {
+  caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+  self->state.ghosts.erase(it);
+}
+
+// Runs `next` with the owned channel (invalid when this node does not own it). Later
+// operations wait (await), so a channel's operations reach it in bus order.
+void with_owned(self_pointer self, const std::string& id,
+                std::function<void(const channel_actor&)> next) {
+  auto& channels = self->state.channels;
+  if (auto it = channels.find(id); it != channels.end()) return next(it->second);
+  self->request(self->state.registry, caf::infinite, owned_atom::value, id)
+      .await(
+          [=](const channel_actor& channel) {
+            if (channel && self->state.channels.emplace(id, channel).second) self->monitor(channel);
+            next(channel);
+          },
+          [=](const caf::error&) { next(channel_actor{}); });
+}
+
+void run_operation(self_pointer self, const remote_operation& op) {
+  switch (static_cast<cluster_op>(op.op)) {
+    case cluster_op::leave: {
+      auto& ghosts = self->state.ghosts;
+      if (auto it = ghosts.find({op.node, op.connection}); it != ghosts.end()) end_ghost(self, it);
+      return;
+    }
+    case cluster_op::forward:
+      return with_owned(self, op.channel, [=](const channel_actor& channel) {
+        if (channel) self->send(channel, forward_atom::value, op.user, net::make_frame(op.body));
+      });
+    case cluster_op::hangup:
+      return with_owned(self, op.channel, [=](const channel_actor& channel) {
+        if (channel)
+          self->send(channel, hangup_atom::value, existing_ghost(self, op), op.user,
+                     net::make_frame(op.body));
+      });
+    default:
+      return;
+  }
+}
+
+void answer_request(self_pointer self, const remote_operation& op, const bus_responder& responder) {
+  const auto kind = static_cast<cluster_op>(op.op);
+  if (kind == cluster_op::join) {
+    std::string display_name;
+    bool may_create = true;
+    if (!decode_join_body(op.body, display_name, may_create)) return;
+    return with_owned(self, op.channel, [=](const channel_actor& channel) {
+      if (!channel) return responder.respond(encode_join_moved());
+      const auto& member = ghost_of(self, op);
+      self->request(channel, caf::infinite, join_atom::value,
+                    connection_ref{op.user, display_name, member.actor, member.sink}, may_create)
+          .then([=](const join_result& joined) { responder.respond(encode_join_result(joined)); },
+                [=](const caf::error&) { responder.respond(encode_join_moved()); });
+    });
+  }
+  if (kind == cluster_op::chat) {
+    auto message = cluster::decode_chats_message(op.body);
+    if (!message) return;
+    return with_owned(self, op.channel, [=](const channel_actor& channel) {
+      if (!channel) return responder.respond(std::string(protocol::error_text::channel_not_found));
+      self->request(channel, caf::infinite, chat_atom::value, existing_ghost(self, op), *message)
+          .then([=](const std::string& error) { responder.respond(error); },
+                [=](const caf::error&) {
+                  responder.respond(std::string(protocol::error_text::channel_not_found));
+                });
+    });
+  }
+}
+
+cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_link_pointer link,
+                                                     cluster_registry_actor registry) {
+  self->state.link = std::move(link);
+  self->state.registry = std::move(registry);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& channels = self->state.channels;
+    for (auto it = channels.begin(); it != channels.end(); ++it)
+      if (it->second.address() == down.source) {
+        channels.erase(it);
+        return;
+      }
+  });
+  return {
+      [=](op_atom, const remote_operation& op) { run_operation(self, op); },
+      [=](op_atom, const remote_operation& op, const bus_responder& responder) {
+        answer_request(self, op, responder);
+      },
+      [=](nodes_atom, const node_list& nodes) {
+        auto& ghosts = self->state.ghosts;
+        for (auto it = ghosts.begin(); it != ghosts.end();) {
+          auto next = std::next(it);
+          if (!std::binary_search(nodes.alive.begin(), nodes.alive.end(), it->first.first))
+            end_ghost(self, it);
+          it = next;
+        }
+        self->send(self->state.registry, nodes_atom::value, nodes);
+      },
+      [=](shutdown_atom) {
+        for (auto& [key, member] : self->state.ghosts)
+          caf::anon_send_exit(member.actor, caf::exit_reason::user_shutdown);
+        self->quit(caf::exit_reason::user_shutdown);
+      },
+  };
+}
+
+}  // namespace
+
+cluster_gateway_actor spawn_cluster_gateway(caf::actor_system& system, cluster_link_pointer link,
+                                            cluster_registry_actor registry) {
+  return system.spawn(cluster_gateway, std::move(link), std::move(registry));
+}
+
+}  // namespace kwm::actors

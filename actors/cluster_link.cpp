@@ -1,0 +1,214 @@
+#include "actors/cluster_link.hpp"
+
+#include <caf/send.hpp>
+
+#include "cluster/bus_messages.hpp"
+
+namespace kwm::actors {
+namespace {
+
+// Bus requests (join, chat) wait this long for the owner's answer; more than the Redis
+// command timeout, so a slow Redis shows as a failure of its own first.
+constexpr std::chrono::milliseconds request_timeout{5000};
+
+}  // namespace
+
+// Frames for one other node, in the order they were written.
+class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
+ public:
+  cluster_outbox(cluster_link& link, std::string node) : link_(link), node_(std::move(node)) {}
+
+  void append(net::frame frame, uint64_t connection, std::string user) {
+    std::lock_guard guard(mutex_);
+    entries_.push_back({std::move(frame), connection, std::move(user)});
+    if (posted_) return;
+    posted_ = true;
+    link_.node().redis().post([self = shared_from_this()] { self->flush(); });
+  }
+
+ private:
+  struct entry {
+    net::frame frame;
+    uint64_t connection = 0;  // 0: every connection of `user`
+    std::string user;
+  };
+
+  // On the Redis client's thread: one message per run of entries sharing a frame.
+  void flush() {
+    std::vector<entry> entries;
+    {
+      std::lock_guard guard(mutex_);
+      entries.swap(entries_);
+      posted_ = false;
+    }
+    const auto& self = link_.self();
+    auto& bus = link_.node().bus();
+    for (std::size_t i = 0; i < entries.size();) {
+      const auto& frame = entries[i].frame;
+      const bool to_users = entries[i].connection == 0;
+      std::size_t end = i;
+      while (end < entries.size() && entries[end].frame == frame &&
+             (entries[end].connection == 0) == to_users)
+        ++end;
+      if (to_users) {
+        cluster::deliver_users_message message{*frame, {}, 0};
+        for (std::size_t k = i; k < end; ++k) message.users.push_back(entries[k].user);
+        bus.send(node_, cluster::encode(self, message));
+      } else {
+        cluster::deliver_message message{{}, 0, *frame, {}};
+        for (std::size_t k = i; k < end; ++k) message.connections.push_back(entries[k].connection);
+        bus.send(node_, cluster::encode(self, message));
+      }
+      i = end;
+    }
+  }
+
+  cluster_link& link_;
+  std::string node_;
+  std::mutex mutex_;
+  std::vector<entry> entries_;
+  bool posted_ = false;
+};
+
+namespace {
+
+class remote_sink final : public net::frame_sink {
+ public:
+  remote_sink(std::shared_ptr<cluster_outbox> outbox, uint64_t connection, std::string user)
+      : outbox_(std::move(outbox)), connection_(connection), user_(std::move(user)) {}
+  void send(net::frame text) override { outbox_->append(std::move(text), connection_, user_); }
+  // Sockets of other nodes are closed there (a replaced member only gets its frame).
+  void close(net::close_code, std::string) override {}
+
+ private:
+  std::shared_ptr<cluster_outbox> outbox_;
+  uint64_t connection_;
+  std::string user_;
+};
+
+}  // namespace
+
+cluster_link::cluster_link(cluster::cluster_node& node) : node_(node) {}
+
+cluster_link::~cluster_link() = default;
+
+void cluster_link::start(cluster_gateway_actor gateway) {
+  node_.bus().start(
+      [this, gateway](const cluster::bus_envelope& message) mutable { receive(message, gateway); },
+      [gateway](const cluster::bus_envelope&, std::string_view body,
+                cluster::message_bus::respond_function respond) {
+        const auto inner = cluster::decode_envelope(body);
+        const auto message = inner ? cluster::decode_channel(inner->body) : std::nullopt;
+        if (!message) return;
+        caf::anon_send(gateway, op_atom::value,
+                       remote_operation{std::string(message->channel), std::string(inner->origin),
+                                        message->connection, message->op,
+                                        std::string(message->user), std::string(message->body)},
+                       bus_responder{std::move(respond)});
+      });
+  node_.on_nodes_change([gateway](const std::vector<std::string>& alive) {
+    caf::anon_send(gateway, nodes_atom::value, node_list{alive});
+  });
+}
+
+void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway_actor& gateway) {
+  switch (message.kind) {
+    case cluster::bus_kind::deliver: {
+      const auto deliver = cluster::decode_deliver(message.body);
+      if (!deliver) return;
+      const auto frame = net::make_frame(std::string(deliver->frame));
+      std::lock_guard guard(connections_mutex_);
+      for (const auto id : deliver->connections)
+        if (auto it = connections_.find(id); it != connections_.end()) it->second.sink->send(frame);
+      return;
+    }
+    case cluster::bus_kind::deliver_users: {
+      const auto deliver = cluster::decode_deliver_users(message.body);
+      if (!deliver) return;
+      const auto frame = net::make_frame(std::string(deliver->frame));
+      std::lock_guard guard(connections_mutex_);
+      for (const auto user : deliver->users) {
+        auto ids = by_user_.find(std::string(user));
+        if (ids == by_user_.end()) continue;
+        for (const auto id : ids->second)
+          if (id != deliver->except) connections_.at(id).sink->send(frame);
+      }
+      return;
+    }
+    case cluster::bus_kind::channel: {
+      const auto operation = cluster::decode_channel(message.body);
+      if (!operation) return;
+      if (operation->op == static_cast<uint8_t>(cluster_op::left)) {
+        connection_actor target;
+        {
+          std::lock_guard guard(connections_mutex_);
+          if (auto it = connections_.find(operation->connection); it != connections_.end())
+            target = it->second.actor;
+        }
+        if (target)
+          caf::anon_send(target, left_atom::value, std::string(operation->channel),
+                         decode_membership(operation->body));
+        return;
+      }
+      caf::anon_send(gateway, op_atom::value,
+                     remote_operation{std::string(operation->channel), std::string(message.origin),
+                                      operation->connection, operation->op,
+                                      std::string(operation->user), std::string(operation->body)});
+      return;
+    }
+    default:
+      return;  // node events: the registry's heartbeat tells the same, a little later
+  }
+}
+
+void cluster_link::add_connection(const connection_ref& connection) {
+  const auto id = connection_id(connection.actor);
+  std::lock_guard guard(connections_mutex_);
+  connections_.emplace(id, connection);
+  by_user_[connection.user_id].push_back(id);
+}
+
+void cluster_link::remove_connection(uint64_t id, const std::string& user) {
+  std::lock_guard guard(connections_mutex_);
+  connections_.erase(id);
+  auto it = by_user_.find(user);
+  if (it == by_user_.end()) return;
+  std::erase(it->second, id);
+  if (it->second.empty()) by_user_.erase(it);
+}
+
+std::shared_ptr<cluster_outbox> cluster_link::outbox(const std::string& node) {
+  std::lock_guard guard(outboxes_mutex_);
+  auto& box = outboxes_[node];
+  if (!box) box = std::make_shared<cluster_outbox>(*this, node);
+  return box;
+}
+
+std::shared_ptr<net::frame_sink> cluster_link::member_sink(const std::string& node,
+                                                           uint64_t connection) {
+  return std::make_shared<remote_sink>(outbox(node), connection, std::string());
+}
+
+std::shared_ptr<net::frame_sink> cluster_link::user_sink(const std::string& node,
+                                                         std::string user) {
+  return std::make_shared<remote_sink>(outbox(node), 0, std::move(user));
+}
+
+void cluster_link::send_op(const std::string& node, const std::string& channel, cluster_op op,
+                           std::string_view user, uint64_t connection, std::string_view body) {
+  node_.bus().send(
+      node, cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op),
+                                                             user, connection, body}));
+}
+
+void cluster_link::request_op(const std::string& node, const std::string& channel, cluster_op op,
+                              std::string_view user, uint64_t connection, std::string_view body,
+                              cluster::callback<std::string> finished) {
+  node_.bus().request(
+      node,
+      cluster::encode(self(), cluster::channel_message{channel, 0, static_cast<uint8_t>(op), user,
+                                                       connection, body}),
+      request_timeout, std::move(finished));
+}
+
+}  // namespace kwm::actors

@@ -1,0 +1,83 @@
+#pragma once
+// The actors' side of the cluster node (docs/cluster.md, "Message paths"): one object per
+// process in cluster mode, shared by the cluster actors.
+//
+// * The table of this node's live connections by id (the connection actor's id), written
+//   by the directory and read on the Redis client's thread, so a frame from another node
+//   goes straight to the sockets without an actor hop.
+// * Sinks that stand for connections on other nodes: a frame written into them joins that
+//   node's outbox; the outbox is flushed on the Redis client's thread, and consecutive
+//   entries with the same frame (a fan-out) travel as one `deliver` message with every
+//   recipient's id: serialised once, published once per node.
+// * The bus's receiving end: frames to local sockets, operations to the gateway actor.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "actors/cluster_ops.hpp"
+#include "cluster/cluster_node.hpp"
+
+namespace kwm::actors {
+
+class cluster_outbox;
+
+class cluster_link {
+ public:
+  explicit cluster_link(cluster::cluster_node& node);
+  ~cluster_link();
+  cluster_link(const cluster_link&) = delete;
+  cluster_link& operator=(const cluster_link&) = delete;
+
+  cluster::cluster_node& node() { return node_; }
+  // Channels whose owner is this node (the registry writes, metrics read).
+  std::atomic<int64_t> channels_owned{0};
+  const std::string& self() const { return node_.id(); }
+
+  // Subscribes the bus: operations and requests go to `gateway`. Call once, before the
+  // node starts.
+  void start(cluster_gateway_actor gateway);
+
+  // The local connection table (thread-safe).
+  void add_connection(const connection_ref& connection);
+  void remove_connection(uint64_t id, const std::string& user);
+
+  // A sink for connection `connection` on `node`, and one for every connection of `user`
+  // there.
+  std::shared_ptr<net::frame_sink> member_sink(const std::string& node, uint64_t connection);
+  std::shared_ptr<net::frame_sink> user_sink(const std::string& node, std::string user);
+
+  // An operation for another node's channel or gateway (fire-and-forget).
+  void send_op(const std::string& node, const std::string& channel, cluster_op op,
+               std::string_view user, uint64_t connection, std::string_view body);
+  // A request (join, chat) to a channel's owner; the reply body or a failure, on the Redis
+  // client's thread.
+  void request_op(const std::string& node, const std::string& channel, cluster_op op,
+                  std::string_view user, uint64_t connection, std::string_view body,
+                  cluster::callback<std::string> finished);
+
+ private:
+  friend class cluster_outbox;
+  std::shared_ptr<cluster_outbox> outbox(const std::string& node);
+  void receive(const cluster::bus_envelope& message, cluster_gateway_actor& gateway);
+
+  cluster::cluster_node& node_;
+  std::mutex connections_mutex_;
+  std::unordered_map<uint64_t, connection_ref> connections_;
+  std::unordered_map<std::string, std::vector<uint64_t>> by_user_;
+  std::mutex outboxes_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<cluster_outbox>> outboxes_;
+};
+
+using cluster_link_pointer = std::shared_ptr<cluster_link>;
+
+// The id other nodes know a local connection by.
+inline uint64_t connection_id(const connection_actor& actor) {
+  return actor ? actor.id() : 0;
+}
+
+}  // namespace kwm::actors

@@ -1,0 +1,295 @@
+// The channel registry in cluster mode: every channel has one owner node (a lease in
+// Redis, cluster/channel_leases.hpp). Channels owned here are ordinary channel actors;
+// channels owned elsewhere are `remote_channel` proxies, so connections talk to a
+// channel_actor handle either way (docs/cluster.md, "Ownership, leases and failover").
+//
+// * create: the caller's node owns a new 1:1 channel. The lease is acquired in the
+//   background: it is written over the same Redis connection before the call reaches the
+//   callee's node, so that node finds the owner.
+// * group, lookup: owned here → the local actor; held by another alive node → a proxy;
+//   a group nobody holds is taken here.
+// * When an owner dies, the proxies of its channels race for the lease: the winner's
+//   proxy hands its members to a new local channel, the others point theirs at the winner.
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <unordered_map>
+
+#include "actors/channel.hpp"
+#include "actors/cluster_actors.hpp"
+#include "actors/cluster_task.hpp"
+#include "actors/event_log.hpp"
+#include "protocol/random.hpp"
+#include "protocol/webrtc_rules.hpp"
+
+namespace kwm::actors {
+namespace {
+
+constexpr std::chrono::seconds renew_interval{60};
+
+struct owned_channel {
+  channel_actor actor;
+  uint64_t fence = 0;  // 0 while the lease could not be written (Redis unreachable)
+};
+
+struct proxy_channel {
+  remote_channel_actor actor;
+  std::string owner;
+};
+
+struct cluster_registry_state {
+  static inline const char* name = "cluster_registry";
+  cluster_link_pointer link;
+  user_directory_actor directory;
+  channel_settings settings;
+  std::unordered_map<std::string, owned_channel> owned;
+  std::unordered_map<std::string, proxy_channel> proxies;
+  std::unordered_map<caf::actor_addr, std::string> ids_by_address;  // owned and proxies
+  // Resolutions waiting for a lease call, by channel id: later requests for the same id
+  // join the first one's answer.
+  std::unordered_map<std::string, std::vector<std::function<void(const channel_actor&)>>> pending;
+};
+
+using self_pointer = cluster_registry_actor::stateful_pointer<cluster_registry_state>;
+
+cluster_registry_actor handle_of(self_pointer self) {
+  return caf::actor_cast<cluster_registry_actor>(self);
+}
+
+std::string group_of(const std::string& id) {
+  return protocol::is_group_channel_id(id) ? id.substr(1) : std::string();
+}
+
+void count_owned(self_pointer self) {
+  self->state.link->channels_owned.store(static_cast<int64_t>(self->state.owned.size()),
+                                         std::memory_order_relaxed);
+}
+
+channel_actor spawn_owned(self_pointer self, const std::string& id, uint64_t fence,
+                          std::optional<connection_ref> first = std::nullopt) {
+  auto& st = self->state;
+  auto actor = spawn_channel(self->system(), id, group_of(id), std::move(first), st.directory,
+                             caf::actor_cast<channel_registry_actor>(self), st.settings);
+  self->monitor(actor);
+  server_metrics::bump(st.settings.metrics->channels_created_total);
+  if (protocol::is_group_channel_id(id))
+    server_metrics::add(st.settings.metrics->group_channels_current, +1);
+  st.ids_by_address[actor.address()] = id;
+  st.owned[id] = owned_channel{actor, fence};
+  count_owned(self);
+  return actor;
+}
+
+channel_actor spawn_proxy(self_pointer self, const std::string& id, const std::string& owner) {
+  auto& st = self->state;
+  auto actor = spawn_remote_channel(self->system(), st.link, id, owner);
+  self->monitor(actor);
+  st.ids_by_address[actor.address()] = id;
+  st.proxies[id] = proxy_channel{actor, owner};
+  return actor;
+}
+
+void forget(self_pointer self, const caf::actor_addr& address) {
+  auto& st = self->state;
+  auto id = st.ids_by_address.find(address);
+  if (id == st.ids_by_address.end()) return;
+  if (auto it = st.owned.find(id->second);
+      it != st.owned.end() && it->second.actor.address() == address) {
+    auto& metrics = *st.settings.metrics;
+    server_metrics::bump(metrics.channels_cleanedup_total);
+    if (protocol::is_group_channel_id(id->second))
+      server_metrics::add(metrics.group_channels_current, -1);
+    if (it->second.fence != 0)
+      st.link->node().leases().release(id->second, it->second.fence, ignore_result<bool>());
+    st.owned.erase(it);
+    count_owned(self);
+  }
+  if (auto it = st.proxies.find(id->second);
+      it != st.proxies.end() && it->second.actor.address() == address)
+    st.proxies.erase(it);
+  st.ids_by_address.erase(id);
+}
+
+// The known handle for `id`, or an invalid one.
+channel_actor known(cluster_registry_state& st, const std::string& id) {
+  if (auto it = st.owned.find(id); it != st.owned.end()) return it->second.actor;
+  if (auto it = st.proxies.find(id); it != st.proxies.end()) return it->second.actor;
+  return {};
+}
+
+// Runs `next` with the channel once a lease call (acquire or owner) has answered; calls
+// for the same id meanwhile share that answer.
+void resolve(self_pointer self, const std::string& id, bool take,
+             std::function<void(const channel_actor&)> next) {
+  auto& st = self->state;
+  if (auto handle = known(st, id)) return next(handle);
+  auto& waiting = st.pending[id];
+  waiting.push_back(std::move(next));
+  if (waiting.size() > 1) return;
+  auto answer =
+      resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+        auto& st = self->state;
+        channel_actor found = known(st, id);
+        if (!found && lease) {
+          if (lease->mine && (take || protocol::is_group_channel_id(id)))
+            found = spawn_owned(self, id, lease->fence);
+          else if (!lease->mine && !lease->owner.empty())
+            found = spawn_proxy(self, id, lease->owner);
+        }
+        auto callbacks = std::move(st.pending[id]);
+        st.pending.erase(id);
+        for (auto& callback : callbacks) callback(found);
+      });
+  if (take)
+    st.link->node().leases().acquire(id, std::move(answer));
+  else
+    st.link->node().leases().owner(id, std::move(answer));
+}
+
+template <class T>
+auto deliver_to(caf::typed_response_promise<T> promise) {
+  return [promise](const channel_actor& channel) mutable { promise.deliver(channel); };
+}
+
+// A proxy whose owner died: take the channel over, or follow whoever did.
+void take_over(self_pointer self, const std::string& id, remote_channel_actor proxy) {
+  self->state.link->node().leases().acquire(
+      id,
+      resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+        auto& st = self->state;
+        if (!lease || lease->owner.empty()) return;  // tried again at the next change of nodes
+        if (lease->mine) {
+          auto local = known(st, id);
+          if (!st.owned.count(id)) local = spawn_owned(self, id, lease->fence);
+          st.proxies.erase(id);
+          log::info("cluster channel taken over", {{"channel", id}});
+          return self->send(proxy, retarget_atom::value, local, std::string(), lease->fence);
+        }
+        if (auto it = st.proxies.find(id); it != st.proxies.end()) it->second.owner = lease->owner;
+        self->send(proxy, retarget_atom::value, channel_actor{}, lease->owner, lease->fence);
+      }));
+}
+
+cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluster_link_pointer link,
+                                                       user_directory_actor directory,
+                                                       channel_settings settings) {
+  auto& st = self->state;
+  st.link = std::move(link);
+  st.directory = std::move(directory);
+  st.settings = std::move(settings);
+  self->set_down_handler([=](caf::down_msg& down) { forget(self, down.source); });
+  self->delayed_send(self, renew_interval, sweep_atom::value);
+  return {
+      [=](create_atom, connection_ref& caller) -> created_channel {
+        auto& st = self->state;
+        std::string id;
+        do {
+          id = "*" + protocol::random_string(protocol::call_channel_id_bytes);
+        } while (st.owned.count(id) != 0);
+        auto actor = spawn_owned(self, id, 0, std::move(caller));
+        st.link->node().leases().acquire(
+            id, resume_in<cluster::lease>(
+                    handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+                      auto it = self->state.owned.find(id);
+                      if (lease && lease->mine && it != self->state.owned.end())
+                        it->second.fence = lease->fence;
+                    }));
+        return created_channel{std::move(id), std::move(actor)};
+      },
+      [=](group_atom, const std::string& group) -> caf::typed_response_promise<channel_actor> {
+        auto promise = self->make_response_promise<channel_actor>();
+        resolve(self, protocol::group_channel_id(group), true, deliver_to(promise));
+        return promise;
+      },
+      [=](lookup_atom, const std::string& id) -> caf::typed_response_promise<channel_actor> {
+        auto promise = self->make_response_promise<channel_actor>();
+        resolve(self, id, false, deliver_to(promise));
+        return promise;
+      },
+      [=](owned_atom, const std::string& id) -> caf::typed_response_promise<channel_actor> {
+        auto promise = self->make_response_promise<channel_actor>();
+        auto& st = self->state;
+        if (auto it = st.owned.find(id); it != st.owned.end()) {
+          promise.deliver(it->second.actor);
+          return promise;
+        }
+        if (!protocol::is_group_channel_id(id)) {
+          promise.deliver(channel_actor{});
+          return promise;
+        }
+        // A group whose owner we did not know (or a proxy that follows a dead owner): take it
+        // if nobody alive holds it.
+        st.link->node().leases().acquire(
+            id, resume_in<cluster::lease>(
+                    handle_of(self), [=](const cluster::result<cluster::lease>& lease) mutable {
+                      auto& st = self->state;
+                      if (!lease || !lease->mine) return (void)promise.deliver(channel_actor{});
+                      if (auto it = st.owned.find(id); it != st.owned.end())
+                        return (void)promise.deliver(it->second.actor);
+                      auto local = spawn_owned(self, id, lease->fence);
+                      if (auto proxy = st.proxies.find(id); proxy != st.proxies.end()) {
+                        self->send(proxy->second.actor, retarget_atom::value, local, std::string(),
+                                   lease->fence);
+                        st.proxies.erase(proxy);
+                      }
+                      promise.deliver(local);
+                    }));
+        return promise;
+      },
+      [=](retire_atom, const std::string&, const channel_actor& channel) {
+        self->demonitor(channel.address());
+        forget(self, channel.address());
+      },
+      [=](nodes_atom, const node_list& nodes) {
+        for (const auto& [id, proxy] : self->state.proxies)
+          if (!std::binary_search(nodes.alive.begin(), nodes.alive.end(), proxy.owner))
+            take_over(self, id, proxy.actor);
+      },
+      [=](rejoin_atom) {
+        for (const auto& [id, channel] : self->state.owned)
+          self->state.link->node().leases().acquire(
+              id, resume_in<cluster::lease>(
+                      handle_of(self), [=, id = id](const cluster::result<cluster::lease>& lease) {
+                        auto it = self->state.owned.find(id);
+                        if (!lease || it == self->state.owned.end()) return;
+                        if (lease->mine)
+                          it->second.fence = lease->fence;
+                        else
+                          log::warn("cluster channel owned by another node after an outage",
+                                    {{"channel", id}, {"owner", lease->owner}});
+                      }));
+      },
+      [=](sweep_atom) {
+        std::vector<std::pair<std::string, uint64_t>> leases;
+        for (const auto& [id, channel] : self->state.owned)
+          if (channel.fence != 0) leases.emplace_back(id, channel.fence);
+        self->state.link->node().leases().renew(std::move(leases),
+                                                ignore_result<std::vector<std::string>>());
+        self->delayed_send(self, renew_interval, sweep_atom::value);
+      },
+      [=](shutdown_atom) {
+        for (auto& entry : self->state.owned)
+          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
+        for (auto& entry : self->state.proxies)
+          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
+        self->quit(caf::exit_reason::user_shutdown);
+      },
+      run_resumed(),
+  };
+}
+
+}  // namespace
+
+cluster_registry_actor spawn_cluster_registry(caf::actor_system& system, cluster_link_pointer link,
+                                              user_directory_actor directory,
+                                              channel_settings settings) {
+  return system.spawn(cluster_registry, std::move(link), std::move(directory), std::move(settings));
+}
+
+}  // namespace kwm::actors

@@ -1,0 +1,195 @@
+// A channel owned by another node, as this node's connections see it: every handler of
+// channel_actor becomes an operation for the owner (docs/cluster.md, "Message paths").
+// It remembers the local connections that joined through it, tells the owner when one of
+// them ends (monitor), and joins them to the new owner after a takeover.
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <unordered_map>
+
+#include "actors/cluster_actors.hpp"
+#include "actors/cluster_task.hpp"
+#include "actors/event_log.hpp"
+#include "cluster/record_codec.hpp"
+#include "protocol/rtm_errors.hpp"
+
+namespace kwm::actors {
+namespace {
+
+constexpr std::chrono::seconds idle_lifetime{60};
+
+struct proxied_member {
+  connection_ref connection;
+  bool may_create = true;
+  bool active = false;  // joined and not hung up: joins the new owner after a takeover
+};
+
+struct remote_channel_state {
+  static inline const char* name = "remote_channel";
+  cluster_link_pointer link;
+  std::string id;
+  std::string owner;
+  channel_actor local;                                   // set once this node took the channel over
+  std::unordered_map<uint64_t, proxied_member> members;  // by connection id
+};
+
+using self_pointer = remote_channel_actor::stateful_pointer<remote_channel_state>;
+
+remote_channel_actor handle_of(self_pointer self) {
+  return caf::actor_cast<remote_channel_actor>(self);
+}
+
+void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t connection,
+             std::string_view body) {
+  auto& st = self->state;
+  st.link->send_op(st.owner, st.id, op, user, connection, body);
+}
+
+// Joins through the bus; `done` gets the owner's answer, nullopt when it did not answer or
+// no longer owns the channel.
+void join_remotely(self_pointer self, const connection_ref& joiner, bool may_create,
+                   std::function<void(std::optional<join_result>)> done) {
+  auto& st = self->state;
+  st.link->request_op(
+      st.owner, st.id, cluster_op::join, joiner.user_id, connection_id(joiner.actor),
+      encode_join_body(joiner.display_name, may_create),
+      resume_in<std::string>(handle_of(self), [done](const cluster::result<std::string>& reply) {
+        done(reply ? decode_join_result(*reply) : std::nullopt);
+      }));
+}
+
+bool is_membership(join_outcome outcome) {
+  return outcome == join_outcome::joined || outcome == join_outcome::already_member ||
+         outcome == join_outcome::replaced;
+}
+
+// After a takeover: the active local members join the new owner (who has lost nothing else:
+// the dead owner's own members died with it).
+void rejoin_members(self_pointer self) {
+  for (auto& [id, member] : self->state.members) {
+    if (!member.active) continue;
+    if (self->state.local)
+      self->request(self->state.local, caf::infinite, join_atom::value, member.connection,
+                    member.may_create)
+          .then([](const join_result&) {});
+    else
+      join_remotely(self, member.connection, member.may_create, [](std::optional<join_result>) {});
+  }
+}
+
+void schedule_sweep(self_pointer self) {
+  self->delayed_send(self, idle_lifetime, sweep_atom::value);
+}
+
+remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_link_pointer link,
+                                                   std::string id, std::string owner) {
+  auto& st = self->state;
+  st.link = std::move(link);
+  st.id = std::move(id);
+  st.owner = std::move(owner);
+  schedule_sweep(self);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    const auto connection = down.source.id();
+    if (st.members.erase(connection) == 0) return;
+    if (!st.local) send_op(self, cluster_op::leave, {}, connection, {});
+  });
+  return {
+      [=](join_atom, const connection_ref& joiner,
+          bool may_create) -> caf::typed_response_promise<join_result> {
+        auto promise = self->make_response_promise<join_result>();
+        auto& st = self->state;
+        const auto connection = connection_id(joiner.actor);
+        auto [it, added] =
+            st.members.try_emplace(connection, proxied_member{joiner, may_create, false});
+        if (added) self->monitor(joiner.actor);
+        it->second.may_create = may_create;
+        if (st.local) {
+          self->request(st.local, caf::infinite, join_atom::value, joiner, may_create)
+              .then(
+                  [=](const join_result& joined) mutable {
+                    if (auto m = self->state.members.find(connection);
+                        m != self->state.members.end())
+                      m->second.active = m->second.active || is_membership(joined.outcome);
+                    promise.deliver(joined);
+                  },
+                  [=](const caf::error& error) mutable { promise.deliver(error); });
+          return promise;
+        }
+        join_remotely(self, joiner, may_create, [=](std::optional<join_result> joined) mutable {
+          if (!joined) {
+            // The owner is gone or moved: this proxy ends, the connection asks the registry
+            // again (a closed channel is retried once).
+            promise.deliver(join_result{join_outcome::closed, {}, 0});
+            return self->quit();
+          }
+          if (auto m = self->state.members.find(connection); m != self->state.members.end())
+            m->second.active = m->second.active || is_membership(joined->outcome);
+          promise.deliver(std::move(*joined));
+        });
+        return promise;
+      },
+      [=](chat_atom, const connection_actor& sender,
+          const protocol::chats_message& message) -> caf::typed_response_promise<std::string> {
+        auto promise = self->make_response_promise<std::string>();
+        auto& st = self->state;
+        if (st.local) {
+          self->request(st.local, caf::infinite, chat_atom::value, sender, message)
+              .then([=](const std::string& error) mutable { promise.deliver(error); },
+                    [=](const caf::error& error) mutable { promise.deliver(error); });
+          return promise;
+        }
+        st.link->request_op(
+            st.owner, st.id, cluster_op::chat, {}, connection_id(sender),
+            cluster::encode_chats_message(message),
+            resume_in<std::string>(
+                handle_of(self), [=](const cluster::result<std::string>& reply) mutable {
+                  if (!reply)
+                    return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+                  promise.deliver(*reply);
+                }));
+        return promise;
+      },
+      [=](forward_atom, const std::string& target, const net::frame& frame) {
+        if (self->state.local)
+          return self->send(self->state.local, forward_atom::value, target, frame);
+        send_op(self, cluster_op::forward, target, 0, *frame);
+      },
+      [=](hangup_atom, const connection_actor& sender, const std::string& target,
+          const net::frame& frame) {
+        auto& st = self->state;
+        if (auto it = st.members.find(connection_id(sender)); it != st.members.end())
+          it->second.active = false;
+        if (st.local) return self->send(st.local, hangup_atom::value, sender, target, frame);
+        send_op(self, cluster_op::hangup, target, connection_id(sender), *frame);
+      },
+      // MCU pipelines are not spread over nodes: a pipelined channel's owner runs its pipeline.
+      [=](pipeline_atom, const net::frame& frame) {
+        if (self->state.local) self->send(self->state.local, pipeline_atom::value, frame);
+      },
+      [=](deliver_atom, const std::string&, const net::frame&) {},
+      [=](reset_atom) {},
+      [=](sweep_atom) {
+        if (self->state.members.empty()) return self->quit();
+        schedule_sweep(self);
+      },
+      [=](retarget_atom, const channel_actor& local, const std::string& node, uint64_t) {
+        auto& st = self->state;
+        st.local = local;
+        if (!local) st.owner = node;
+        rejoin_members(self);
+      },
+      run_resumed(),
+  };
+}
+
+}  // namespace
+
+remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_link_pointer link,
+                                          std::string id, std::string owner) {
+  return system.spawn(remote_channel, std::move(link), std::move(id), std::move(owner));
+}
+
+}  // namespace kwm::actors
