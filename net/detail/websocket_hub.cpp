@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "net/detail/session_base.hpp"
 #include "net/io_pool.hpp"
 
 namespace kwm::net {
@@ -36,8 +37,10 @@ void websocket_hub::deliver(std::size_t home, hub_member_ptr session, frame text
     slot.drain_posted = true;
   }
   if (!post_drain) return;
-  asio::post(pool.context(home), [this, home] {
-    auto& slot = *threads[home];
+  asio::post(pool.context(home), [weak = weak_from_this(), home] {
+    const auto hub = weak.lock();
+    if (!hub) return;
+    auto& slot = *hub->threads[home];
     std::vector<std::pair<hub_member_ptr, frame>> batch;
     {
       std::lock_guard<std::mutex> guard(slot.mutex);
@@ -48,19 +51,21 @@ void websocket_hub::deliver(std::size_t home, hub_member_ptr session, frame text
   });
 }
 
-void websocket_hub::add(std::size_t home, websocket_hub_member* session) {
+void websocket_hub::add(std::size_t home, const hub_member_ptr& session) {
   auto& slot = *threads[home];
-  slot.sessions.push_back(session);
+  slot.sessions.push_back({session.get(), session});
   if (slot.ticker) return;
   slot.ticker = std::make_unique<asio::steady_timer>(pool.context(home));
   arm_ticker(home);
 }
 
-void websocket_hub::remove(std::size_t home, websocket_hub_member* session) {
+void websocket_hub::remove(std::size_t home, const websocket_hub_member* session) {
   auto& sessions = threads[home]->sessions;
-  const auto it = std::find(sessions.begin(), sessions.end(), session);
+  const auto it =
+      std::find_if(sessions.begin(), sessions.end(),
+                   [session](const ticked_member& entry) { return entry.key == session; });
   if (it == sessions.end()) return;
-  *it = sessions.back();
+  *it = std::move(sessions.back());
   sessions.pop_back();
 }
 
@@ -69,16 +74,26 @@ void websocket_hub::on_tick(std::size_t home) {
   const auto now = ws_clock::now();
   // Backwards: a session that finishes removes itself by swapping in the last one, which
   // has been visited already.
-  for (std::size_t i = slot.sessions.size(); i-- > 0;)
-    if (i < slot.sessions.size()) slot.sessions[i]->on_tick(now);
+  for (std::size_t i = slot.sessions.size(); i-- > 0;) {
+    if (i >= slot.sessions.size()) continue;
+    if (const auto session = slot.sessions[i].member.lock()) {
+      session->on_tick(now);
+    } else {
+      slot.sessions[i] = std::move(slot.sessions.back());
+      slot.sessions.pop_back();
+    }
+  }
   arm_ticker(home);
 }
 
+// The timer's handler holds the hub weakly: a wait that completed just before the hub ended
+// (its timer was destroyed too late to cancel it) finds it gone.
 void websocket_hub::arm_ticker(std::size_t home) {
   auto& slot = *threads[home];
   slot.ticker->expires_after(tick);
-  slot.ticker->async_wait([this, home](boost::system::error_code ec) {
-    if (!ec) on_tick(home);
+  slot.ticker->async_wait([weak = weak_from_this(), home](boost::system::error_code ec) {
+    if (ec) return;
+    if (const auto hub = weak.lock()) hub->on_tick(home);
   });
 }
 

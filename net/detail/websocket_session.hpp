@@ -60,7 +60,8 @@ inline frame encode_control(ws::opcode op, std::string_view payload) {
 }  // namespace detail
 
 template <class Transport>
-class websocket_session final : public websocket_hub_member,
+class websocket_session final : public session_base,
+                                public websocket_hub_member,
                                 public pending_websocket,
                                 public std::enable_shared_from_this<websocket_session<Transport>> {
   using clock = ws_clock;
@@ -92,7 +93,7 @@ class websocket_session final : public websocket_hub_member,
     state_->track(this->shared_from_this(), socket_.get_executor());
     // Waiting for the application's decision also has a deadline.
     self_ = this->shared_from_this();
-    hub_.add(home_, this);
+    hub_.add(home_, self_);
     if (state_->stopping.load()) close_started_ = true;
     matched.on_websocket(this->shared_from_this(), std::move(parameter));
   }
