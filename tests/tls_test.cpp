@@ -1,8 +1,9 @@
 // Built-in TLS (D24): HTTPS and WSS on the main listener with a certificate made by the test,
 // the connect, WebSocket, call and chat flows over it, the protocol settings (versions,
 // ciphers, ALPN, renegotiation), plain HTTP and garbage refused, the startup checks of
-// --tls-cert/--tls-key, reload on SIGHUP with live connections, and the limits of D17/D20
-// for connections that never finish their handshake.
+// --tls-cert/--tls-key, reload on SIGHUP with live connections, the limits of D17/D20 for
+// connections that never finish their handshake, and the HTTP framing rules of N2, Expect and
+// streamed bodies over TLS.
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -191,6 +192,87 @@ TEST_CASE("tls: plain HTTP, a WebSocket upgrade without TLS and garbage get no H
   CHECK(answer_to(server.port(), garbage).find("HTTP/") == std::string::npos);
   // The listener still serves TLS.
   CHECK(https_call(server.port(), "GET", "/health-check").status == 200);
+}
+
+TEST_CASE(
+    "tls: ambiguous framing gets 400, Expect works, a long token list is streamed over HTTPS") {
+  pair_on_disk pair;
+  auto options = token_auth_options("0123456789abcdef0123456789abcdef-tls-key");
+  std::string error;
+  options.server.tls = kwm::net::tls_context::open({pair.cert(), pair.key()}, error);
+  REQUIRE_MESSAGE(options.server.tls, error);
+  options.admin_tokens->record_idle = std::chrono::minutes(5);
+  server_fixture server(options);
+  const std::string post =
+      "POST /api/v1/rtm.connect HTTP/1.1\r\nHost: kwm\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\n";
+  const std::string next = "GET /health-check HTTP/1.1\r\nHost: kwm\r\n\r\n";
+  // N2: each is answered 400 and the connection closed (the request after it is not served).
+  for (const std::string& request :
+       {post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + next,
+        post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" + next,
+        post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nuser=a" + next,
+        std::string("GET /health-check HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") + next}) {
+    CAPTURE(request);
+    auto socket = server.dial();
+    socket.send_all(request);
+    std::string buffer;
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply.has_value());
+    CHECK(reply->status == 400);
+    CHECK(reply->body == "Bad Request\n");
+    CHECK_FALSE(read_http_reply(socket, buffer).has_value());
+  }
+  // Expect: 100 Continue before the body, then the answer; a declared body over the limit and
+  // an unknown expectation get their final answer at once.
+  const std::string path = "/api/kwm/v2/admin/auth/tokens";
+  const std::string token_request = R"({"type":"Token","sub":"expecting"})";
+  const auto statuses = [&](const std::string& expectation, std::size_t length) {
+    auto socket = server.dial();
+    socket.send_all("POST " + path +
+                    " HTTP/1.1\r\nHost: kwm\r\nContent-Type: application/json\r\nExpect: " +
+                    expectation + "\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n");
+    std::string buffer;
+    std::vector<unsigned> seen;
+    for (auto reply = read_http_reply(socket, buffer); reply;
+         reply = read_http_reply(socket, buffer)) {
+      seen.push_back(reply->status);
+      if (reply->status != 100) break;
+      socket.send_all(token_request);
+    }
+    return seen;
+  };
+  CHECK(statuses("100-continue", token_request.size()) == std::vector<unsigned>{100, 200});
+  CHECK(statuses("100-continue", 10000000) == std::vector<unsigned>{413});
+  CHECK(statuses("something-else", token_request.size()) == std::vector<unsigned>{417});
+  // A list of tokens larger than a page goes out as chunks (N4), on a keep-alive connection.
+  const std::vector<std::pair<std::string, std::string>> json = {
+      {"Content-Type", "application/json"}};
+  auto socket = server.dial();
+  std::string buffer;
+  for (int i = 0; i < 100; ++i) {
+    socket.send_all(build_http_request("POST", path, json,
+                                       R"({"type":"Token","sub":"s)" + std::to_string(100 + i) +
+                                           R"(","claims":{"x":")" + std::string(1000, 'c') +
+                                           R"("}})",
+                                       true));
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply.has_value());
+    REQUIRE(reply->status == 200);
+  }
+  socket.send_all(build_http_request("GET", path, {}, {}, true));
+  const auto list = read_http_reply(socket, buffer);
+  REQUIRE(list.has_value());
+  CHECK(list->status == 200);
+  CHECK(list->header("Transfer-Encoding") == std::optional<std::string>("chunked"));
+  const auto parsed = parse_json(list->body);
+  REQUIRE(parsed.IsArray());
+  CHECK(parsed.Size() == 101);
+  // The connection is still good for the next request.
+  socket.send_all(build_http_request("GET", "/health-check", {}, {}, false));
+  const auto after = read_http_reply(socket, buffer);
+  REQUIRE(after.has_value());
+  CHECK(after->status == 200);
 }
 
 TEST_CASE("tls: a slow consumer over WSS is closed with 1008 once its queue is full") {
