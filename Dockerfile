@@ -27,5 +27,6 @@ ENV KWMSERVERD_LISTEN=0.0.0.0:8778 \
     KWMSERVERD_WWW_ROOT=/var/lib/kwmserverd/www
 USER kopano
 EXPOSE 8778 6778
-HEALTHCHECK --interval=30s --timeout=5s CMD ["kwmserverd", "healthcheck", "--hostname", "127.0.0.1:8778"]
+# With KWMSERVERD_TLS_CERT set the listener speaks HTTPS only; the check follows it.
+HEALTHCHECK --interval=30s --timeout=5s CMD kwmserverd healthcheck --hostname 127.0.0.1:8778 ${KWMSERVERD_TLS_CERT:+--scheme https --insecure}
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]

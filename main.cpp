@@ -1,6 +1,8 @@
 // kwmserverd: the command line (serve, version, healthcheck) and the wiring.
 #include <CLI/CLI.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -14,6 +16,7 @@
 #include "app/serve_flags.hpp"
 #include "app/service_notify.hpp"
 #include "net/http_client.hpp"
+#include "net/http_fetch.hpp"
 
 #ifndef KWM_VERSION
 #define KWM_VERSION "0.0.0-dev"
@@ -68,17 +71,35 @@ struct healthcheck_flags {
   bool insecure = false;
 };
 
+// The health check over HTTPS (a server with --tls-cert), on an io_context of its own.
+kwm::net::http_client_response https_request_once(const healthcheck_flags& flags,
+                                                  std::vector<std::pair<std::string, std::string>> headers) {
+  boost::asio::io_context io;
+  kwm::net::fetch_result result;
+  kwm::net::fetch_options options;
+  options.method = "POST";
+  options.headers = std::move(headers);
+  options.insecure = flags.insecure;
+  kwm::net::fetch(io, "https://" + flags.hostname + flags.path, options,
+                  [&result](kwm::net::fetch_result r) { result = std::move(r); });
+  io.run();
+  if (!result.ok) throw std::runtime_error(result.error);
+  return {result.status, std::move(result.body)};
+}
+
 int run_healthcheck(const healthcheck_flags& flags) {
-  if (flags.scheme != "http") {
+  if (flags.scheme != "http" && flags.scheme != "https") {
     std::cerr << "Error: healthcheck request failed: scheme '" << flags.scheme
-              << "' is not supported (use http)\n";
+              << "' is not supported (use http or https)\n";
     return exit_failure;
   }
   try {
-    const auto response = kwm::net::http_request_once(
-        "POST", flags.hostname, flags.path,
-        {{"Connection", "close"}, {"User-Agent", std::string("Kopano-Kwmserver/") + KWM_VERSION}},
-        std::chrono::seconds(60));
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Connection", "close"}, {"User-Agent", std::string("Kopano-Kwmserver/") + KWM_VERSION}};
+    const auto response = flags.scheme == "https"
+                              ? https_request_once(flags, std::move(headers))
+                              : kwm::net::http_request_once("POST", flags.hostname, flags.path, headers,
+                                                            std::chrono::seconds(60));
     if (response.status != 200) {
       std::cerr << response.body;
       std::cerr << "Error: healthcheck failed with status: " << response.status << '\n';
@@ -135,7 +156,7 @@ int main(int argc, char** argv) {
   health_command->add_option("--hostname", health.hostname, "host:port of the server")->capture_default_str();
   health_command->add_option("--path", health.path, "path of the health check")->capture_default_str();
   health_command->add_option("--scheme", health.scheme, "URL scheme")->capture_default_str();
-  health_command->add_flag("--insecure", health.insecure, "skip TLS verification");
+  health_command->add_flag("--insecure", health.insecure, "skip TLS certificate verification (https)");
 
   try {
     // A config file feeds the environment before the flags are read (app/config_file.hpp).

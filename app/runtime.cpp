@@ -27,6 +27,7 @@
 #include "app/metrics_endpoint.hpp"
 #include "app/routes.hpp"
 #include "app/service_notify.hpp"
+#include "app/tls_reload.hpp"
 #include "net/http_fetch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_pool.hpp"
@@ -108,6 +109,14 @@ struct server_runtime::impl {
         force_stop();
       }
     });
+  }
+
+  // SIGHUP: the TLS pair is read again (D24); there is nothing else to reload.
+  void reload() {
+    if (options.server.tls)
+      reload_tls(*options.server.tls);
+    else
+      log::info("SIGHUP: nothing to reload without --tls-cert");
   }
 
   void poll_drain() {
@@ -280,13 +289,16 @@ uint16_t server_runtime::metrics_port() const {
 }
 
 void server_runtime::handle_signals() {
-  impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->pool.context(0), SIGINT, SIGTERM);
+  impl_->signals = std::make_unique<boost::asio::signal_set>(impl_->pool.context(0), SIGINT, SIGTERM, SIGHUP);
   struct waiter {
     impl* self;
     void operator()(boost::system::error_code ec, int signal) const {
       if (ec) return;
       log::info("received signal", {{"signal", std::to_string(signal)}});
-      self->begin_shutdown();
+      if (signal == SIGHUP)
+        self->reload();
+      else
+        self->begin_shutdown();
       self->signals->async_wait(*this);
     }
   };

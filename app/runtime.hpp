@@ -22,7 +22,8 @@ class server_runtime {
   uint16_t port() const;
   uint16_t metrics_port() const;  // 0 without --with-metrics
 
-  // SIGINT and SIGTERM start a graceful shutdown; a second signal forces it.
+  // SIGINT and SIGTERM start a graceful shutdown; a second signal forces it. SIGHUP reloads
+  // the TLS certificate and key.
   void handle_signals();
   // Graceful shutdown (thread-safe); a second call closes every socket at once.
   void request_shutdown();

@@ -17,6 +17,8 @@
 #include "app/listen_address.hpp"
 #include "app/logging.hpp"
 #include "app/registration.hpp"
+#include "app/tls_reload.hpp"
+#include "net/tls_context.hpp"
 #include "protocol/admin_token.hpp"
 #include "protocol/chats_rules.hpp"
 
@@ -141,6 +143,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   toggle("log-timestamp", flags.log_timestamp, "prefix log lines with a timestamp");
   flag("log-format", flags.log_format, "log line format: text (logrus-like) or json")
       ->check(CLI::IsMember({"text", "json"}));
+  flag("tls-cert", flags.tls_cert,
+       "PEM certificate chain (server certificate first); with --tls-key the listener serves HTTPS and WSS only");
+  flag("tls-key", flags.tls_key, "PEM private key (unencrypted) of --tls-cert; SIGHUP reloads both");
   toggle("with-metrics", flags.with_metrics, "serve Prometheus metrics on --metrics-listen");
   flag("metrics-listen", flags.metrics_listen, "metrics listen address (host:port)")->check(listen_check);
   flag("metrics-max-connections", flags.metrics_max_connections,
@@ -361,6 +366,14 @@ std::optional<startup_error> resolve_serve_flags(serve_flags& flags) {
     if (!std::filesystem::is_directory(*root, error))
       return startup_error{std::string(flag) + " " + *root + " is not an existing directory", 1};
     *target = *root;
+  }
+  if (flags.tls_cert.empty() != flags.tls_key.empty())
+    return startup_error{"--tls-cert and --tls-key must be given together", 2};
+  if (!flags.tls_cert.empty()) {
+    std::string error;
+    rt.server.tls = net::tls_context::open({flags.tls_cert, flags.tls_key}, error);
+    if (!rt.server.tls) return startup_error{"TLS: " + error, 1};
+    log_tls_certificate(*rt.server.tls);
   }
   if (auto problem = configure_auth(flags)) return startup_error{*problem, 1};
   if (auto problem = configure_cluster(flags)) return problem;

@@ -56,6 +56,8 @@ struct serve_flags {
   std::string public_guest_access_regexp;
   std::string turn_service_url;
   std::string turn_service_credentials;
+  std::string tls_cert;  // D24: both or neither
+  std::string tls_key;
   std::vector<std::string> unsupported;  // original-only flags that were given
   // Cluster (D23, docs/cluster.md).
   std::string cluster_redis;

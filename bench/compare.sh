@@ -7,6 +7,13 @@
 #   bench/compare.sh [--rounds 3] [--duration 5] [--only "p1 p2 …"] [--ours build/test/kwmserverd]
 #                    [--original ../shared/peer/kwmserverd-2.0] [--bench build/test/kwmbench]
 #                    [--idle-connections 10000] [--raw FILE]
+#                    [--tls ours|original|both] [--tls-resume] [--names "ours original"]
+#
+# --original may be another build of ours (it gets the same limit-lifting flags). --tls serves
+# HTTPS/WSS on that side with a self-signed ECDSA P-256 certificate and runs kwmbench with
+# --tls there (--tls-resume: each WebSocket resumes its connect call's TLS session); --names
+# only relabels the table, e.g. bench/compare.sh --original build/test/kwmserverd --tls ours
+# --names "TLS plain" compares one build with and without TLS.
 #
 # Scenarios (issue 14): p1 (ping, 100 connections × 10 in flight), p1lat (ping, 1 × 1),
 # p2 (1:1 relay, 50 call pairs × 10), p3 (connect + upgrade + hello, 4 parallel clients),
@@ -27,6 +34,9 @@ original=$repo/../shared/peer/kwmserverd-2.0
 bench=$repo/build/test/kwmbench
 idle_connections=10000
 raw=""
+tls_side=""
+tls_bench_flag=--tls
+names="ours original"
 command_line="bench/compare.sh $*"
 
 while [ $# -gt 0 ]; do
@@ -39,13 +49,19 @@ while [ $# -gt 0 ]; do
     --bench) bench=$2; shift 2 ;;
     --idle-connections) idle_connections=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    --tls) tls_side=$2; shift 2 ;;
+    --tls-resume) tls_bench_flag=--tls-resume; shift ;;
+    --names) names=$2; shift 2 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 [ -x "$bench" ] || { echo "no kwmbench at $bench (cmake --build build/test --target kwmbench)" >&2; exit 2; }
+case "$tls_side" in "" | ours | original | both) ;; *) echo "--tls takes ours, original or both" >&2; exit 2 ;; esac
+read -r ours_name original_name <<<"$names"
 servers_init "$ours" "$original"
+[ -z "$tls_side" ] || make_certificate
 [ -n "$raw" ] || raw=$WORK_DIR/results.txt
 : >"$raw"
 
@@ -90,14 +106,17 @@ esac
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
 
+uses_tls() { [ "$tls_side" = both ] || [ "$tls_side" = "$1" ]; }
+
 run_one() {  # run_one ROUND IMPL SCENARIO
-  local round=$1 impl=$2 scenario=$3 args out rc=0
+  local round=$1 impl=$2 scenario=$3 args out rc=0 server_flags=() bench_flags=()
   args=$(args_of "$scenario")
-  start_server "$impl"
+  if uses_tls "$impl"; then server_flags=("${TLS_FLAGS[@]}"); bench_flags=("$tls_bench_flag"); fi
+  start_server "$impl" "${server_flags[@]}"
   out=$WORK_DIR/run.out
   # shellcheck disable=SC2086
   timeout -k 5 $((${duration%.*} * 4 + 300)) "$bench" --port "$SERVER_PORT" --auth "basic:$BASIC_VALUE" \
-    --server-pid "$SERVER_PID" --duration "$duration" $args >"$out" 2>"$WORK_DIR/run.err" &
+    --server-pid "$SERVER_PID" --duration "$duration" "${bench_flags[@]}" $args >"$out" 2>"$WORK_DIR/run.err" &
   local bench_pid=$!
   STARTED_PIDS+=("$bench_pid")
   wait "$bench_pid" || rc=$?
@@ -158,12 +177,12 @@ rows() {
 labels=$(for s in $only; do echo "$s|$(label_of "$s")"; done)
 
 echo
-echo "kwmbench side by side: ours = $ours (${build_type:-unknown}), original = $original"
+echo "kwmbench side by side: $ours_name = $ours (${build_type:-unknown}$(uses_tls ours && echo ", TLS")), $original_name = $original$(uses_tls original && echo " (TLS)")"
 echo "command: $command_line"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, auth Basic on both, $rounds rounds alternating," \
   "${duration} s per scenario, $elapsed s in all; load average before: $load_before, after: $load_after"
 echo
-rows | awk -v raw="$raw" -v labels="$labels" '
+rows | awk -v raw="$raw" -v labels="$labels" -v a="$ours_name" -v b="$original_name" '
   function median(list,   n, v, i, j, t) {
     n = split(list, v, " ")
     for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
@@ -193,7 +212,7 @@ rows | awk -v raw="$raw" -v labels="$labels" '
         values[key] = values[key] (values[key] == "" ? "" : " ") kv[2]
       }
     }
-    print "| scenario | figure | ours | original | ours / original |"
+    print "| scenario | figure | " a " | " b " | " a " / " b " |"
     print "|---|---|---|---|---|"
   }
   {

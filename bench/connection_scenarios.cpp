@@ -16,14 +16,14 @@ namespace {
 // As a browser leaving the page: a close frame, the server's close frame (or EOF), then the
 // socket. An abrupt close would make the original log a warning per connection and measure
 // its logging instead.
-void close_gracefully(int fd) {
+void close_gracefully(link& connection) {
   std::string close_frame;
   append_frame(close_frame, 0x8, "\x03\xe8");  // status 1000
-  send_blocking(fd, close_frame);
+  send_blocking(connection, close_frame);
   frame_reader reader;
-  read_until(fd, reader,
+  read_until(connection, reader,
              [](std::string_view) { return false; });  // returns at the close frame or EOF
-  ::close(fd);
+  connection.close();
 }
 
 }  // namespace
@@ -31,6 +31,7 @@ void close_gracefully(int fd) {
 int connect_rate(settings& s) {
   latency_histogram latency;
   std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> resumed{0};  // WebSockets whose TLS session was resumed
   std::mutex mutex;
   const int clients = std::max(1, s.window);
   run_result r{"connect", 0, clients, "connects/s"};
@@ -47,19 +48,20 @@ int connect_rate(settings& s) {
         auto target = s.target;
         const std::string user = "conn" + std::to_string(t) + "-" + std::to_string(i);
         target.authorization = authorization_for(s, user);
-        const int fd = open_rtm_socket(target, user, static_cast<std::size_t>(t) + i);
-        if (fd < 0) {
+        auto connection = open_rtm_socket(target, user, static_cast<std::size_t>(t) + i);
+        if (!connection.is_open()) {
           ++failures;
           continue;
         }
+        if (connection.resumed()) ++resumed;
         frame_reader reader;
-        if (read_until(fd, reader, [&](std::string_view text) {
+        if (read_until(connection, reader, [&](std::string_view text) {
               return scanner.scan(text, fields) && fields.kind == frame_kind::hello;
             }))
           local.add(now_ns() - begin);
         else
           ++failures;
-        close_gracefully(fd);
+        close_gracefully(connection);
       }
       std::lock_guard<std::mutex> guard(mutex);
       latency.merge(local);
@@ -69,6 +71,7 @@ int connect_rate(settings& s) {
   r.count = latency.count();
   r.latency = &latency;
   r.extra = " failures=" + std::to_string(failures.load());
+  if (s.target.tls) r.extra += " tls_resumed=" + std::to_string(resumed.load());
   print_result(r);
   if (failures > 0)
     std::fprintf(stderr, "connect: %llu attempts failed\n",
@@ -103,7 +106,7 @@ int idle(settings& s) {
       "kib_per_connection=%.2f "
       "connect_seconds=%.2f\n",
       s.connections, before, after, per_connection, connect_seconds);
-  for (auto& p : peers) close_gracefully(p->fd);
+  for (auto& p : peers) close_gracefully(p->connection);
   return 0;
 }
 

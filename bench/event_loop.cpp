@@ -19,26 +19,26 @@ clock_type::time_point after_seconds(double seconds) {
          std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
 }
 
-bool read_until(int fd, frame_reader& reader, const std::function<bool(std::string_view)>& done) {
+bool read_until(link& connection, frame_reader& reader, const std::function<bool(std::string_view)>& done) {
   bool finished = false;
   char chunk[16384];
   while (!finished) {
-    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+    const auto n = connection.read(chunk, sizeof chunk);
     if (n <= 0) return false;
     std::string pongs;
     if (!reader.feed(
             chunk, static_cast<std::size_t>(n),
             [&](std::string_view t) { finished = finished || done(t); }, pongs))
       return false;
-    if (!pongs.empty()) send_blocking(fd, pongs);
+    if (!pongs.empty()) send_blocking(connection, pongs);
   }
   return true;
 }
 
-void send_blocking(int fd, const std::string& bytes) {
+void send_blocking(link& connection, const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
-    const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    const auto n = connection.write(bytes.data() + sent, bytes.size() - sent);
     if (n <= 0) return;
     sent += static_cast<std::size_t>(n);
   }
@@ -50,20 +50,20 @@ loop::~loop() {
 }
 
 void loop::add(peer& p) {
-  ::fcntl(p.fd, F_SETFL, ::fcntl(p.fd, F_GETFL) | O_NONBLOCK);
+  const int fd = p.connection.fd();
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.ptr = &p;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, p.fd, &event);
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
 }
 
-void loop::replace(peer& p, int fd) {
-  if (p.fd >= 0) ::close(p.fd);  // closing also removes it from the epoll set
-  p.fd = fd;
+void loop::replace(peer& p, link fresh) {
+  p.connection = std::move(fresh);  // closing the old one also removes it from the epoll set
   ++p.generation;
   p.reader = frame_reader{};
   p.pending.clear();
-  if (fd >= 0) add(p);
+  if (p.connection.is_open()) add(p);
 }
 
 void loop::send(peer& p, std::string_view payload) {
@@ -83,9 +83,15 @@ void loop::queue_flush(peer& p) {
 }
 
 void loop::flush(peer& p) {
-  if (p.pending.empty() || p.fd < 0) return;
-  const auto n = ::send(p.fd, p.pending.data(), p.pending.size(), MSG_NOSIGNAL);
-  if (n > 0) p.pending.erase(0, static_cast<std::size_t>(n));  // the rest waits for EPOLLOUT
+  if (p.pending.empty() || !p.connection.is_open()) return;
+  // TLS writes one record per call: go on until the socket is full.
+  std::size_t written = 0;
+  do {
+    const auto n = p.connection.write(p.pending.data() + written, p.pending.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  } while (p.connection.tls() && written < p.pending.size());
+  p.pending.erase(0, written);  // the rest waits for EPOLLOUT
 }
 
 void loop::flush_queued() {
@@ -105,15 +111,16 @@ bool loop::run(clock_type::time_point deadline, const callbacks& c) {
     const int ready = ::epoll_wait(epoll_, events, 256, 50);
     for (int i = 0; i < ready; ++i) {
       auto& p = *static_cast<peer*>(events[i].data.ptr);
-      const int fd = p.fd;
       const unsigned generation = p.generation;
       bool open = true;
       if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         // A short read drained the socket: anything later raises a new edge, so the usual
-        // extra recv() that returns EAGAIN is skipped, unless the peer also hung up.
+        // extra recv() that returns EAGAIN is skipped, unless the peer also hung up. (Not
+        // over TLS: a read returns one record, and more may wait in OpenSSL.)
         const bool hung_up = (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+        const bool drains_on_short_read = !p.connection.tls();
         while (open && p.generation == generation) {
-          const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+          const auto n = p.connection.read(chunk, sizeof chunk);
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
           if (n <= 0) {
             open = false;
@@ -124,7 +131,7 @@ bool loop::run(clock_type::time_point deadline, const callbacks& c) {
               chunk, static_cast<std::size_t>(n), [&](std::string_view t) { c.on_text(p, t); },
               pongs);
           if (!pongs.empty() && p.generation == generation) send_frames(p, pongs);
-          if (static_cast<std::size_t>(n) < sizeof chunk && !hung_up) break;
+          if (drains_on_short_read && static_cast<std::size_t>(n) < sizeof chunk && !hung_up) break;
         }
         last_frame_ = clock_type::now();
       }

@@ -18,12 +18,12 @@ uint64_t now_ns();
 clock_type::time_point after_seconds(double seconds);
 
 // Blocking read of text frames until `done` returns true (setup phases only).
-bool read_until(int fd, frame_reader& reader, const std::function<bool(std::string_view)>& done);
-void send_blocking(int fd, const std::string& bytes);
+bool read_until(link& connection, frame_reader& reader, const std::function<bool(std::string_view)>& done);
+void send_blocking(link& connection, const std::string& bytes);
 
 // One connection in the epoll loop. `index` lets a scenario find its own bookkeeping.
 struct peer {
-  int fd = -1;
+  link connection;
   unsigned generation = 0;  // bumped by loop::replace, so stale readiness is recognised
   std::size_t index = 0;
   frame_reader reader;
@@ -48,8 +48,8 @@ class loop {
   loop& operator=(const loop&) = delete;
 
   void add(peer& p);
-  // Closes the peer's socket and continues with `fd` (a fresh connection) in its place.
-  void replace(peer& p, int fd);
+  // Closes the peer's connection and continues with `fresh` in its place.
+  void replace(peer& p, link fresh);
 
   // Queues a text frame. Frames queued while a batch of readiness events is handled go out
   // together, one write per connection per batch, so the client's cost per message stays

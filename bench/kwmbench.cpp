@@ -3,7 +3,7 @@
 // any implementation (ours writes compact JSON, the original pretty-prints). Prints a table
 // and a `result key=value …` line per run.
 //
-//   kwmbench --scenario ping|relay|connect|idle|group|soak [--host H --port P --v1]
+//   kwmbench --scenario ping|relay|connect|idle|group|soak [--host H --port P --v1 --tls]
 //            [--auth anonymous|token|basic:<value>] [--connections N --window W --duration S]
 //            [--members M --senders K] [--server-pid PID] [--sources 127.0.0.2,127.0.0.3]
 #include <CLI/CLI.hpp>
@@ -31,8 +31,8 @@ std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std
     if (!s.ports.empty()) target.port = s.ports[i % s.ports.size()];
     target.authorization = authorization_for(s, users[i]);
     auto p = std::make_unique<peer>();
-    p->fd = open_rtm_socket(target, users[i], i);
-    if (p->fd < 0) {
+    p->connection = open_rtm_socket(target, users[i], i);
+    if (!p->connection.is_open()) {
       std::fprintf(stderr, "connect failed for %s (connection %zu)\n", users[i].c_str(), i + 1);
       std::exit(1);
     }
@@ -46,7 +46,7 @@ std::vector<std::unique_ptr<peer>> open_peers(settings& s, const std::vector<std
 
 void read_frame_until(peer& p, frame_scanner& scanner, frame_fields& fields,
                       const std::function<bool(const frame_fields&)>& wanted, const char* what) {
-  const bool found = read_until(p.fd, p.reader, [&](std::string_view text) {
+  const bool found = read_until(p.connection, p.reader, [&](std::string_view text) {
     return scanner.scan(text, fields) && wanted(fields);
   });
   if (!found) {
@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   app.add_option("--host", s.target.host, "server address (IPv4)");
   app.add_option("--port", s.target.port, "server port");
   app.add_flag("--v1", s.target.v1, "use the /api/v1 paths");
+  app.add_flag("--tls", s.target.tls, "HTTPS and WSS (the server's certificate is not verified)");
+  app.add_flag("--tls-resume", s.target.tls_resume,
+               "with --tls: each WebSocket resumes the TLS session of its connect call, as browsers do");
   app.add_option("--auth", s.auth, "anonymous, token (via the admin API) or basic:<header value>");
   auto* connections = app.add_option("--connections", s.connections,
                                      "connections (relay: 2 per pair; idle, soak: 10000)");
@@ -118,6 +121,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--sources", sources, "comma-separated local source addresses (127.0.0.x)");
   CLI11_PARSE(app, argc, argv);
+  if (s.target.tls_resume) s.target.tls = true;
+  if (s.target.tls) enable_client_tls();
   if ((s.scenario == "idle" || s.scenario == "soak") && connections->count() == 0)
     s.connections = 10000;
   if (s.scenario == "soak" && window->count() == 0) s.window = 20;

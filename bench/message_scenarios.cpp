@@ -14,7 +14,7 @@ constexpr const char* call_version = "20180703";
 // peers holding the channel's id and hash.
 void establish_call(peer& caller, const std::string& caller_user, peer& callee,
                     const std::string& callee_user, frame_scanner& scanner, frame_fields& fields) {
-  send_blocking(caller.fd,
+  send_blocking(caller.connection,
                 encode_text_frame(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
                                   callee_user + R"(","initiator":true,"state":"cs","v":)" +
                                   call_version + "}"));
@@ -29,7 +29,7 @@ void establish_call(peer& caller, const std::string& caller_user, peer& callee,
   read_frame_until(
       callee, scanner, fields,
       [](const frame_fields& f) { return f.kind == frame_kind::webrtc_call; }, "the call");
-  send_blocking(callee.fd,
+  send_blocking(callee.connection,
                 encode_text_frame(R"({"type":"webrtc","subtype":"webrtc_call","id":1,"target":")" +
                                   caller_user + R"(","state":"es","channel":")" + caller.channel +
                                   R"(","hash":")" + caller.hash + R"(","v":)" + call_version +

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,9 +13,12 @@
 namespace kwm::bench {
 namespace {
 
-int connect_socket(const server_target& target, std::size_t source_index) {
+// A connection to the target (TLS started with --tls, resuming `session` when given); a
+// closed link on failure.
+link connect_socket(const server_target& target, std::size_t source_index, ssl_session_st* session = nullptr) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) return link();
+  link connection(fd);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!target.sources.empty()) {
@@ -28,19 +32,17 @@ int connect_socket(const server_target& target, std::size_t source_index) {
   address.sin_family = AF_INET;
   address.sin_port = htons(target.port);
   ::inet_pton(AF_INET, target.host.c_str(), &address.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return link();
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
+  if (target.tls && !connection.start_tls(session)) return link();
+  return connection;
 }
 
-bool send_all(int fd, const std::string& data) {
+bool send_all(link& connection, const std::string& data) {
   std::size_t sent = 0;
   while (sent < data.size()) {
-    const auto n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    const auto n = connection.write(data.data() + sent, data.size() - sent);
     if (n <= 0) return false;
     sent += static_cast<std::size_t>(n);
   }
@@ -48,12 +50,12 @@ bool send_all(int fd, const std::string& data) {
 }
 
 // Reads one HTTP response (head + Content-Length body); returns status and body.
-std::pair<int, std::string> read_response(int fd) {
+std::pair<int, std::string> read_response(link& connection) {
   std::string data;
   char chunk[4096];
   std::size_t head_end;
   while ((head_end = data.find("\r\n\r\n")) == std::string::npos) {
-    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+    const auto n = connection.read(chunk, sizeof chunk);
     if (n <= 0) return {-1, {}};
     data.append(chunk, static_cast<std::size_t>(n));
   }
@@ -63,7 +65,7 @@ std::pair<int, std::string> read_response(int fd) {
     if (auto at = data.find(name); at != std::string::npos && at < head_end)
       length = std::strtoul(data.c_str() + at + std::strlen(name), nullptr, 10);
   while (data.size() < head_end + 4 + length) {
-    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+    const auto n = connection.read(chunk, sizeof chunk);
     if (n <= 0) break;
     data.append(chunk, static_cast<std::size_t>(n));
   }
@@ -134,32 +136,36 @@ std::string encode_text_frame(std::string_view payload) {
 }
 
 std::string admin_token_for(const server_target& target, const std::string& user) {
-  const int fd = connect_socket(target, 0);
-  if (fd < 0) return {};
+  auto connection = connect_socket(target, 0);
+  if (!connection.is_open()) return {};
   const std::string path =
       target.v1 ? "/api/v1/admin/auth/tokens" : "/api/kwm/v2/admin/auth/tokens";
-  send_all(fd, request("POST", path, "Content-Type: application/json\r\n",
-                       R"({"type":"Token","sub":")" + user + "\"}"));
-  const auto [status, body] = read_response(fd);
-  ::close(fd);
+  send_all(connection, request("POST", path, "Content-Type: application/json\r\n",
+                               R"({"type":"Token","sub":")" + user + "\"}"));
+  const auto [status, body] = read_response(connection);
   return status == 200 ? "Token " + json_string_field(body, "value") : std::string();
 }
 
-int open_rtm_socket(const server_target& target, const std::string& user,
-                    std::size_t source_index) {
-  int fd = connect_socket(target, source_index);
-  if (fd < 0) return -1;
+link open_rtm_socket(const server_target& target, const std::string& user,
+                     std::size_t source_index) {
+  auto connection = connect_socket(target, source_index);
+  if (!connection.is_open()) return link();
   std::string headers = "Content-Type: application/x-www-form-urlencoded\r\n";
   if (!target.authorization.empty()) headers += "Authorization: " + target.authorization + "\r\n";
-  send_all(fd, request("POST", target.v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
-                       headers, "user=" + user));
-  const auto [status, body] = read_response(fd);
-  ::close(fd);
-  if (status != 200) return -1;
+  send_all(connection, request("POST", target.v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
+                               headers, "user=" + user));
+  const auto [status, body] = read_response(connection);
+  ssl_session_st* session = target.tls_resume ? connection.session() : nullptr;
+  connection.close();
+  if (status != 200) {
+    if (session != nullptr) SSL_SESSION_free(session);
+    return link();
+  }
   const auto url = json_string_field(body, "url");
-  fd = connect_socket(target, source_index);
-  if (fd < 0) return -1;
-  send_all(fd,
+  connection = connect_socket(target, source_index, session);
+  if (session != nullptr) SSL_SESSION_free(session);
+  if (!connection.is_open()) return link();
+  send_all(connection,
            "GET " + url +
                " HTTP/1.1\r\nHost: kwm\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
@@ -167,27 +173,18 @@ int open_rtm_socket(const server_target& target, const std::string& user,
   std::string head;
   char chunk[2048];
   for (;;) {
-    const auto n = ::recv(fd, chunk, sizeof chunk, MSG_PEEK);
-    if (n <= 0) {
-      ::close(fd);
-      return -1;
-    }
+    const auto n = connection.peek(chunk, sizeof chunk);
+    if (n <= 0) return link();
     const auto known = head.size();
     head.append(chunk, static_cast<std::size_t>(n));
     const auto end = head.find("\r\n\r\n", known < 3 ? 0 : known - 3);
     if (end != std::string::npos) head.resize(end + 4);
     const auto take = head.size() - known;
-    if (::recv(fd, chunk, take, 0) != static_cast<ssize_t>(take)) {
-      ::close(fd);
-      return -1;
-    }
+    if (connection.read(chunk, take) != static_cast<ssize_t>(take)) return link();
     if (end != std::string::npos) break;
   }
-  if (head.size() < 12 || head.compare(9, 3, "101") != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
+  if (head.size() < 12 || head.compare(9, 3, "101") != 0) return link();
+  return connection;
 }
 
 bool frame_reader::read_header(const unsigned char* p, std::size_t available, frame_header& out) {

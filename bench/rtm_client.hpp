@@ -6,19 +6,24 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/link.hpp"
+
 namespace kwm::bench {
 
 struct server_target {
   std::string host = "127.0.0.1";
   uint16_t port = 8778;
   bool v1 = false;
+  bool tls = false;         // HTTPS and WSS (enable_client_tls() first)
+  bool tls_resume = false;  // the WebSocket resumes the TLS session of its connect call
   std::string authorization;         // "" (anonymous), "Basic …" or "Token …"
   std::vector<std::string> sources;  // local source addresses (127.0.0.x) used round-robin
 };
 
 // Performs the connect call and the WebSocket upgrade for `user`; returns the connected,
-// still blocking socket (hello unread), or -1. `source_index` picks the source address.
-int open_rtm_socket(const server_target& target, const std::string& user, std::size_t source_index);
+// still blocking connection (hello unread), or a closed one. `source_index` picks the source
+// address.
+link open_rtm_socket(const server_target& target, const std::string& user, std::size_t source_index);
 
 // POSTs a Token request to the admin API and returns "Token <jwt>" (for --auth token).
 std::string admin_token_for(const server_target& target, const std::string& user);

@@ -3,7 +3,8 @@
 # this project's server or the original Go server on a free loopback port with the same
 # Basic auth, wait until it answers, stop it, and remove everything on exit.
 #
-# After `servers_init`, `start_server ours|original` sets SERVER_PID and SERVER_PORT.
+# After `servers_init`, `start_server ours|original [flags…]` sets SERVER_PID and SERVER_PORT;
+# a server started with --tls-cert is waited for over HTTPS.
 # Every process started here is stopped by the EXIT trap, on success, failure or Ctrl-C.
 
 BASIC_VALUE=cGVlcjpwZWVy  # base64 of peer:peer, accepted by both servers
@@ -47,15 +48,31 @@ servers_init() {
   hard=$(ulimit -Hn)
   if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
   FD_LIMIT=$(ulimit -n)
-  # Ours only: flags that exist in this build and switch off limits the original lacks
-  # (a benchmark client sends far above the frame rate a browser needs).
-  local help
-  help=$("$OURS_BINARY" serve --help 2>&1 || true)
-  OURS_EXTRA_FLAGS=()
-  local flag
+  # Flags that exist in a build of ours and switch off limits the original lacks (a benchmark
+  # client sends far above the frame rate a browser needs); for each binary, so that two
+  # builds of ours can be compared too.
+  limit_flags_of "$OURS_BINARY"
+  OURS_EXTRA_FLAGS=("${LIMIT_FLAGS[@]}")
+  limit_flags_of "$ORIGINAL_BINARY"
+  ORIGINAL_EXTRA_FLAGS=("${LIMIT_FLAGS[@]}")
+}
+
+limit_flags_of() {
+  local help flag
+  help=$("$1" serve --help 2>&1 || true)
+  LIMIT_FLAGS=()
   for flag in --rtm-rate-limit --rtm-rate-limit-bytes --rtm-max-connections-per-user; do
-    grep -q -- "$flag " <<<"$help" && OURS_EXTRA_FLAGS+=("$flag" 0)
+    grep -q -- "$flag " <<<"$help" && LIMIT_FLAGS+=("$flag" 0)
   done
+  return 0
+}
+
+# make_certificate: a self-signed ECDSA P-256 certificate for 127.0.0.1 in WORK_DIR (the
+# openssl command line), for servers started with TLS_FLAGS.
+make_certificate() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK_DIR/tls.key" -out "$WORK_DIR/tls.crt" 2>/dev/null
+  TLS_FLAGS=(--tls-cert "$WORK_DIR/tls.crt" --tls-key "$WORK_DIR/tls.key")
 }
 
 # A port below the kernel's ephemeral range (so no client socket takes it meanwhile) that
@@ -79,8 +96,10 @@ start_server() {
   local common=(--listen "127.0.0.1:$SERVER_PORT" --admin-tokens-key "$WORK_DIR/admin.key"
     --enable-auth-basic --auth-basic-values "$WORK_DIR/basic.txt" --log-level warn)
   # SERVER_WRAPPER (an array, e.g. heaptrack -o FILE) runs the server as its child.
-  local binary=$ORIGINAL_BINARY flags=("${common[@]}" "$@")
+  local binary=$ORIGINAL_BINARY flags=("${common[@]}" "${ORIGINAL_EXTRA_FLAGS[@]}" "$@")
   [ "$which" = ours ] && binary=$OURS_BINARY && flags=("${common[@]}" "${OURS_EXTRA_FLAGS[@]}" "$@")
+  local scheme=http
+  [[ " ${flags[*]} " == *" --tls-cert "* ]] && scheme=https
   (cd "$WORK_DIR" && KOPANO_SURVEYCLIENT_AUTOSURVEY=no exec ${SERVER_WRAPPER[@]+"${SERVER_WRAPPER[@]}"} \
     "$binary" serve "${flags[@]}") >"$log" 2>&1 &
   SERVER_PID=$!
@@ -99,8 +118,8 @@ start_server() {
   fi
   local status
   for _ in $(seq 100); do
-    status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Basic $BASIC_VALUE" \
-      -d user=ready "http://127.0.0.1:$SERVER_PORT/api/kwm/v2/rtm/connect" 2>/dev/null || true)
+    status=$(curl -sk -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Basic $BASIC_VALUE" \
+      -d user=ready "$scheme://127.0.0.1:$SERVER_PORT/api/kwm/v2/rtm/connect" 2>/dev/null || true)
     [ "$status" = 200 ] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1

@@ -113,12 +113,12 @@ class soak_run {
       append_frame(frame, 0x8, "\x03\xe8");  // status 1000
       return frame;
     }();
-    send_blocking(p.fd, p.pending + close_frame);  // replace() drops what is still queued
+    send_blocking(p.connection, p.pending + close_frame);  // replace() drops what is still queued
     auto target = s_.target;
     target.authorization = authorization_for(s_, user(p));
-    const int fd = open_rtm_socket(target, user(p), p.index);
-    if (fd < 0) error("connect failed", user(p));
-    loop_.replace(p, fd);
+    auto fresh = open_rtm_socket(target, user(p), p.index);
+    if (!fresh.is_open()) error("connect failed", user(p));
+    loop_.replace(p, std::move(fresh));
     ++reconnects_;
   }
 

@@ -3,11 +3,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "net/address_filter.hpp"
 
 namespace kwm::net {
+
+class tls_context;  // net/tls_context.hpp
 
 struct http_limits {
   std::size_t max_header_bytes = 16 * 1024;
@@ -54,6 +57,8 @@ struct server_config {
   // SO_SNDBUF of accepted sockets; 0 keeps the kernel's autotuning. Small values make the
   // outgoing queue (and so slow-consumer detection) the only buffer that matters.
   int socket_send_buffer_bytes = 0;
+  // Set: the listener serves HTTPS and WSS only (D24), with the context's current pair.
+  std::shared_ptr<tls_context> tls;
 };
 
 // Resolves max_connections = 0 to the soft descriptor limit minus the reserve and minus

@@ -12,6 +12,8 @@
 #     --target NAME   only this target (repeatable)
 #     --grow          keep new corpus units in build/fuzz/corpus/<target>/ across runs (long
 #                     runs); without it every run starts from the committed inputs only
+#   KWM_FUZZ_TIMEOUT: seconds one input may take before it counts as a finding (default 10;
+#   long runs on a busy machine need more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +60,7 @@ for target in "${targets[@]}"; do
   # rtm_message's input is a list of decisions: 1 KiB of them already builds large frames.
   max_len=65536
   [ "${target}" != rtm_message ] || max_len=1024
-  options=(-seed="${seed}" "${limit[@]}" -max_len="${max_len}" -timeout=10 -print_final_stats=1
+  options=(-seed="${seed}" "${limit[@]}" -max_len="${max_len}" -timeout="${KWM_FUZZ_TIMEOUT:-10}" -print_final_stats=1
            -artifact_prefix="build/fuzz/artifacts/${target}-")
   case "${target}" in
     rtm_frame | rtm_message | json_roundtrip) options+=(-dict=fuzz/rtm.dict) ;;

@@ -1,6 +1,6 @@
 #pragma once
-// Internals shared by the two Beast translation units (http_server.cpp and
-// websocket_session.cpp). Not part of the net/ interface.
+// Internals shared by the Beast translation units of the listener and its sessions. Not part
+// of the net/ interface.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -98,12 +98,22 @@ inline std::string_view to_std(beast::string_view text) { return {text.data(), t
 
 peer_address to_peer_address(const asio::ip::tcp::endpoint& endpoint);
 
+struct plain_transport;  // net/detail/plain_transport.hpp
+struct tls_transport;    // net/detail/tls_transport.hpp
+
+// Starts the HTTP session of an admitted connection (its socket already belongs to the io
+// thread the connection will live on). Instantiated for plain_transport in http_server.cpp and for
+// tls_transport in tls_http_session.cpp.
+template <class Transport>
+void start_http_session(std::shared_ptr<server_state> state, connection_slot slot, asio::ip::tcp::socket socket);
+
 // Hands an upgrade request on a WebSocket route to a new WebSocket session on the calling
 // io thread, which then calls the route's handler. `early_input` holds what the client sent
-// after the request head (frames may come in the same packet). Defined in
-// websocket_session.cpp.
+// after the request head (frames may come in the same packet). Instantiated in
+// websocket_session.cpp (plain) and tls_websocket_session.cpp.
+template <class Transport>
 void start_websocket_session(std::shared_ptr<server_state> state, connection_slot slot,
-                             asio::ip::tcp::socket socket, std::string early_input,
+                             typename Transport::socket socket, std::string early_input,
                              http::request<http::string_body> request, http_request plain_request,
                              const route& matched, std::string parameter);
 

@@ -1,6 +1,7 @@
 // Drives two headless Chromium pages with fake cameras through the demo page (www/):
 // a 1:1 WebRTC call relayed by kwmserverd until both sides decode remote video frames, a
 // hang-up, then a group join and a chat message. Prints one JSON line; exits 1 on failure.
+// The page URL may be http:// or https:// (then WebSockets are wss://).
 //   node tests/browser/call.mjs <page url> <chromium> <directory holding node_modules>
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -19,6 +20,8 @@ const browser = await puppeteer.launch({
     '--autoplay-policy=no-user-gesture-required',
     // Plain host candidates: the two pages run on the same machine without an mDNS responder.
     '--disable-features=WebRtcHideLocalIpsWithMdns',
+    // Over https the server has a self-signed certificate made by the test.
+    '--ignore-certificate-errors',
   ],
 });
 const result = { ok: false };
@@ -27,6 +30,7 @@ try {
   for (const page of [alice, bob]) {
     page.on('pageerror', (error) => console.error('page error:', error.message));
     await page.goto(pageUrl);
+    result.secure = await page.evaluate(() => window.isSecureContext && location.protocol === 'https:');
   }
   await alice.evaluate(() => window.kwmDemo.connect('alice', ''));
   await bob.evaluate(() => window.kwmDemo.connect('bob', ''));

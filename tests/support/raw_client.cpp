@@ -84,17 +84,22 @@ tcp_socket tcp_socket::connect_from(const std::string& source_address, uint16_t 
   return socket;
 }
 
-tcp_socket::tcp_socket(tcp_socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+tcp_socket::tcp_socket(tcp_socket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), timed_out_(other.timed_out_), layer_(std::move(other.layer_)) {}
 
 tcp_socket& tcp_socket::operator=(tcp_socket&& other) noexcept {
   if (this != &other) {
+    layer_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    timed_out_ = other.timed_out_;
+    layer_ = std::move(other.layer_);
   }
   return *this;
 }
 
 tcp_socket::~tcp_socket() {
+  layer_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -114,7 +119,8 @@ void tcp_socket::set_send_timeout(std::chrono::milliseconds timeout) {
 
 void tcp_socket::send_all(std::string_view bytes) {
   while (!bytes.empty()) {
-    const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    const auto n = layer_ ? layer_->send(fd_, bytes.data(), bytes.size())
+                          : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) throw std::runtime_error("send failed");
     bytes.remove_prefix(static_cast<size_t>(n));
   }
@@ -122,7 +128,7 @@ void tcp_socket::send_all(std::string_view bytes) {
 
 bool tcp_socket::receive_some(std::string& buffer) {
   char chunk[16384];
-  const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+  const auto n = layer_ ? layer_->receive(fd_, chunk, sizeof chunk) : ::recv(fd_, chunk, sizeof chunk, 0);
   timed_out_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n <= 0) return false;
   buffer.append(chunk, static_cast<size_t>(n));
@@ -132,6 +138,7 @@ bool tcp_socket::receive_some(std::string& buffer) {
 void tcp_socket::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
 void tcp_socket::reset() {
+  layer_.reset();
   linger option{1, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
   ::close(fd_);
@@ -221,15 +228,21 @@ std::string build_http_request(const std::string& method, const std::string& tar
   return request;
 }
 
-http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
-                     const std::vector<std::pair<std::string, std::string>>& headers,
-                     const std::string& body) {
-  tcp_socket socket(port);
+http_reply http_call_on(tcp_socket& socket, const std::string& method, const std::string& target,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::string& body) {
   socket.send_all(build_http_request(method, target, headers, body, false));
   std::string buffer;
   auto reply = read_http_reply(socket, buffer);
   if (!reply) throw std::runtime_error("no HTTP response for " + method + " " + target);
   return *reply;
+}
+
+http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     const std::string& body) {
+  tcp_socket socket(port);
+  return http_call_on(socket, method, target, headers, body);
 }
 
 std::string encode_frame(opcode op, std::string_view payload, bool fin, bool masked,
@@ -261,7 +274,12 @@ std::string encode_frame(opcode op, std::string_view payload, bool fin, bool mas
 ws_client::ws_client(uint16_t port, const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& extra_headers,
                      int receive_buffer, std::string_view early_bytes)
-    : socket(port, 5s, receive_buffer) {
+    : ws_client(tcp_socket(port, 5s, receive_buffer), path, extra_headers, early_bytes) {}
+
+ws_client::ws_client(tcp_socket connected, const std::string& path,
+                     const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                     std::string_view early_bytes)
+    : socket(std::move(connected)) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Upgrade", "websocket"},
       {"Connection", "Upgrade"},

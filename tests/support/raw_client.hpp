@@ -4,6 +4,7 @@
 // (masked, as a browser does) and never answers pings on its own unless told to.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,15 @@ using namespace std::chrono_literals;
 // A loopback port that was free a moment ago (SOCK_STREAM or SOCK_DGRAM), for services
 // that tests start themselves.
 uint16_t free_loopback_port(int socket_type);
+
+// What the bytes of a socket go through besides TCP (TLS: support/tls_client.hpp). The calls
+// behave like send(2) and recv(2) on the descriptor, including errno EAGAIN on a timeout.
+class stream_layer {
+ public:
+  virtual ~stream_layer() = default;
+  virtual long send(int fd, const char* data, size_t size) = 0;
+  virtual long receive(int fd, char* data, size_t size) = 0;
+};
 
 class tcp_socket {
  public:
@@ -45,9 +55,15 @@ class tcp_socket {
   // True when the peer has closed the connection (EOF or reset) within `timeout`.
   bool wait_for_close(std::chrono::milliseconds timeout);
 
+  int descriptor() const { return fd_; }
+  // From now on every byte goes through `layer` (e.g. after a TLS handshake on the descriptor).
+  void set_layer(std::unique_ptr<stream_layer> layer) { layer_ = std::move(layer); }
+  stream_layer* layer() const { return layer_.get(); }
+
  private:
   int fd_ = -1;
   bool timed_out_ = false;
+  std::unique_ptr<stream_layer> layer_;
 };
 
 struct http_reply {
@@ -63,6 +79,11 @@ struct http_reply {
 // Reads one HTTP/1.1 response (Content-Length bodies) from `socket`, keeping any bytes
 // that follow it in `buffer`. nullopt when the connection ends first.
 std::optional<http_reply> read_http_reply(tcp_socket& socket, std::string& buffer);
+
+// One request on `socket` (Connection: close); throws when no response comes.
+http_reply http_call_on(tcp_socket& socket, const std::string& method, const std::string& target,
+                        const std::vector<std::pair<std::string, std::string>>& headers = {},
+                        const std::string& body = {});
 
 // One request on a fresh connection.
 http_reply http_call(uint16_t port, const std::string& method, const std::string& target,
@@ -93,6 +114,10 @@ class ws_client {
   ws_client(uint16_t port, const std::string& path,
             const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
             int receive_buffer = 0, std::string_view early_bytes = {});
+  // The same on a socket that is already connected (over TLS, for one).
+  ws_client(tcp_socket connected, const std::string& path,
+            const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
+            std::string_view early_bytes = {});
 
   bool is_open() const { return handshake.status == 101; }
 

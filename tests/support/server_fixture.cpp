@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/tls_client.hpp"
+
 namespace kwm::test {
 
 app::runtime_options test_options() {
@@ -22,17 +24,25 @@ app::runtime_options token_auth_options(const std::string& key) {
 }
 
 server_fixture::server_fixture(app::runtime_options options)
-    : runtime(std::make_unique<app::server_runtime>(std::move(options))) {
+    : tls_(options.server.tls != nullptr) {
+  runtime = std::make_unique<app::server_runtime>(std::move(options));
   runtime->start();
   port_ = runtime->port();
 }
 
 server_fixture::~server_fixture() { runtime.reset(); }
 
+tcp_socket server_fixture::dial() {
+  tcp_socket socket(port_);
+  if (tls_) start_tls(socket);
+  return socket;
+}
+
 std::string server_fixture::connect(const std::string& user, bool v1) {
+  auto socket = dial();
   const auto reply =
-      http_call(port_, "POST", v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
-                {{"Content-Type", "application/x-www-form-urlencoded"}}, "user=" + user);
+      http_call_on(socket, "POST", v1 ? "/api/v1/rtm.connect" : "/api/kwm/v2/rtm/connect",
+                   {{"Content-Type", "application/x-www-form-urlencoded"}}, "user=" + user);
   REQUIRE(reply.status == 200);
   const auto doc = parse_json(reply.body);
   REQUIRE(doc.IsObject());
@@ -41,7 +51,8 @@ std::string server_fixture::connect(const std::string& user, bool v1) {
 }
 
 std::unique_ptr<ws_client> server_fixture::open(const std::string& user, bool v1) {
-  auto client = std::make_unique<ws_client>(port_, connect(user, v1));
+  const auto path = connect(user, v1);
+  auto client = std::make_unique<ws_client>(dial(), path);
   REQUIRE(client->is_open());
   return client;
 }

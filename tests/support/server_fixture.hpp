@@ -22,6 +22,10 @@ struct server_fixture {
   ~server_fixture();
 
   uint16_t port() const { return port_; }
+  // With options.server.tls set, every helper here speaks HTTPS and WSS.
+  bool tls() const { return tls_; }
+  // A connection to the server, TLS started when tls().
+  tcp_socket dial();
 
   // POSTs a connect call and returns the WebSocket path from the answer.
   std::string connect(const std::string& user, bool v1 = false);
@@ -34,6 +38,7 @@ struct server_fixture {
 
  private:
   uint16_t port_ = 0;
+  bool tls_ = false;
 };
 
 rapidjson::Document parse_json(const std::string& text);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "support/server_fixture.hpp"
+#include "support/tls_client.hpp"
 
 namespace kwm::test {
 namespace {
@@ -120,7 +121,10 @@ server_process::server_process(std::vector<std::string> flags) {
     MESSAGE("KWM_HOSTILE_ALLOW_MISSING_FLAGS=1: running without" << names);
   }
   for (size_t i = 0; i < kept.size(); ++i)
-    if (kept[i] == "--admin-tokens-key") token_auth_ = true;
+    if (kept[i] == "--admin-tokens-key")
+      token_auth_ = true;
+    else if (kept[i] == "--tls-cert")
+      tls_ = true;
   std::vector<std::string> args = {binary,        "serve",       "--listen",
                                    "127.0.0.1:0", "--log-level", "info"};
   args.insert(args.end(), kept.begin(), kept.end());
@@ -230,11 +234,18 @@ double server_process::cpu_seconds() {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+tcp_socket server_process::dial(std::chrono::milliseconds timeout, int receive_buffer) {
+  tcp_socket socket(port_, timeout, receive_buffer);
+  if (tls_) start_tls(socket);
+  return socket;
+}
+
 http_reply server_process::call(const std::string& method, const std::string& target,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
                                 const std::string& body) {
   try {
-    return http_call(port_, method, target, headers, body);
+    auto socket = dial();
+    return http_call_on(socket, method, target, headers, body);
   } catch (const std::exception& e) {
     FAIL(method << " " << target.substr(0, 80) << ": " << std::string(e.what()) << "; the server "
                 << state());
@@ -246,14 +257,16 @@ http_reply server_process::connect(const std::string& user) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Type", "application/x-www-form-urlencoded"}};
   if (token_auth_) {
-    const auto issued = http_call(port_, "POST", "/api/kwm/v2/admin/auth/tokens",
-                                  {{"Content-Type", "application/json"}},
-                                  R"({"type":"Token","sub":")" + user + R"("})");
+    auto admin = dial();
+    const auto issued = http_call_on(admin, "POST", "/api/kwm/v2/admin/auth/tokens",
+                                     {{"Content-Type", "application/json"}},
+                                     R"({"type":"Token","sub":")" + user + R"("})");
     if (issued.status != 200) return issued;
     headers.emplace_back("Authorization",
                          "Token " + std::string(parse_json(issued.body)["value"].GetString()));
   }
-  return http_call(port_, "POST", "/api/kwm/v2/rtm/connect", headers, "user=" + user);
+  auto socket = dial();
+  return http_call_on(socket, "POST", "/api/kwm/v2/rtm/connect", headers, "user=" + user);
 }
 
 std::string server_process::connect_path(const std::string& user) {
@@ -272,9 +285,8 @@ std::string server_process::connect_path(const std::string& user) {
 std::unique_ptr<ws_client> server_process::open(const std::string& user, int receive_buffer) {
   std::unique_ptr<ws_client> client;
   try {
-    client = std::make_unique<ws_client>(port_, connect_path(user),
-                                         std::vector<std::pair<std::string, std::string>>{},
-                                         receive_buffer);
+    const auto path = connect_path(user);
+    client = std::make_unique<ws_client>(dial(std::chrono::seconds(5), receive_buffer), path);
   } catch (const std::exception& e) {
     FAIL("opening a WebSocket for " << user << " failed (" << std::string(e.what())
                                     << "); the server " << state());

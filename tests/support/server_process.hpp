@@ -75,6 +75,10 @@ class server_process {
 
   // Token auth when the server was started with --admin-tokens-key, anonymous otherwise.
   bool token_auth() const { return token_auth_; }
+  // Started with --tls-cert: call, connect and open speak HTTPS and WSS (support/tls_client.hpp).
+  bool tls() const { return tls_; }
+  // A connection to the server, TLS started when tls().
+  tcp_socket dial(std::chrono::milliseconds timeout = std::chrono::seconds(5), int receive_buffer = 0);
   // A connect call for `user` (with a Token from the admin API when token_auth()); the reply.
   http_reply connect(const std::string& user);
   // As connect(), requiring 200, and returns the WebSocket path.
@@ -93,6 +97,7 @@ class server_process {
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
   bool token_auth_ = false;
+  bool tls_ = false;
   std::vector<std::string> missing_;
 };
 
