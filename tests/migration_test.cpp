@@ -1,8 +1,8 @@
 // docs/migrating.md against the binaries: every flag the original's `serve --help` lists has a
 // row in the guide's flag table, and our `kwmserverd serve` either accepts it (a dry run with a
 // usable value exits 0) or refuses it with exactly the message the row gives. Needs the
-// original's binary (KWM_ORIGINAL_SERVER, default /work/shared/peer/kwmserverd-2.0, and the
-// 1.2.0 build next to it); skipped, saying so, where it is absent.
+// original's binary (KWM_ORIGINAL_SERVER, default ../shared/peer/kwmserverd-2.0 beside the
+// repository, and the 1.2.0 build next to it); skipped, saying so, where it is absent.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -178,7 +178,8 @@ std::set<std::string> check_original(const std::string& original) {
 
 TEST_CASE("every flag of the original is accepted or refused as docs/migrating.md says") {
   const char* configured = std::getenv("KWM_ORIGINAL_SERVER");
-  const fs::path newest = configured != nullptr ? configured : "/work/shared/peer/kwmserverd-2.0";
+  const fs::path newest =
+      configured != nullptr ? configured : KWM_SOURCE_DIR "/../shared/peer/kwmserverd-2.0";
   if (!fs::exists(newest)) {
     MESSAGE("skipped: no original server at " << newest.string() << " (set KWM_ORIGINAL_SERVER)");
     return;
