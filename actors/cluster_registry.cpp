@@ -314,10 +314,13 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         self->delayed_send(self, renew_interval, renew_atom::value);
       },
       [=](shutdown_atom) {
-        for (auto& entry : self->state.owned)
-          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
-        for (auto& entry : self->state.proxies)
-          caf::anon_send_exit(entry.second.actor, caf::exit_reason::user_shutdown);
+        // Every actor this registry made and still monitors: owned channels, proxies, and
+        // proxies that became pass-throughs to a channel taken over here (no longer listed
+        // as proxies, but alive while connections hold them, and their own timer keeps them
+        // scheduled: the node's shutdown waited for them forever).
+        for (const auto& entry : self->state.ids_by_address)
+          if (auto actor = caf::actor_cast<caf::actor>(entry.first))
+            caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
         self->quit(caf::exit_reason::user_shutdown);
       },
       run_resumed(),

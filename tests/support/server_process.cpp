@@ -60,6 +60,14 @@ std::vector<std::string> without_unknown(const std::vector<std::string>& flags,
   return kept;
 }
 
+// "exited with status N" or "was killed by signal N (name)", for a status from wait_exit.
+std::string describe_exit(int status) {
+  if (status > 128)
+    return "was killed by signal " + std::to_string(status - 128) + " (" +
+           ::strsignal(status - 128) + ")";
+  return "exited with status " + std::to_string(status);
+}
+
 size_t status_kib(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -158,15 +166,38 @@ server_process::server_process(std::vector<std::string> flags) {
 }
 
 server_process::~server_process() {
+  const std::string verdict = stop();
+  if (!verdict.empty()) FAIL_CHECK(verdict);
+}
+
+std::string server_process::stop() {
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    stopping_ = true;
+    if (stopped_) return {};
+    stopped_ = stopping_ = true;
   }
   if (pump_.joinable()) pump_.join();
-  if (child_ && !child_->wait_exit(std::chrono::milliseconds(0))) {
+  if (!child_) return {};
+  if (!child_->wait_exit(std::chrono::milliseconds(0))) {
     child_->send_signal(SIGTERM);
-    if (!child_->wait_exit(std::chrono::seconds(10))) child_->send_signal(SIGKILL);
+    if (!child_->wait_exit(std::chrono::seconds(sanitized_build() ? 90 : 30))) {
+      child_->send_signal(SIGKILL);
+      child_->wait_exit(std::chrono::seconds(10));
+      return "kwmserverd did not end within the drain time after SIGTERM and was killed:\n" +
+             log_tail();
+    }
   }
+  while (child_->pump(std::chrono::milliseconds(0))) {
+  }
+  const auto status = child_->wait_exit(std::chrono::milliseconds(0));
+  if (!status || *status == 0 || *status == 128 + SIGKILL) return {};
+  return "kwmserverd " + describe_exit(*status) + " when stopped:\n" + log_tail();
+}
+
+std::string server_process::log_tail() const {
+  const std::string& err = child_->err;
+  constexpr std::size_t keep = 16 * 1024;
+  return err.size() <= keep ? err : "[…]" + err.substr(err.size() - keep);
 }
 
 // The server's log must keep flowing: a full pipe would block the server on its next line.
@@ -200,11 +231,7 @@ std::optional<int> server_process::exit_status() {
 std::string server_process::state() {
   eventually([this] { return !alive(); }, std::chrono::milliseconds(300));
   const auto status = exit_status();
-  if (!status) return "is alive";
-  if (*status > 128)
-    return "was killed by signal " + std::to_string(*status - 128) + " (" +
-           ::strsignal(*status - 128) + ")";
-  return "exited with status " + std::to_string(*status);
+  return status ? describe_exit(*status) : "is alive";
 }
 
 std::string server_process::log() {

@@ -44,6 +44,7 @@ class server_process {
   // KWM_HOSTILE_ALLOW_MISSING_FLAGS=1 is set: then such flags (and their values) are left out
   // and reported, so that the attack can still be run against an older binary.
   explicit server_process(std::vector<std::string> flags);
+  // Stops the server (stop()) and fails the running test when it did not end cleanly.
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -54,6 +55,12 @@ class server_process {
   // False once the process has exited (then exit_status() says how: 128 + signal if killed).
   bool alive();
   std::optional<int> exit_status();
+  // SIGTERM, then SIGKILL after 30 s (90 s under the sanitizers). Returns "" when the server ended
+  // cleanly (status 0) or had been killed with SIGKILL (tests do that on purpose), and otherwise
+  // how it ended with the end of its log: a sanitizer report aborts the server
+  // (scripts/sanitizers/) or makes it exit non-zero (LeakSanitizer) at shutdown, after every
+  // assertion of the test has passed.
+  std::string stop();
   // "is alive", "exited with status N" or "was killed by signal N (SIGSEGV)": for messages.
   // Waits a moment first, so that a crash in progress is seen as one.
   std::string state();
@@ -78,7 +85,8 @@ class server_process {
   // Started with --tls-cert: call, connect and open speak HTTPS and WSS (support/tls_client.hpp).
   bool tls() const { return tls_; }
   // A connection to the server, TLS started when tls().
-  tcp_socket dial(std::chrono::milliseconds timeout = std::chrono::seconds(5), int receive_buffer = 0);
+  tcp_socket dial(std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                  int receive_buffer = 0);
   // A connect call for `user` (with a Token from the admin API when token_auth()); the reply.
   http_reply connect(const std::string& user);
   // As connect(), requiring 200, and returns the WebSocket path.
@@ -90,10 +98,13 @@ class server_process {
  private:
   void pump_output();
 
+  std::string log_tail() const;  // the last 16 KiB of stderr, where a sanitizer report ends up
+
   std::unique_ptr<child_process> child_;
   mutable std::mutex mutex_;  // guards child_'s buffers between the pump thread and the test
   std::thread pump_;
   bool stopping_ = false;
+  bool stopped_ = false;
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
   bool token_auth_ = false;
