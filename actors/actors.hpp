@@ -75,6 +75,7 @@ using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 using retarget_atom = caf::atom_constant<caf::atom("retarget")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using op_atom = caf::atom_constant<caf::atom("op")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -100,6 +101,21 @@ struct connection_ref {
   std::shared_ptr<net::frame_sink> sink;
 };
 using connection_list = std::vector<connection_ref>;
+
+// -- request_runner: the actor steps of HTTP requests (actors/request_runner.hpp) ----------
+
+// What a connect, TURN or WebSocket-open request does with actors: its requests to the
+// issuer, the directory and the auth services, and their continuations, all with `self`.
+using request_step = std::function<void(caf::event_based_actor*)>;
+
+// A request runner is a dynamically typed actor (`caf::actor`: the steps use
+// `event_based_actor` requests) with one handler:
+//   (run_atom, std::shared_ptr<request_step>): from net's request handlers (any thread):
+//   run the step now; its requests and continuations then share the runner with every
+//   other request in flight there.
+// A few live as long as the server (one per io thread). One new actor per request cost a
+// spawn, and at its end a cancellation pushed to CAF 0.17's clock thread (a mutex, a
+// condition broadcast and a context switch per request).
 
 // -- token_issuer: connect keys (spec §2) -------------------------------------------------
 
@@ -436,6 +452,7 @@ using cluster_gateway_actor = caf::typed_actor<
 
 // Local-only message types holding pointers; they never cross a process boundary.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::auth_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<kwm::actors::request_step>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::redeemed_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)

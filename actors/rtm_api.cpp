@@ -1,5 +1,7 @@
 #include "actors/rtm_api.hpp"
 
+#include "actors/request_runner.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -70,7 +72,7 @@ net::http_response too_many_pending_connects() {
 }
 
 // The auth record of a request, or nullopt when authentication fails (check 1 of
-// spec §1.3). Runs inside a request actor; `done` is called exactly once.
+// spec §1.3). Runs inside a request runner; `done` is called exactly once.
 void authenticate(caf::event_based_actor* self, const rtm_services& services,
                   const net::http_request& request, const protocol::form_values& form,
                   std::function<void(std::optional<protocol::auth_record>)> done) {
@@ -168,13 +170,13 @@ void turn_for(const rtm_services& services, const std::string& user,
 }
 
 // Connect and turn share their front half (spec §1.3 checks 1–3, §1.4 checks 1–3): read the
-// form, authenticate in a request actor, check the user; then `next` runs in that actor.
+// form, authenticate in a request runner, check the user; then `next` runs in that runner.
 void with_authenticated_user(
     const rtm_services& services, const std::shared_ptr<net::http_exchange>& exchange, bool turn,
     std::function<void(caf::event_based_actor*, const protocol::auth_record&)> next) {
   auto form = read_form(exchange->request());
   if (!form) return exchange->respond(text_error::text_error(400, "invalid URL escape"));
-  services.system->spawn([services, exchange, turn, next, form = std::move(*form)](caf::event_based_actor* self) {
+  services.runners->run([services, exchange, turn, next, form = std::move(*form)](caf::event_based_actor* self) {
     authenticate(self, services, exchange->request(), form, [=](std::optional<protocol::auth_record> auth) {
       // The original's turn endpoint answers a failed authentication with an empty body.
       if (!auth) return exchange->respond(text_error::text_error(403, turn ? "" : "auth failed"));
@@ -240,7 +242,7 @@ void handle_websocket_open(const rtm_services& services,
   if (!protocol::is_well_formed_connect_key(key))
     return websocket->reject(net::http_response::not_found());
   if (cluster_unavailable(services)) return websocket->reject(service_failed(services));
-  services.system->spawn([services, websocket, key = std::move(key)](caf::event_based_actor* self) {
+  services.runners->run([services, websocket, key = std::move(key)](caf::event_based_actor* self) {
     auto open = [=](protocol::auth_record auth) {
       auto sink = websocket->sink();
       connection_ref ref{auth.user_id, auth.display_name, {}, sink};

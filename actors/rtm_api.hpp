@@ -52,6 +52,8 @@ struct rtm_settings {
   turn_settings turn;
 };
 
+class request_runners;
+
 struct rtm_services {
   caf::actor_system* system = nullptr;
   token_issuer_actor issuer;
@@ -64,6 +66,8 @@ struct rtm_services {
   // Cluster mode only: whether the cluster is usable (Redis reachable, node registered).
   // Connects and WebSocket opens answer 503 while it is not; unset on a single node.
   std::function<bool()> cluster_available;
+  // Where the actor steps of connect, TURN and WebSocket-open requests run.
+  std::shared_ptr<request_runners> runners;
 };
 
 // The WebSocket path a connect of this API version hands out, up to and including '/'.

@@ -19,6 +19,7 @@
 #include "actors/cluster_actors.hpp"
 #include "actors/event_log.hpp"
 #include "actors/mcu_broker.hpp"
+#include "actors/request_runner.hpp"
 #include "actors/rtm_api.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -76,6 +77,7 @@ struct server_runtime::impl {
   actors::admin_tokens_actor admin;
   actors::oidc_provider_actor oidc;
   actors::mcu_broker_actor mcu;
+  std::shared_ptr<actors::request_runners> runners;  // shared with the routes' services
   // Cluster mode only; declared after the system so that it ends first (its callbacks hold
   // actor handles).
   std::unique_ptr<cluster_runtime> cluster;
@@ -173,6 +175,7 @@ struct server_runtime::impl {
     if (oidc) caf::anon_send_exit(oidc, caf::exit_reason::user_shutdown);
     if (mcu) caf::anon_send_exit(mcu, caf::exit_reason::user_shutdown);
     if (gateway) caf::anon_send(gateway, actors::shutdown_atom::value);
+    if (runners) runners->stop();
     system.await_all_actors_done();
     // After the actors (their last lease releases are on their way): leave the registry,
     // so other nodes take this node's channels over at once.
@@ -253,8 +256,10 @@ server_runtime::server_runtime(runtime_options options)
   context->metrics = metrics;
   context->pipelines = pipelines;
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
-                                std::move(context), impl_->options.rtm, impl_->mcu, {}};
+                                std::move(context), impl_->options.rtm, impl_->mcu, {}, {}};
   if (impl_->cluster) services.cluster_available = [node = &impl_->cluster->node()] { return node->healthy(); };
+  impl_->runners = std::make_shared<actors::request_runners>(impl_->system, impl_->pool.size());
+  services.runners = impl_->runners;
   impl_->server = std::make_unique<net::http_server>(impl_->pool, impl_->options.server,
                                                      build_routes(impl_->options, services));
   if (impl_->options.metrics_listener) {
