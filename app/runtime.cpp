@@ -258,7 +258,7 @@ server_runtime::server_runtime(runtime_options options)
   actors::rtm_services services{&impl_->system, impl_->issuer, impl_->directory, impl_->admin, impl_->oidc,
                                 std::move(context), impl_->options.rtm, impl_->mcu, {}, {}};
   if (impl_->cluster) services.cluster_available = [node = &impl_->cluster->node()] { return node->healthy(); };
-  impl_->runners = std::make_shared<actors::request_runners>(impl_->system, impl_->pool.size());
+  impl_->runners = actors::request_runners::make(impl_->system, impl_->pool.size());
   services.runners = impl_->runners;
   impl_->server = std::make_unique<net::http_server>(impl_->pool, impl_->options.server,
                                                      build_routes(impl_->options, services));

@@ -7,6 +7,7 @@
 
 #include "actors/channel_registry.hpp"
 #include "actors/connection.hpp"
+#include "actors/request_runner.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
 #include "support/deterministic.hpp"
@@ -430,4 +431,18 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   for (auto& [user, actor] : actors) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   caf::anon_send(registry, shutdown_atom::value);
   caf::anon_send(directory, shutdown_atom::value);
+}
+
+// A step that throws ends its runner (CAF 0.17's default exception handler quits the actor);
+// every later request sent to that runner would then wait for ever. The runner is replaced.
+TEST_CASE_FIXTURE(test::deterministic_fixture, "a request runner whose step throws is replaced") {
+  auto runners = actors::request_runners::make(system, 1);
+  runners->run([](caf::event_based_actor*) { throw std::runtime_error("a bug in a request step"); });
+  sched.run();
+  int ran = 0;
+  runners->run([&ran](caf::event_based_actor*) { ++ran; });
+  sched.run();
+  CHECK(ran == 1);
+  runners->stop();
+  sched.run();
 }
