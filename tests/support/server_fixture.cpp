@@ -55,6 +55,8 @@ server_fixture::server_fixture(app::runtime_options options)
   if (nodes != 0) {
     auto cluster = fast_cluster_options(shared_redis().url(), "n0");
     cluster.key_prefix = next_key_prefix();
+    // What a test shortens for one process holds for the cluster's shared records too.
+    if (options.admin_tokens) cluster.timing.admin_record_lifetime = options.admin_tokens->record_idle;
     options.cluster = cluster;
   }
   for (std::size_t i = 1; i < nodes; ++i) {
