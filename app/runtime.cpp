@@ -101,7 +101,9 @@ struct server_runtime::impl {
       if (request == 1) {
         notify_stopping();
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
-        server->begin_shutdown();
+        // The listener stays open while the connections drain, answering 503 (health checks
+        // included), so that a load balancer sends new clients elsewhere.
+        server->begin_drain();
         if (metrics_server) metrics_server->begin_shutdown();
         drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
         drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));
@@ -122,7 +124,11 @@ struct server_runtime::impl {
   }
 
   void poll_drain() {
-    if (server->open_connections() == 0) return finish_io();
+    if (server->open_connections() == 0) {
+      // Runs where the listener accepts: nothing is admitted between the close and the count.
+      server->stop_accepting();
+      if (server->open_connections() == 0) return finish_io();
+    }
     if (std::chrono::steady_clock::now() >= drain_deadline) {
       log::warn("shutdown: connections did not close in time",
                 {{"connections", std::to_string(server->open_connections())}});
@@ -135,6 +141,7 @@ struct server_runtime::impl {
   }
 
   void force_stop() {
+    server->stop_accepting();
     server->force_close();
     if (metrics_server) metrics_server->force_close();
     drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));

@@ -95,10 +95,7 @@ struct cluster_node::heartbeat_loop : std::enable_shared_from_this<cluster_node:
       self->key = *agreed;
       if (!self->key_agreed) {
         self->key_agreed = true;
-        self->evaluate_health();
-        emit(self->node.log_, log_level::info, "cluster node joined",
-             {{"node", self->node.id_}, {"redis", self->node.options_.redis.endpoint.describe()}});
-        return self->finish_start(self->key);
+        return self->evaluate_health();  // starts the node once it is healthy
       }
       if (after_rejoin && changed) {
         emit(self->node.log_, log_level::error, "cluster channel-hash key differs from this node's",
@@ -148,6 +145,13 @@ struct cluster_node::heartbeat_loop : std::enable_shared_from_this<cluster_node:
     const bool healthy = !stopping && key_agreed && node.client_->is_up() &&
                          clock_type::now() - last_beat < node.options_.timing.node_ttl;
     node.metrics_.healthy.store(healthy ? 1 : 0, std::memory_order_relaxed);
+    // Started once healthy, not at the key alone: until the inbox subscription is confirmed
+    // a frame another node publishes here is lost, and connects would be refused with 503.
+    if (healthy && ready) {
+      emit(node.log_, log_level::info, "cluster node joined",
+           {{"node", node.id_}, {"redis", node.options_.redis.endpoint.describe()}});
+      finish_start(key);
+    }
     if (reported && healthy == reported_healthy) return;
     if (!reported && !healthy) return;  // nothing to report before the first success
     reported = true;

@@ -142,11 +142,12 @@ extern template void start_http_session<tls_transport>(std::shared_ptr<server_st
 
 namespace {
 
-// The connection table's verdict on an accepted socket (D17, D20); none while stopping. A
+// The connection table's verdict on an accepted socket (D17, D20); none while stopping
+// (unless draining, when every request is answered 503). A
 // trusted proxy is not capped as an address itself: its clients are, per request.
 std::optional<connection_slot> admit_connection(const std::shared_ptr<server_state>& state,
                                                 const tcp::socket& socket) {
-  if (state->stopping.load()) return std::nullopt;
+  if (state->stopping.load() && !state->answering_while_stopping.load()) return std::nullopt;
   beast::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
   if (ec) return std::nullopt;  // the peer is already gone
@@ -265,6 +266,16 @@ void http_server::begin_shutdown() {
   impl_->state->stopping.store(true);
   if (impl_->acceptor) impl_->acceptor->stop();
   impl_->state->for_each_session(&session_base::shutdown);
+}
+
+void http_server::begin_drain() {
+  impl_->state->answering_while_stopping.store(true);
+  impl_->state->stopping.store(true);
+  impl_->state->for_each_session(&session_base::shutdown);
+}
+
+void http_server::stop_accepting() {
+  if (impl_->acceptor) impl_->acceptor->stop();
 }
 
 void http_server::force_close() {

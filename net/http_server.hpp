@@ -28,6 +28,12 @@ class http_server {
   // Stops accepting; idle HTTP connections close, requests in progress finish; every
   // WebSocket gets its farewell frame and close 1001. Thread-safe.
   void begin_shutdown();
+  // As begin_shutdown, but the listener stays open: every request that arrives from now on is
+  // answered `503 shutting down` (Retry-After: 1) and its connection closed, /health-check
+  // included, so that a load balancer's health check sees the server going while it drains.
+  // stop_accepting() closes the listener (on the pool's first thread, where it accepts).
+  void begin_drain();
+  void stop_accepting();
   // Closes every remaining socket at once (after the drain deadline). Thread-safe.
   void force_close();
 

@@ -348,6 +348,30 @@ TEST_CASE("cluster: SIGTERM drains a node, its clients get goodbye and its group
   CHECK(heard_after_takeover(*bob, *carol, "moved"));
 }
 
+TEST_CASE("cluster: a draining node answers 503 to /health-check until it exits") {
+  cluster_of_nodes cluster;
+  auto& draining = *cluster.nodes[0];
+  auto alice = cluster.peer(0, "alice");
+  // Holds the drain open: the node waits for this request's body.
+  held_request in_progress(draining.port(), "/health-check");
+  REQUIRE(draining.call("GET", "/health-check").status == 200);
+  ::kill(draining.pid(), SIGTERM);
+  // The drain began before the goodbye was written.
+  CHECK(str(next_matching(*alice, [](const rapidjson::Document& doc) { return doc.HasMember("type"); }),
+            "type") == "goodbye");
+  const auto health = draining.call("GET", "/health-check");
+  CHECK(health.status == 503);
+  CHECK(health.header("Retry-After") == std::optional<std::string>("1"));
+  CHECK(draining.connect("bob").status == 503);
+  CHECK(draining.alive());
+  // A load balancer sends bob to another node instead.
+  CHECK(cluster.nodes[1]->call("GET", "/health-check").status == 200);
+  auto bob = cluster.peer(1, "bob");
+  CHECK(in_progress.finish().status == 200);
+  REQUIRE(within([&] { return !draining.alive(); }));
+  CHECK(draining.exit_status() == 0);
+}
+
 TEST_CASE("cluster: admin tokens, their records and revocations are shared by every node") {
   temp_dir dir;
   dir.write("key", std::string(32, 'k'));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cluster/bus_messages.hpp"
+#include "protocol/random.hpp"
 #include "support/cluster_harness.hpp"
 #include "support/eventually.hpp"
 
@@ -530,6 +531,27 @@ TEST_CASE(
   // Garbage on an inbox is counted and dropped.
   cluster.redis.query({"PUBLISH", "kwm:inbox:" + b.id(), "\x09garbage"});
   CHECK(eventually([&] { return b.bus().stats().refused >= 1; }));
+}
+
+TEST_CASE("cluster node: start completes only once the node is healthy, its inbox subscribed") {
+  // Before, start completed at the agreed key, while the subscriber could still be connecting:
+  // a server then listened with frames to its inbox lost and connects refused (503).
+  cluster_harness harness;
+  for (int i = 0; i < 5; ++i) {
+    kwm::cluster::cluster_node node(harness.io.io,
+                               kwm::test::fast_cluster_options(harness.redis.url(), "s" + std::to_string(i)));
+    std::atomic<bool> healthy_when_started{false};
+    auto agreed = await_result<std::string>([&](auto done) {
+      node.start(kwm::protocol::random_bytes(kwm::protocol::hmac_key_bytes),
+                 [&node, &healthy_when_started, done](kwm::cluster::result<std::string> key) {
+                   healthy_when_started = node.healthy();
+                   done(std::move(key));
+                 });
+    });
+    REQUIRE(agreed);
+    CHECK(healthy_when_started);
+    kwm::test::await_done([&](auto done) { node.stop(std::move(done)); });
+  }
 }
 
 TEST_CASE("cluster node: health follows redis and heals after a restart") {

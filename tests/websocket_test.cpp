@@ -193,6 +193,32 @@ TEST_CASE("shutdown sends goodbye and close 1001 to every client") {
   CHECK(server.runtime->open_connections() == 0);
 }
 
+TEST_CASE("while the server drains, /health-check and every new request answer 503") {
+  auto options = test_options();
+  options.drain_timeout = std::chrono::seconds(60);  // the held request ends the drain, not this
+  server_fixture server(options);
+  const auto port = server.runtime->port();
+  auto client = server.open_after_hello("alice");
+  held_request in_progress(port, "/health-check");
+  REQUIRE(http_call(port, "GET", "/health-check").status == 200);
+  server.runtime->request_shutdown();
+  // The drain began before the goodbye was written.
+  CHECK(client->next_text() == std::optional<std::string>(goodbye));
+  CHECK(client->wait_close() == std::optional<uint16_t>(1001));
+  for (const char* method : {"GET", "POST"}) {
+    const auto health = http_call(port, method, "/health-check");
+    CHECK(health.status == 503);
+    CHECK(health.header("Retry-After") == std::optional<std::string>("1"));
+    CHECK(health.header("Connection") == std::optional<std::string>("close"));
+  }
+  CHECK(connect_with(port, "", "bob").status == 503);
+  // Its head arrived before the drain: it is answered as usual, then the drain ends.
+  CHECK(in_progress.finish().status == 200);
+  server.runtime->wait();
+  CHECK(server.runtime->open_connections() == 0);
+  CHECK_THROWS(tcp_socket(port));  // and the listener is closed
+}
+
 TEST_CASE("rate limiting end to end: errors past the burst, then goodbye and close 1008") {
   auto options = test_options();
   options.rtm.connection.rate_limit.tokens_per_second = 1;

@@ -116,7 +116,8 @@ class http_session : public session_base,
     state_->table.make_evictable(*evictable_);
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       self->state_->track(self, self->stream_.get_executor());
-      if (self->state_->stopping.load()) return self->close();
+      if (self->state_->stopping.load() && !self->state_->answering_while_stopping.load())
+        return self->close();
       self->begin();
     });
   }
@@ -191,6 +192,14 @@ class http_session : public session_base,
     close();
   }
 
+  // A request that arrives while the server drains (http_server::begin_drain): health checks
+  // see the server going, clients retry elsewhere; the body, if any, is not read (linger).
+  void refuse_while_draining() {
+    auto response = http_response::text_error(503, "shutting down");
+    response.headers.emplace_back("Retry-After", "1");
+    write_response(std::move(response), true);
+  }
+
   void refuse_oversized_head() {
     write_response(http_response::text_error(431, "Request Header Fields Too Large"), true);
   }
@@ -199,6 +208,7 @@ class http_session : public session_base,
     busy_ = true;
     state_->table.make_unevictable(*evictable_);
     if (ec) return on_read_error(ec);
+    if (state_->answering_while_stopping.load()) return refuse_while_draining();
     framing_.start(head_bytes);
     const auto& head = parser_->get();
     head_fields_ = static_cast<std::size_t>(std::distance(head.begin(), head.end()));

@@ -48,6 +48,8 @@ struct server_state {
   connection_table table;
   std::atomic<std::size_t> open_websockets{0};
   std::atomic<bool> stopping{false};
+  // Stopping, but the listener stays open and every new request is answered 503 (begin_drain).
+  std::atomic<bool> answering_while_stopping{false};
 
   void track(const std::shared_ptr<session_base>& session, asio::any_io_executor executor);
   void untrack(const session_base* session);

@@ -245,6 +245,20 @@ http_reply http_call(uint16_t port, const std::string& method, const std::string
   return http_call_on(socket, method, target, headers, body);
 }
 
+held_request::held_request(uint16_t port, const std::string& target) : socket_(port, 30s) {
+  socket_.send_all("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n" +
+                   "Expect: 100-continue\r\nConnection: close\r\n\r\n");
+  const auto interim = read_http_reply(socket_, buffer_);
+  if (!interim || interim->status != 100) throw std::runtime_error("no 100 Continue for " + target);
+}
+
+http_reply held_request::finish() {
+  socket_.send_all("{}");
+  auto reply = read_http_reply(socket_, buffer_);
+  if (!reply) throw std::runtime_error("no answer to the held request");
+  return *reply;
+}
+
 std::string encode_frame(opcode op, std::string_view payload, bool fin, bool masked,
                          uint8_t reserved_bits) {
   std::string out;

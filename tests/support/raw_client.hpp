@@ -90,6 +90,19 @@ http_reply http_call(uint16_t port, const std::string& method, const std::string
                      const std::vector<std::pair<std::string, std::string>>& headers = {},
                      const std::string& body = {});
 
+// A POST whose head the server has read (it answered 100 Continue) and whose body has not
+// been sent: a request in progress, which holds a graceful shutdown's drain open until
+// finish() sends the body and reads the answer.
+class held_request {
+ public:
+  held_request(uint16_t port, const std::string& target);
+  http_reply finish();
+
+ private:
+  tcp_socket socket_;
+  std::string buffer_;
+};
+
 std::string build_http_request(const std::string& method, const std::string& target,
                                const std::vector<std::pair<std::string, std::string>>& headers,
                                const std::string& body, bool keep_alive);

@@ -2,9 +2,35 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
+#include "support/cluster_harness.hpp"
+#include "support/redis_server.hpp"
 #include "support/tls_client.hpp"
 
 namespace kwm::test {
+namespace {
+
+// One redis-server for the whole test run, started at the first cluster fixture.
+redis_server& shared_redis() {
+  static redis_server server;
+  return server;
+}
+
+// Each fixture its own cluster in the shared Redis (D23: clusters can share one by prefix).
+std::string next_key_prefix() {
+  static std::atomic<unsigned> fixtures{0};
+  return "kwmtest" + std::to_string(++fixtures) + ":";
+}
+
+}  // namespace
+
+std::size_t cluster_nodes_requested() {
+  const char* value = std::getenv("KWM_TEST_CLUSTER_NODES");
+  if (value == nullptr || *value == '\0') return 0;
+  const auto count = std::strtoul(value, nullptr, 10);
+  return count >= 2 ? count : 0;
+}
 
 app::runtime_options test_options() {
   app::runtime_options options;
@@ -25,15 +51,39 @@ app::runtime_options token_auth_options(const std::string& key) {
 
 server_fixture::server_fixture(app::runtime_options options)
     : tls_(options.server.tls != nullptr) {
+  const auto nodes = options.cluster ? 0 : cluster_nodes_requested();
+  if (nodes != 0) {
+    auto cluster = fast_cluster_options(shared_redis().url(), "n0");
+    cluster.key_prefix = next_key_prefix();
+    // What a test shortens for one process holds for the cluster's shared records too.
+    if (options.admin_tokens) cluster.timing.admin_record_lifetime = options.admin_tokens->record_idle;
+    options.cluster = cluster;
+  }
+  for (std::size_t i = 1; i < nodes; ++i) {
+    auto node_options = options;
+    node_options.cluster->node_name = "n" + std::to_string(i);
+    other_nodes.push_back(std::make_unique<app::server_runtime>(std::move(node_options)));
+  }
   runtime = std::make_unique<app::server_runtime>(std::move(options));
   runtime->start();
-  port_ = runtime->port();
+  ports_.push_back(runtime->port());
+  for (auto& node : other_nodes) {
+    node->start();
+    ports_.push_back(node->port());
+  }
 }
 
-server_fixture::~server_fixture() { runtime.reset(); }
+server_fixture::~server_fixture() {
+  runtime.reset();
+  other_nodes.clear();
+}
+
+uint16_t server_fixture::port() const {
+  return ports_[next_node_.fetch_add(1, std::memory_order_relaxed) % ports_.size()];
+}
 
 tcp_socket server_fixture::dial() {
-  tcp_socket socket(port_);
+  tcp_socket socket(port());
   if (tls_) start_tls(socket);
   return socket;
 }

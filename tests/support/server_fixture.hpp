@@ -1,11 +1,18 @@
 #pragma once
 // A real server (actor system, io threads, listener) in the test process, on an
 // ephemeral loopback port, plus helpers that speak the kwm HTTP API.
+//
+// Cluster mode (KWM_TEST_CLUSTER_NODES=N, N >= 2): every fixture is N cluster nodes in this
+// process on one redis-server the test run starts (each fixture with its own key prefix),
+// and port() hands out the nodes round-robin, as a TCP load balancer spreads connections:
+// a connect call reaches one node and the WebSocket it names the next (docs/testing.md).
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/runtime.hpp"
 #include "support/eventually.hpp"
@@ -14,6 +21,8 @@
 namespace kwm::test {
 
 app::runtime_options test_options();
+// The node count KWM_TEST_CLUSTER_NODES asks for; 0 when unset (one process as usual).
+std::size_t cluster_nodes_requested();
 // test_options() with Token auth: admin tokens signed with `key`.
 app::runtime_options token_auth_options(const std::string& key);
 
@@ -21,7 +30,8 @@ struct server_fixture {
   explicit server_fixture(app::runtime_options options = test_options());
   ~server_fixture();
 
-  uint16_t port() const { return port_; }
+  // Cluster mode: the next node's port on every call (round-robin).
+  uint16_t port() const;
   // With options.server.tls set, every helper here speaks HTTPS and WSS.
   bool tls() const { return tls_; }
   // A connection to the server, TLS started when tls().
@@ -34,10 +44,13 @@ struct server_fixture {
   // As open(), and checks that the first frame is hello.
   std::unique_ptr<ws_client> open_after_hello(const std::string& user, bool v1 = false);
 
+  // The server; in cluster mode the first node, and other_nodes the rest.
   std::unique_ptr<app::server_runtime> runtime;
+  std::vector<std::unique_ptr<app::server_runtime>> other_nodes;
 
  private:
-  uint16_t port_ = 0;
+  std::vector<uint16_t> ports_;
+  mutable std::atomic<std::size_t> next_node_{0};
   bool tls_ = false;
 };
 
