@@ -3,7 +3,7 @@
 // read here. Handlers are listed per actor with who sends them and what they do.
 //
 //   net (WebSocket strand) ──text/binary/closed──▶ connection ──admit/lookup──▶ user_directory
-//   HTTP request actors   ──issue/redeem────────▶ token_issuer
+//   HTTP request runners  ──issue/redeem────────▶ token_issuer
 //   connection ──create/lookup──▶ channel_registry ──spawns──▶ channel
 //   connection ──join/forward/hangup──▶ channel ──frames──▶ members' sinks
 //   connection, channel ──frames──▶ net::frame_sink (never through another actor)
