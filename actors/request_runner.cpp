@@ -20,7 +20,8 @@ caf::behavior request_runner(caf::event_based_actor* self) {
 
 }  // namespace
 
-std::shared_ptr<request_runners> request_runners::make(caf::actor_system& system, std::size_t count) {
+std::shared_ptr<request_runners> request_runners::make(caf::actor_system& system,
+                                                       std::size_t count) {
   std::shared_ptr<request_runners> runners(new request_runners(system));
   std::lock_guard<std::mutex> guard(runners->mutex_);
   for (std::size_t slot = 0; slot < std::max<std::size_t>(count, 1); ++slot)
