@@ -125,11 +125,20 @@ struct redeemed_key {
   protocol::auth_record auth;
 };
 
+// The outcome of issuing a key: the key (32 characters), or "" with the cap that refused it.
+struct issued_key {
+  std::string key;
+  // Refused by the requesting client's share of the keys (429), not by the total (503).
+  bool client_at_cap = false;
+};
+
 using token_issuer_actor = caf::typed_actor<
-    // From a connect request: store the auth of the connect call under a fresh key and
-    // return the key (32 characters), or "" when the cap of outstanding keys is reached
-    // (D20: 503 `too many pending connects`).
-    caf::replies_to<issue_atom, protocol::auth_record>::with<std::string>,
+    // From a connect request (auth record, requesting client): store the auth of the
+    // connect call under a fresh key and return the key, or refuse it when the server's
+    // outstanding keys (D20: 503 `too many pending connects`) or this client's share
+    // (429, same text) are at their cap. The client is an opaque name: the user id when
+    // authenticated, otherwise the address (see actors/connect_client.hpp).
+    caf::replies_to<issue_atom, protocol::auth_record, std::string>::with<issued_key>,
     // From a WebSocket open: remove the key (single use, even when it is expired) and
     // return what it grants if it was issued at most 30 s ago.
     caf::replies_to<redeem_atom, std::string>::with<redeemed_key>,
@@ -454,6 +463,7 @@ using cluster_gateway_actor = caf::typed_actor<
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::protocol::auth_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<kwm::actors::request_step>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::redeemed_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::issued_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::actors::connection_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kwm::net::frame)

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "protocol/admin_api.hpp"
+#include "protocol/field_limits.hpp"
 
 namespace kwm::actors {
 namespace {
@@ -19,8 +20,11 @@ std::variant<protocol::admin_token_object, http_response> parse_body(const net::
   return std::get<protocol::admin_token_object>(std::move(parsed));
 }
 
-std::optional<http_response> check_new_token(const protocol::admin_token_object& token) {
+std::optional<http_response> check_new_token(const protocol::admin_token_object& token,
+                                             const protocol::field_limits& limits) {
   if (token.type.empty()) return http_response::text_error(400, "type cannot be empty");
+  // Its sub becomes a user id: a token that could never connect (`user too long`) is not made.
+  if (!limits.user_fits(token.sub)) return http_response::text_error(400, "sub too long");
   if (token.type != "Token") return http_response::text_error(400, "unknown token type: " + token.type);
   if (!token.value.empty()) return http_response::text_error(400, "value must be empty");
   if (token.exp != 0) return http_response::text_error(400, "exp must be 0");
@@ -68,6 +72,7 @@ class token_list_source : public net::body_source {
 }  // namespace
 
 void handle_admin_tokens(caf::actor_system& system, const admin_tokens_actor& admin,
+                         const protocol::field_limits& limits,
                          std::shared_ptr<net::http_exchange> exchange) {
   const auto& request = exchange->request();
   if (request.method != "POST" && request.method != "GET" && request.method != "DELETE")
@@ -78,7 +83,8 @@ void handle_admin_tokens(caf::actor_system& system, const admin_tokens_actor& ad
     if (auto* error = std::get_if<http_response>(&parsed)) return exchange->respond(std::move(*error));
     body = std::get<protocol::admin_token_object>(std::move(parsed));
     if (request.method == "POST") {
-      if (auto problem = check_new_token(*body)) return exchange->respond(std::move(*problem));
+      if (auto problem = check_new_token(*body, limits))
+        return exchange->respond(std::move(*problem));
     } else if (body->type.empty() || body->sub.empty()) {
       return exchange->respond(http_response::text_error(400, "type or value cannot be empty"));
     }

@@ -5,6 +5,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <deque>
+#include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_task.hpp"
@@ -18,7 +21,10 @@ struct cluster_issuer_state {
   static inline const char* name = "cluster_token_issuer";
   cluster_link_pointer link;
   token_issuer_settings settings;
-  std::deque<caf::actor_clock::time_point> issued;  // this node's keys of the last lifetime
+  // This node's keys of the last lifetime and their clients. Keys redeemed on any node stay
+  // counted here until they would have expired: the node does not learn of the redemption.
+  std::deque<std::pair<caf::actor_clock::time_point, std::string>> issued;
+  std::unordered_map<std::string, std::size_t> issued_by_client;
 };
 
 using self_pointer = cluster_token_issuer_actor::stateful_pointer<cluster_issuer_state>;
@@ -26,22 +32,29 @@ using self_pointer = cluster_token_issuer_actor::stateful_pointer<cluster_issuer
 void forget_expired(self_pointer self) {
   auto& st = self->state;
   const auto now = self->clock().now();
-  while (!st.issued.empty() && now - st.issued.front() > st.settings.key_lifetime)
+  while (!st.issued.empty() && now - st.issued.front().first > st.settings.key_lifetime) {
+    if (auto it = st.issued_by_client.find(st.issued.front().second);
+        it != st.issued_by_client.end() && --it->second == 0)
+      st.issued_by_client.erase(it);
     st.issued.pop_front();
+  }
+}
+
+bool client_at_cap(const cluster_issuer_state& st, const std::string& client) {
+  if (st.settings.max_pending_per_client == 0) return false;
+  auto it = st.issued_by_client.find(client);
+  return it != st.issued_by_client.end() && it->second >= st.settings.max_pending_per_client;
 }
 
 // Stores the grant under a fresh key; a (vanishingly unlikely) collision draws another.
 void store_key(self_pointer self, std::string grant,
-               caf::typed_response_promise<std::string> promise, int attempts) {
+               caf::typed_response_promise<issued_key> promise, int attempts) {
   auto key = protocol::generate_connect_key();
   self->state.link->node().connect_keys().issue(
       key, grant,
       resume_in<cluster::done>(caf::actor_cast<cluster_token_issuer_actor>(self),
                                [=](const cluster::result<cluster::done>& stored) mutable {
-                                 if (stored) {
-                                   self->state.issued.push_back(self->clock().now());
-                                   return (void)promise.deliver(key);
-                                 }
+                                 if (stored) return (void)promise.deliver(issued_key{key});
                                  if (stored.failed().kind == cluster::failure::rejected &&
                                      attempts > 1)
                                    return store_key(self, grant, promise, attempts - 1);
@@ -55,15 +68,23 @@ cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self
   self->state.link = std::move(link);
   self->state.settings = settings;
   return {
-      [=](issue_atom,
-          const protocol::auth_record& auth) -> caf::typed_response_promise<std::string> {
-        auto promise = self->make_response_promise<std::string>();
+      [=](issue_atom, const protocol::auth_record& auth,
+          std::string& client) -> caf::typed_response_promise<issued_key> {
+        auto promise = self->make_response_promise<issued_key>();
         forget_expired(self);
         const auto cap = self->state.settings.max_pending;
         if (cap != 0 && self->state.issued.size() >= cap) {
-          promise.deliver(std::string());
+          promise.deliver(issued_key{});
           return promise;
         }
+        if (client_at_cap(self->state, client)) {
+          promise.deliver(issued_key{{}, true});
+          return promise;
+        }
+        // Counted before Redis answers, so that requests in flight count too (a key that
+        // could not be stored stays counted until it would have expired).
+        ++self->state.issued_by_client[client];
+        self->state.issued.emplace_back(self->clock().now(), std::move(client));
         store_key(self, cluster::encode_auth_record(auth), promise, 3);
         return promise;
       },

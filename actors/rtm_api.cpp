@@ -1,5 +1,6 @@
 #include "actors/rtm_api.hpp"
 
+#include "actors/connect_client.hpp"
 #include "actors/request_runner.hpp"
 
 #include <caf/actor_system.hpp>
@@ -65,8 +66,9 @@ bool cluster_unavailable(const rtm_services& services) {
 }
 
 // The cap of outstanding connect keys is reached (D20); keys expire within seconds.
-net::http_response too_many_pending_connects() {
-  auto response = text_error::text_error(503, "too many pending connects");
+// 503 when the server holds its cap of keys, 429 when this client holds its share (D20).
+net::http_response too_many_pending_connects(bool client_at_cap) {
+  auto response = text_error::text_error(client_at_cap ? 429 : 503, "too many pending connects");
   response.headers.emplace_back("Retry-After", "1");
   return response;
 }
@@ -195,36 +197,44 @@ std::string_view websocket_path_prefix(api_version version) {
 void handle_connect(const rtm_services& services, api_version version,
                     std::shared_ptr<net::http_exchange> exchange) {
   if (cluster_unavailable(services)) return exchange->respond(service_failed(services));
-  with_authenticated_user(services, exchange, false, [=](caf::event_based_actor* self, protocol::auth_record auth) {
-    auto issue = [=] {
-      self->request(services.issuer, no_timeout, issue_atom::value, auth)
-          .then(
-              [=](const std::string& key) {
-                if (key.empty()) return exchange->respond(too_many_pending_connects());
-                std::string url(websocket_path_prefix(version));
-                url += key;
-                auto succeed = [=](const std::optional<protocol::turn_credentials>& turn) {
-                  server_metrics::bump(services.context->metrics->http_connect_success_total);
-                  exchange->respond(net::http_response::json(protocol::render_connect_response(url, auth.self(), turn)));
-                };
-                if (!services.settings.turn.configured()) return succeed(std::nullopt);
-                turn_for(services, auth.user_id, [=](std::optional<protocol::turn_credentials> turn) {
-                  if (!turn) return exchange->respond(text_error::text_error(503, "TURN config failed"));
-                  succeed(turn);
-                });
-              },
-              [=](const caf::error&) { exchange->respond(service_failed(services)); });
-    };
-    const uint32_t limit = services.settings.max_connections_per_user;
-    if (auth.user_id.empty() || limit == 0) return issue();
-    self->request(services.directory, no_timeout, count_atom::value, auth.user_id)
-        .then(
-            [=](uint64_t live) {
-              if (live >= limit) return exchange->respond(text_error::text_error(429, "too many connections"));
-              issue();
-            },
-            [=](const caf::error&) { exchange->respond(service_failed(services)); });
-  });
+  with_authenticated_user(
+      services, exchange, false, [=](caf::event_based_actor* self, protocol::auth_record auth) {
+        auto issue = [=] {
+          self->request(services.issuer, no_timeout, issue_atom::value, auth,
+                        connect_client_of(auth, exchange->request().peer))
+              .then(
+                  [=](const issued_key& issued) {
+                    if (issued.key.empty())
+                      return exchange->respond(too_many_pending_connects(issued.client_at_cap));
+                    std::string url(websocket_path_prefix(version));
+                    url += issued.key;
+                    auto succeed = [=](const std::optional<protocol::turn_credentials>& turn) {
+                      server_metrics::bump(services.context->metrics->http_connect_success_total);
+                      exchange->respond(net::http_response::json(
+                          protocol::render_connect_response(url, auth.self(), turn)));
+                    };
+                    if (!services.settings.turn.configured()) return succeed(std::nullopt);
+                    turn_for(services, auth.user_id,
+                             [=](std::optional<protocol::turn_credentials> turn) {
+                               if (!turn)
+                                 return exchange->respond(
+                                     text_error::text_error(503, "TURN config failed"));
+                               succeed(turn);
+                             });
+                  },
+                  [=](const caf::error&) { exchange->respond(service_failed(services)); });
+        };
+        const uint32_t limit = services.settings.max_connections_per_user;
+        if (auth.user_id.empty() || limit == 0) return issue();
+        self->request(services.directory, no_timeout, count_atom::value, auth.user_id)
+            .then(
+                [=](uint64_t live) {
+                  if (live >= limit)
+                    return exchange->respond(text_error::text_error(429, "too many connections"));
+                  issue();
+                },
+                [=](const caf::error&) { exchange->respond(service_failed(services)); });
+      });
 }
 
 void handle_turn(const rtm_services& services, std::shared_ptr<net::http_exchange> exchange) {

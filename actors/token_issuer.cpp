@@ -16,6 +16,16 @@ stored_key store(std::string_view key) {
   return stored;
 }
 
+using key_iterator = decltype(token_issuer_state::keys)::iterator;
+
+// Removes a key that was used or expired, and its place in its client's share.
+void forget(token_issuer_state& st, key_iterator it) {
+  if (auto owner = st.pending_by_client.find(it->second.client);
+      owner != st.pending_by_client.end() && --owner->second == 0)
+    st.pending_by_client.erase(owner);
+  st.keys.erase(it);
+}
+
 // Drops every key issued more than key_lifetime ago.
 void drop_expired(token_issuer_state& st, caf::actor_clock::time_point now) {
   auto& order = st.issue_order;
@@ -23,28 +33,44 @@ void drop_expired(token_issuer_state& st, caf::actor_clock::time_point now) {
     const auto& [issued_at, key] = order.front();
     // A redeemed key is gone already.
     if (auto it = st.keys.find(key); it != st.keys.end() && it->second.issued_at == issued_at)
-      st.keys.erase(it);
+      forget(st, it);
     order.pop_front();
   }
   if (order.empty()) order.shrink_to_fit();
+}
+
+std::size_t pending_of(const token_issuer_state& st, const std::string& client) {
+  auto it = st.pending_by_client.find(client);
+  return it == st.pending_by_client.end() ? 0 : it->second;
+}
+
+bool server_at_cap(const token_issuer_state& st) {
+  return st.settings.max_pending != 0 && st.keys.size() >= st.settings.max_pending;
+}
+
+bool client_at_cap(const token_issuer_state& st, const std::string& client) {
+  return st.settings.max_pending_per_client != 0 &&
+         pending_of(st, client) >= st.settings.max_pending_per_client;
 }
 
 token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_settings settings) {
   self->state.settings = settings;
   self->delayed_send(self, settings.sweep_interval, sweep_atom::value);
   return {
-      [=](issue_atom, protocol::auth_record& auth) -> std::string {
+      [=](issue_atom, protocol::auth_record& auth, std::string& client) -> issued_key {
         auto& st = self->state;
         const auto now = self->clock().now();
-        if (st.settings.max_pending != 0 && st.keys.size() >= st.settings.max_pending) {
-          drop_expired(st, now);
-          if (st.keys.size() >= st.settings.max_pending) return {};
-        }
+        // The sweep runs once a second: at a cap, keys expired since then must not count.
+        if (server_at_cap(st) || client_at_cap(st, client)) drop_expired(st, now);
+        if (server_at_cap(st)) return {};
+        if (client_at_cap(st, client)) return {{}, true};
         std::string key = protocol::generate_connect_key();
         while (st.keys.count(store(key)) != 0) key = protocol::generate_connect_key();
-        st.keys.emplace(store(key), token_issuer_state::key_entry{std::move(auth), now});
+        ++st.pending_by_client[client];
+        st.keys.emplace(store(key),
+                        token_issuer_state::key_entry{std::move(auth), now, std::move(client)});
         st.issue_order.emplace_back(now, store(key));
-        return key;
+        return {std::move(key)};
       },
       [=](redeem_atom, const std::string& key) -> redeemed_key {
         auto& keys = self->state.keys;
@@ -55,7 +81,7 @@ token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_s
         redeemed_key result;
         result.found = age <= self->state.settings.key_lifetime;
         if (result.found) result.auth = std::move(it->second.auth);
-        keys.erase(it);
+        forget(self->state, it);
         return result;
       },
       [=](sweep_atom) {

@@ -23,6 +23,9 @@ struct token_issuer_settings {
   // Expired keys are gone within key_lifetime + sweep_interval (D20: 31 s).
   std::chrono::milliseconds sweep_interval{1'000};
   std::size_t max_pending = 100'000;  // outstanding keys (D20); 0 = unlimited
+  // Outstanding keys of one client (an address, or an authenticated user), so that one
+  // client cannot hold the whole budget and lock everyone else out; 0 = unlimited.
+  std::size_t max_pending_per_client = 1'000;
 };
 
 struct token_issuer_state {
@@ -40,8 +43,11 @@ struct token_issuer_state {
   struct key_entry {
     protocol::auth_record auth;
     caf::actor_clock::time_point issued_at;
+    std::string client;
   };
   std::unordered_map<stored_key, key_entry, stored_key_hash> keys;
+  // Outstanding keys per client (clients without any are not listed).
+  std::unordered_map<std::string, std::size_t> pending_by_client;
   // Every issued key in issue order, so that sweeping stops at the first unexpired one.
   // Redeemed keys stay here (without their record) until they would have expired.
   std::deque<std::pair<caf::actor_clock::time_point, stored_key>> issue_order;

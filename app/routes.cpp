@@ -92,8 +92,10 @@ net::router build_routes(const runtime_options& options, const actors::rtm_servi
     if (services.admin)
       routes.add(
           path,
-          [system = services.system, admin = services.admin](std::shared_ptr<net::http_exchange> exchange) {
-            actors::handle_admin_tokens(*system, admin, std::move(exchange));
+          [system = services.system, admin = services.admin,
+           limits =
+               services.settings.connection.fields](std::shared_ptr<net::http_exchange> exchange) {
+            actors::handle_admin_tokens(*system, admin, limits, std::move(exchange));
           },
           admin_body);
     else

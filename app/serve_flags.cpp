@@ -230,6 +230,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
        "unlimited)");
   flag("max-pending-connects", rt.connect_keys.max_pending,
        "connect keys issued and not yet used or expired (503 beyond; 0 = unlimited)");
+  flag("max-pending-connects-per-client", rt.connect_keys.max_pending_per_client,
+       "pending connect keys of one client: an authenticated user, otherwise an address, IPv6 "
+       "per /64 (429 beyond; 0 = unlimited)");
 
   // Connection table (D20): per-address caps; X-Forwarded-For only from trusted proxies.
   flag("max-connections-per-address", http.max_connections_per_address,
@@ -244,6 +247,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
        "seconds a message may take from its first byte to its end (0 = no limit; then close 1008)");
   flag("ws-max-unfinished-bytes", ws.max_unfinished_bytes,
        "memory all unfinished messages may hold together; beyond it the largest are closed (0 = no limit)");
+  flag("ws-control-frames-per-second", ws.control_frames_per_second,
+       "pings and pongs read per second per WebSocket, also their burst; beyond, reading "
+       "pauses (0 = off)");
   flag("ws-inflight-frames", ws.max_inflight_frames,
        "frames read but not yet processed after which a socket is not read (0 = no limit)");
   flag("ws-inflight-bytes", ws.max_inflight_bytes,

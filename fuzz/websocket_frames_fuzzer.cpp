@@ -27,10 +27,11 @@ struct checker {
     if (size > limit) std::abort();
     return !pause;
   }
-  void on_ping(std::string_view payload) {
+  bool on_ping(std::string_view payload) {
     if (payload.size() > 125) std::abort();
+    return !pause;
   }
-  void on_pong(std::string_view payload) { on_ping(payload); }
+  bool on_pong(std::string_view payload) { return on_ping(payload); }
   void on_close(uint16_t, std::string_view reason) {
     if (reason.size() > 123) std::abort();
   }

@@ -98,7 +98,7 @@ http_request to_plain_request(http::request<http::string_body>& request, std::si
                               const peer_address& peer) {
   http_request plain;
   plain.method = std::string(to_std(request.method_string()));
-  const std::string_view target = to_std(request.target());
+  const std::string_view target = origin_form_of(to_std(request.target()));
   const auto question = target.find('?');
   plain.path = std::string(target.substr(0, question));
   if (question != std::string_view::npos) plain.query = std::string(target.substr(question + 1));
@@ -134,6 +134,11 @@ void http_session<plain_transport>::begin() {
 template <>
 void http_session<plain_transport>::end_connection() {
   linger();
+}
+
+template <>
+void http_session<plain_transport>::end_after_client() {
+  close();
 }
 
 // Sessions over TLS are made in tls_http_session.cpp.

@@ -30,7 +30,7 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   bool body_truncated = false;  // set by routes that read a bounded prefix of the body
-  peer_address peer;
+  peer_address peer;            // the TCP peer, or the client a trusted proxy forwards for
 
   // The first value of a header (name in lower case), or "" when absent.
   std::string_view header(std::string_view lower_case_name) const;

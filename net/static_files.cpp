@@ -54,6 +54,14 @@ struct byte_range {
 
 enum class range_verdict { whole, partial, unsatisfiable };
 
+// RFC 7233 §3.2: a Range holds only while the client's copy is current, that is with no
+// If-Range or one whose date equals Last-Modified. No entity tags are sent, so none matches.
+bool range_applies(std::string_view if_range, std::time_t modified) {
+  if (if_range.empty()) return true;
+  const auto date = parse_http_date(if_range);
+  return date && *date == modified;
+}
+
 // A single "bytes=" range; several ranges are answered with the whole file (allowed).
 range_verdict parse_range(std::string_view header, uint64_t size, byte_range& out) {
   constexpr std::string_view unit = "bytes=";
@@ -217,7 +225,10 @@ http_response static_files::serve_file(const http_request& request, const fs::pa
   response.headers.emplace_back("Content-Type", std::string(content_type_for(file.filename().string())));
   byte_range range;
   uint64_t offset = 0, length = size;
-  switch (parse_range(request.header("range"), size, range)) {
+  const auto verdict = range_applies(request.header("if-range"), modified)
+                           ? parse_range(request.header("range"), size, range)
+                           : range_verdict::whole;
+  switch (verdict) {
     case range_verdict::unsatisfiable: {
       auto refused = http_response::text_error(416, "invalid range: failed to overlap");
       refused.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));

@@ -39,6 +39,14 @@ void http_session<tls_transport>::end_connection() {
   stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->linger(); });
 }
 
+// Only a client that sent its close_notify gets ours; one that just dropped TCP gets nothing.
+template <>
+void http_session<tls_transport>::end_after_client() {
+  if ((SSL_get_shutdown(stream_.native_handle()) & SSL_RECEIVED_SHUTDOWN) == 0) return close();
+  lowest().expires_after(state_->config.websocket.write_wait);
+  stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close(); });
+}
+
 template void start_http_session<tls_transport>(std::shared_ptr<server_state> state,
                                                 connection_slot slot, asio::ip::tcp::socket socket);
 

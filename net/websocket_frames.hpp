@@ -38,8 +38,8 @@ void unmask(char* data, std::size_t size, const unsigned char key[4], std::size_
 // reports complete messages and control frames to an events object with these members:
 //   bool on_text(std::string_view payload);   // false: stop feeding after this message
 //   bool on_binary(std::size_t size);         // likewise
-//   void on_ping(std::string_view payload);
-//   void on_pong(std::string_view payload);
+//   bool on_ping(std::string_view payload);   // false: stop feeding after this frame
+//   bool on_pong(std::string_view payload);   // likewise
 //   void on_close(uint16_t code, std::string_view reason);  // code 0: the frame had none
 //   void on_error(read_error error);
 // A text message that arrives as one frame within one feed is reported without a copy.
@@ -79,6 +79,8 @@ class frame_reader {
   // Decodes a complete header; false when it is not acceptable (error_ set).
   bool decode_header(const unsigned char* h, std::size_t& header_size, bool& need_more, std::size_t available);
 
+  // Reports a control frame; false when feeding stops after it (a close, an error, or the
+  // events object asking for a pause).
   template <class Events>
   bool finish_control(Events& events, std::string_view payload);
 
@@ -108,11 +110,9 @@ template <class Events>
 bool frame_reader::finish_control(Events& events, std::string_view payload) {
   switch (static_cast<opcode>(frame_op_)) {
     case opcode::ping:
-      events.on_ping(payload);
-      return true;
+      return events.on_ping(payload);
     case opcode::pong:
-      events.on_pong(payload);
-      return true;
+      return events.on_pong(payload);
     default:
       break;
   }

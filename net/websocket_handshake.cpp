@@ -39,6 +39,13 @@ bool is_base64_of_16_bytes(std::string_view key) {
   return true;
 }
 
+// RFC 6455 §11.3.1 and §11.3.5: the key and the version must not appear more than once.
+bool appears_once(const http_request& request, std::string_view name) {
+  std::size_t count = 0;
+  for (const auto& field : request.headers) count += field.first == name ? 1 : 0;
+  return count == 1;
+}
+
 }  // namespace
 
 bool header_has_token(std::string_view value, std::string_view token) {
@@ -55,6 +62,9 @@ std::optional<std::string> websocket_accept_key(const http_request& request, uns
   if (request.method != "GET" || http_version != 11) return std::nullopt;
   if (!any_header_has_token(request, "connection", "upgrade")) return std::nullopt;
   if (!any_header_has_token(request, "upgrade", "websocket")) return std::nullopt;
+  if (!appears_once(request, "sec-websocket-key") ||
+      !appears_once(request, "sec-websocket-version"))
+    return std::nullopt;
   if (trim(request.header("sec-websocket-version")) != "13") return std::nullopt;
   const auto key = trim(request.header("sec-websocket-key"));
   if (!is_base64_of_16_bytes(key)) return std::nullopt;

@@ -10,6 +10,7 @@
 #include "actors/request_runner.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
+#include "support/connect_keys.hpp"
 #include "support/deterministic.hpp"
 #include "support/recording_sink.hpp"
 
@@ -35,7 +36,7 @@ std::shared_ptr<const rtm_context> make_context(user_directory_actor directory,
 TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key is single use") {
   auto issuer = spawn_token_issuer(system);
   sched.run();
-  auto key = ask<std::string>(issuer, issue_atom::value, anonymous_user("alice"));
+  auto key = test::issue_key(*this, issuer, "alice");
   REQUIRE(key.has_value());
   CHECK(key->size() == 32);
   auto first = ask<redeemed_key>(issuer, redeem_atom::value, *key);
@@ -54,7 +55,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key is single use") {
 TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key expires strictly after 30 s") {
   auto issuer = spawn_token_issuer(system);
   sched.run();
-  auto fresh = ask<std::string>(issuer, issue_atom::value, anonymous_user("a"));
+  auto fresh = test::issue_key(*this, issuer, "a");
   REQUIRE(fresh);
   sched.advance_time(25s);
   sched.run();
@@ -62,7 +63,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key expires strictly a
   REQUIRE(redeemed);
   CHECK(redeemed->found);
 
-  auto stale = ask<std::string>(issuer, issue_atom::value, anonymous_user("b"));
+  auto stale = test::issue_key(*this, issuer, "b");
   REQUIRE(stale);
   sched.advance_time(35s);
   sched.run();
@@ -75,7 +76,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a connect key expires strictly a
 TEST_CASE_FIXTURE(test::deterministic_fixture, "expired keys are swept without being redeemed") {
   auto issuer = spawn_token_issuer(system);
   sched.run();
-  for (int i = 0; i < 3; ++i) REQUIRE(ask<std::string>(issuer, issue_atom::value, anonymous_user("u")));
+  for (int i = 0; i < 3; ++i) REQUIRE(test::issue_key(*this, issuer, "u"));
   CHECK(deref<token_issuer_impl>(issuer).state.keys.size() == 3);
   sched.advance_time(61s);  // past the first sweep
   sched.run();

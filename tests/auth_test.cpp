@@ -90,6 +90,11 @@ TEST_CASE("admin API errors") {
   CHECK(post(R"({"type":"Basic"})").body == "unknown token type: Basic\n");
   CHECK(post(R"({"type":"Token","value":"x"})").body == "value must be empty\n");
   CHECK(post(R"({"type":"Token","exp":5})").body == "exp must be 0\n");
+  // A sub over the user id limit could never connect (`user too long`): no such token is made.
+  reply = post(R"({"type":"Token","sub":")" + std::string(257, 's') + R"("})");
+  CHECK(reply.status == 400);
+  CHECK(reply.body == "sub too long\n");
+  CHECK(post(R"({"type":"Token","sub":")" + std::string(256, 's') + R"("})").status == 200);
   reply = post(R"({"type":"Token","sub":")" + std::string(6000, 'a') + R"("})");
   CHECK(reply.status == 400);
   CHECK(reply.body == "failed to parse: unexpected end of JSON input\n");

@@ -197,6 +197,18 @@ TEST_CASE("cluster: a connect key issued on one node is redeemed once, on anothe
   CHECK(cluster.nodes[0]->call("GET", "/health-check").status == 200);
 }
 
+TEST_CASE("cluster: a client's share of pending keys is counted per node, then 429") {
+  cluster_of_nodes cluster(2, {"--max-pending-connects-per-client", "3"});
+  for (int i = 0; i < 3; ++i)
+    CHECK(cluster.nodes[0]->connect("u" + std::to_string(i)).status == 200);
+  const auto refused = cluster.nodes[0]->connect("u3");
+  CHECK(refused.status == 429);
+  CHECK(refused.body.rfind("too many pending connects", 0) == 0);
+  CHECK(refused.header("Retry-After") == std::optional<std::string>("1"));
+  // Another node counts its own keys.
+  CHECK(cluster.nodes[1]->connect("u4").status == 200);
+}
+
 TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup reach every node") {
   cluster_of_nodes cluster;
   auto alice = cluster.peer(0, "alice");

@@ -1082,6 +1082,52 @@ TEST_CASE("hostile: connect floods, huge users and unredeemed keys (finding 11)"
   stage.verdict("connect floods");
 }
 
+TEST_CASE("hostile: one client's unredeemed keys do not lock others out of connecting") {
+  // Behind a trusted proxy the attacker and the newcomer are told apart by X-Forwarded-For;
+  // the bystanders (no header) count as the proxy's own address.
+  attack_stage stage({"--max-pending-connects", "2500", "--trusted-proxies", "127.0.0.1/32"},
+                     {.budget_mib = 48});
+  auto& server = stage.server;
+  const auto connect_from = [](const std::string& address, int i) {
+    auto headers = form_header;
+    headers.emplace_back("X-Forwarded-For", address);
+    return build_http_request("POST", "/api/kwm/v2/rtm/connect", headers,
+                              "user=u" + std::to_string(i), true);
+  };
+  std::vector<std::string> requests;
+  for (int i = 0; i < 1500; ++i) requests.push_back(connect_from("192.0.2.1", i));
+  size_t issued = 0, refused = 0, other = 0;
+  for (const auto& reply : http_pipeline(server.port(), requests)) {
+    if (reply.status == 200) {
+      ++issued;
+    } else if (reply.status == 429 && reply.body.rfind("too many pending connects", 0) == 0 &&
+               reply.header("Retry-After") == std::optional<std::string>("1")) {
+      ++refused;
+    } else {
+      ++other;
+    }
+  }
+  MESSAGE("one client: " << issued << " keys, " << refused << " refused, " << other << " other");
+  CHECK(issued == 1000);  // the default --max-pending-connects-per-client
+  CHECK(refused == 500);
+  CHECK(other == 0);
+  // Anyone else still gets a key: another address, the same /64 of IPv6 does not help.
+  for (const char* newcomer : {"192.0.2.2", "2001:db8::1"}) {
+    const auto reply = http_pipeline(server.port(), {connect_from(newcomer, 0)});
+    REQUIRE(reply.size() == 1);
+    CHECK_MESSAGE(reply[0].status == 200, newcomer);
+  }
+  std::vector<std::string> same_network;
+  for (int i = 0; i < 1000; ++i)
+    same_network.push_back(connect_from("2001:db8::" + std::to_string(i + 2), i));
+  size_t v6_issued = 0;
+  for (const auto& reply : http_pipeline(server.port(), same_network))
+    v6_issued += reply.status == 200 ? 1 : 0;
+  CHECK(v6_issued == 999);
+
+  stage.verdict("one client's pending keys");
+}
+
 namespace {
 
 // A connection that holds an unfinished message and, optionally, keeps feeding it.

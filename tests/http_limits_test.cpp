@@ -480,6 +480,29 @@ TEST_CASE("static files: large files stream from disk with bounded memory") {
 
 // -- message framing and Host (N2), Expect (RFC 7231 §5.1.1) ------------------------------
 
+TEST_CASE("absolute-form request targets are served as their path (RFC 7230 §5.3.2)") {
+  using kwm::net::origin_form_of;
+  CHECK(origin_form_of("/health-check") == "/health-check");
+  CHECK(origin_form_of("http://example.com/health-check?x=1") == "/health-check?x=1");
+  CHECK(origin_form_of("HTTPS://example.com:8443/a/b") == "/a/b");
+  CHECK(origin_form_of("http://example.com") == "/");
+  CHECK(origin_form_of("http://example.com?x") == "/");
+  CHECK(origin_form_of("*") == "*");
+  CHECK(origin_form_of("ftp://example.com/a") == "ftp://example.com/a");
+  CHECK(origin_form_of("http:/a") == "http:/a");
+}
+
+TEST_CASE("an absolute-form request target reaches its route") {
+  server_fixture server;
+  tcp_socket socket(server.port(), 10s);
+  socket.send_all("GET http://127.0.0.1:" + std::to_string(server.port()) +
+                  "/health-check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string buffer;
+  const auto reply = read_http_reply(socket, buffer);
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+}
+
 TEST_CASE("request framing: only a lone chunked coding and never with Content-Length and one Host") {
   using kwm::net::request_head_view;
   const auto ok = [](unsigned version, std::vector<std::pair<std::string_view, std::string_view>> fields) {

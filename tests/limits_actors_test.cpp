@@ -6,9 +6,12 @@
 #include <caf/send.hpp>
 
 #include "actors/channel_registry.hpp"
+#include "actors/connect_client.hpp"
 #include "actors/connection.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
+#include "net/client_address.hpp"
+#include "support/connect_keys.hpp"
 #include "support/deterministic.hpp"
 #include "support/recording_sink.hpp"
 
@@ -111,23 +114,101 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   settings.sweep_interval = 1h;  // no sweep in this test: the cap itself drops expired keys
   auto issuer = spawn_token_issuer(system, settings);
   sched.run();
-  const auto a = ask<std::string>(issuer, issue_atom::value, anonymous_user("a"));
+  const auto a = test::issue_key(*this, issuer, "a");
   REQUIRE(a);
   CHECK(a->size() == 32);
-  CHECK(ask<std::string>(issuer, issue_atom::value, anonymous_user("b"))->size() == 32);
-  CHECK(ask<std::string>(issuer, issue_atom::value, anonymous_user("c")) ==
-        std::string());                                             // at the cap
+  CHECK(test::issue_key(*this, issuer, "b")->size() == 32);
+  CHECK(test::issue_key(*this, issuer, "c") == std::string());      // at the cap
   CHECK(ask<redeemed_key>(issuer, redeem_atom::value, *a)->found);  // used: no longer pending
-  CHECK(ask<std::string>(issuer, issue_atom::value, anonymous_user("c"))->size() == 32);
-  CHECK(ask<std::string>(issuer, issue_atom::value, anonymous_user("d")) == std::string());
+  CHECK(test::issue_key(*this, issuer, "c")->size() == 32);
+  CHECK(test::issue_key(*this, issuer, "d") == std::string());
   sched.advance_time(30s);  // b and c are exactly 30 s old: still valid, still pending
   sched.run();
-  CHECK(ask<std::string>(issuer, issue_atom::value, anonymous_user("d")) == std::string());
+  CHECK(test::issue_key(*this, issuer, "d") == std::string());
   sched.advance_time(1s);
   sched.run();
-  const auto d = ask<std::string>(issuer, issue_atom::value, anonymous_user("d"));
+  const auto d = test::issue_key(*this, issuer, "d");
   CHECK(d->size() == 32);
   CHECK(deref<token_issuer_impl>(issuer).state.keys.size() == 1);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "pending connect keys: one client's share is capped, the others still get keys") {
+  token_issuer_settings settings;
+  settings.max_pending = 10;
+  settings.max_pending_per_client = 2;
+  settings.sweep_interval = 1h;
+  auto issuer = spawn_token_issuer(system, settings);
+  sched.run();
+  const auto issue = [&](const std::string& client) {
+    return ask<issued_key>(issuer, issue_atom::value, anonymous_user("u"), client);
+  };
+  const auto first = issue("attacker");
+  REQUIRE(first);
+  CHECK(first->key.size() == 32);
+  CHECK(issue("attacker")->key.size() == 32);
+  const auto refused = issue("attacker");
+  REQUIRE(refused);
+  CHECK(refused->key.empty());
+  CHECK(refused->client_at_cap);
+  const auto other = issue("bystander");
+  REQUIRE(other);
+  CHECK(other->key.size() == 32);
+  // A used key gives its place back to its client.
+  CHECK(ask<redeemed_key>(issuer, redeem_atom::value, first->key)->found);
+  CHECK(issue("attacker")->key.size() == 32);
+  CHECK(issue("attacker")->client_at_cap);
+  // So does an expired one; a client without keys leaves no entry behind.
+  sched.advance_time(31s);
+  sched.run();
+  CHECK(issue("attacker")->key.size() == 32);
+  auto& st = deref<token_issuer_impl>(issuer).state;
+  CHECK(st.pending_by_client.size() == 1);
+  CHECK(st.pending_by_client.at("attacker") == 1);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a connect's client: the authenticated subject, else the address (IPv6 by /64)") {
+  const auto address = [](const char* text) { return *net::parse_forwarded_hop(text); };
+  const auto anonymous = anonymous_user("chosen by the client");
+  CHECK(connect_client_of(anonymous, address("192.0.2.1")) ==
+        connect_client_of(anonymous_user("another"), address("192.0.2.1")));
+  CHECK(connect_client_of(anonymous, address("192.0.2.1")) !=
+        connect_client_of(anonymous, address("192.0.2.2")));
+  CHECK(connect_client_of(anonymous, address("2001:db8::1")) ==
+        connect_client_of(anonymous, address("2001:db8::ffff:1")));
+  CHECK(connect_client_of(anonymous, address("2001:db8::1")) !=
+        connect_client_of(anonymous, address("2001:db8:0:1::1")));
+  // The family is part of the name: 0.0.0.0 is not the all-zero /64.
+  CHECK(connect_client_of(anonymous, address("0.0.0.0")) !=
+        connect_client_of(anonymous, address("::1")));
+  protocol::auth_record alice;
+  alice.kind = protocol::auth_kind::bearer;
+  alice.user_id = "alice";
+  alice.subject = "alice-subject";
+  CHECK(connect_client_of(alice, address("192.0.2.1")) ==
+        connect_client_of(alice, address("198.51.100.7")));
+  auto bob = alice;
+  bob.subject = "bob-subject";
+  CHECK(connect_client_of(alice, address("192.0.2.1")) !=
+        connect_client_of(bob, address("192.0.2.1")));
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "the total cap answers before a client's share: 503, not 429") {
+  token_issuer_settings settings;
+  settings.max_pending = 2;
+  settings.max_pending_per_client = 2;
+  auto issuer = spawn_token_issuer(system, settings);
+  sched.run();
+  for (const char* client : {"a", "a"})  // both caps reached
+    CHECK(test::issue_key(*this, issuer, "u", client)->size() == 32);
+  const auto refused =
+      ask<issued_key>(issuer, issue_atom::value, anonymous_user("u"), std::string("a"));
+  REQUIRE(refused);
+  CHECK(refused->key.empty());
+  CHECK_FALSE(refused->client_at_cap);
   caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
 }
 
@@ -137,8 +218,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   sched.run();
   std::vector<std::string> keys;
   for (int i = 0; i < 5; ++i)
-    keys.push_back(
-        *ask<std::string>(issuer, issue_atom::value, anonymous_user(std::string(256, 'u'))));
+    keys.push_back(*test::issue_key(*this, issuer, std::string(256, 'u')));
   CHECK(ask<redeemed_key>(issuer, redeem_atom::value, keys[0])->found);
   auto& st = deref<token_issuer_impl>(issuer).state;
   CHECK(st.keys.size() == 4);

@@ -163,6 +163,17 @@ TEST_CASE("static files: index, listing, redirects, ranges, conditional GET, no 
   CHECK(reply.status == 304);
   CHECK(reply.body.empty());
   CHECK(http_call(port, "GET", "/data.bin", {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status == 200);
+  // If-Range (RFC 7233 §3.2): the range only for the current copy; otherwise the whole file.
+  reply =
+      http_call(port, "GET", "/data.bin", {{"Range", "bytes=2-4"}, {"If-Range", *last_modified}});
+  CHECK(reply.status == 206);
+  CHECK(reply.body == "234");
+  for (const char* stale : {"Mon, 01 Jan 2001 00:00:00 GMT", "\"some-tag\"", "not a date"}) {
+    reply = http_call(port, "GET", "/data.bin", {{"Range", "bytes=2-4"}, {"If-Range", stale}});
+    CHECK_MESSAGE(reply.status == 200, stale);
+    CHECK(reply.body == "0123456789");
+    CHECK_FALSE(reply.header("Content-Range").has_value());
+  }
 
   const auto head = head_request(port, "/data.bin");
   CHECK(head.rfind("HTTP/1.1 200", 0) == 0);

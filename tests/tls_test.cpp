@@ -144,6 +144,8 @@ TEST_CASE(
   CHECK(reply->status == 413);
   CHECK(reply->body == "request body too large\n");
   CHECK(refused.wait_for_close(std::chrono::seconds(10)));
+  // A client that ends with close_notify between requests gets the server's (RFC 8446 §6.1).
+  CHECK(close_notify_answered(socket));
 }
 
 TEST_CASE("tls: a 1:1 call with signals and a group chat between two users over WSS") {

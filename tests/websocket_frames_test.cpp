@@ -39,8 +39,14 @@ struct recorder {
     binaries.push_back(size);
     return true;
   }
-  void on_ping(std::string_view payload) { pings.emplace_back(payload); }
-  void on_pong(std::string_view payload) { pongs.emplace_back(payload); }
+  bool on_ping(std::string_view payload) {
+    pings.emplace_back(payload);
+    return true;
+  }
+  bool on_pong(std::string_view payload) {
+    pongs.emplace_back(payload);
+    return true;
+  }
   void on_close(uint16_t code, std::string_view reason) {
     close_code = code;
     close_reason = reason;

@@ -24,6 +24,24 @@ std::string close_payload(uint16_t code) { return {static_cast<char>(code >> 8),
 
 }  // namespace
 
+TEST_CASE_FIXTURE(server_fixture, "an upgrade with a repeated key or version header gets 400") {
+  // RFC 6455 §11.3.1 and §11.3.5: neither may appear more than once.
+  const std::vector<std::pair<std::string, std::string>> base = {{"Upgrade", "websocket"},
+                                                                 {"Connection", "Upgrade"}};
+  const std::pair<std::string, std::string> key = {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="};
+  const std::pair<std::string, std::string> version = {"Sec-WebSocket-Version", "13"};
+  for (const auto& extra : {key, version}) {
+    auto headers = base;
+    headers.insert(headers.end(), {key, version, extra});
+    tcp_socket socket(port());
+    socket.send_all(build_http_request("GET", connect("alice"), headers, {}, true));
+    std::string buffer;
+    const auto reply = read_http_reply(socket, buffer);
+    REQUIRE(reply);
+    CHECK_MESSAGE(reply->status == 400, extra.first);
+  }
+}
+
 TEST_CASE_FIXTURE(server_fixture, "frames sent in the same packet as the upgrade request are processed") {
   const auto path = connect("alice");
   tcp_socket socket(port());
@@ -161,6 +179,35 @@ TEST_CASE("input flow control: with one frame in flight at a time, a burst is an
     CHECK(*pong == R"({"id":)" + std::to_string(i) + R"(,"type":"pong"})");
   }
   check_bystander(*bystander, 1);
+}
+
+TEST_CASE("a flood of control frames is read at the control budget's pace, others go on") {
+  // 20 per second, also the burst: the text ping behind 120 pongs and pings can be read no
+  // sooner than 100 / 20 = 5 s after the first of them. That is a floor the server's own
+  // pacing sets: a slower machine only makes the wait longer.
+  auto options = test_options();
+  options.server.websocket.control_frames_per_second = 20;
+  options.rtm.connection.rate_limit.tokens_per_second = 0;
+  server_fixture server(options);
+  auto bystander = server.open_after_hello("bystander");
+  auto client = server.open_after_hello("alice");
+  client->auto_pong = false;
+  std::string flood;
+  for (int i = 0; i < 120; ++i)
+    flood += encode_frame(i % 2 == 0 ? opcode::pong : opcode::ping, "x");
+  flood += encode_frame(opcode::text, R"({"type":"ping","id":1})");
+  const auto started = std::chrono::steady_clock::now();
+  client->send_raw(flood);
+  check_bystander(*bystander, 1);  // answered while alice's flood waits
+  std::optional<std::string> text;
+  while (!text) {
+    auto frame = client->next_frame(std::chrono::seconds(30));
+    REQUIRE(frame);
+    if (frame->op == opcode::text) text = frame->payload;
+  }
+  const auto waited = std::chrono::steady_clock::now() - started;
+  CHECK(*text == R"({"id":1,"type":"pong"})");
+  CHECK(waited >= std::chrono::milliseconds(4900));
 }
 
 TEST_CASE_FIXTURE(server_fixture, "a client's pings are answered with pongs ahead of queued frames, and text frames keep order") {

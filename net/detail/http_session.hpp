@@ -147,6 +147,9 @@ class http_session : public session_base,
   void begin();
   // After the last response: TLS sends its close_notify first; then linger().
   void end_connection();
+  // The client ended its side between requests: TLS answers its close_notify with ours
+  // (RFC 8446 §6.1); then the socket is closed.
+  void end_after_client();
 
   // -- requests --
 
@@ -176,6 +179,7 @@ class http_session : public session_base,
     stream_.async_read_some(buffer_.prepare(1024),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
+                              if (ec == asio::error::eof) return self->end_after_client();
                               if (ec) return self->close();
                               self->read_header();
                             });
@@ -189,6 +193,7 @@ class http_session : public session_base,
       return refuse_oversized_head();
     if (is_malformed_request(ec))
       return write_response(http_response::text_error(400, "Bad Request"), true);
+    if (ec == http::error::end_of_stream) return end_after_client();
     close();
   }
 
@@ -223,7 +228,7 @@ class http_session : public session_base,
       keep_alive_ = head.keep_alive() && parser_->is_done();
       return write_response(http_response::text_error(429, "too many connections"));
     }
-    const auto target = to_std(head.target());
+    const auto target = origin_form_of(to_std(head.target()));
     match_ = state_->routes.find(target.substr(0, target.find('?')));
     if (match_.matched != nullptr && match_.matched->options.trusted_only &&
         !state_->config.trusted_networks.allows(peer_))
@@ -292,7 +297,10 @@ class http_session : public session_base,
     lowest().expires_never();
     auto& message = parser_->get();
     keep_alive_ = message.keep_alive();
-    http_request request = to_plain_request(message, head_fields_, peer_);
+    // Handlers see the client a trusted proxy names, as the per-address caps do.
+    http_request request =
+        to_plain_request(message, head_fields_,
+                         state_->config.trusted_proxies.allows(peer_) ? forwarded_peer() : peer_);
     request.body = std::move(message.body());
     const route* matched = match_.matched;
     if (matched == nullptr) return write_response(http_response::not_found());

@@ -65,4 +65,15 @@ expectation expectation_of(const request_head_view& head) {
   return result;
 }
 
+std::string_view origin_form_of(std::string_view target) {
+  std::size_t scheme_end = 0;
+  for (const std::string_view scheme : {"http://", "https://"})
+    if (target.size() >= scheme.size() && same_text(target.substr(0, scheme.size()), scheme))
+      scheme_end = scheme.size();
+  if (scheme_end == 0) return target;
+  const auto path = target.find_first_of("/?", scheme_end);
+  if (path == std::string_view::npos || target[path] == '?') return "/";
+  return target.substr(path);
+}
+
 }  // namespace kwm::net

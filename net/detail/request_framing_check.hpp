@@ -20,6 +20,12 @@ struct request_head_view {
 // True when the head's framing and Host fields are unambiguous.
 bool has_unambiguous_framing(const request_head_view& head);
 
+// The path and query of a request target. An absolute-form target ("http://host/path?q"),
+// which a server must accept (RFC 7230 §5.3.2), loses its scheme and authority; an empty path
+// becomes "/" (a query right after the authority goes with it). Other targets are returned
+// as they are.
+std::string_view origin_form_of(std::string_view target);
+
 // What an `Expect` field asks for.
 enum class expectation { none, continue_100, unsupported };
 expectation expectation_of(const request_head_view& head);

@@ -181,6 +181,10 @@ class websocket_session final : public session_base,
           send_ping();
           next_ping_ = now + limits().ping_period;
         }
+        if (control_throttled() && now >= control_resume_at_) {
+          control_resume_at_ = {};
+          resume_reading();
+        }
         break;
       case phase::closing:
         if (now >= close_deadline_) return terminate();
@@ -212,8 +216,8 @@ class websocket_session final : public session_base,
     return !over_inflight_mark();
   }
 
-  void on_ping(std::string_view payload) {
-    if (phase_ != phase::open) return;
+  bool on_ping(std::string_view payload) {
+    if (phase_ != phase::open) return true;
     // Only the newest ping needs its pong (RFC 6455 §5.5.3): one pending pong at most.
     if (pending_pong_ != npos && pending_pong_ >= out_head_ + (head_written_ > 0 ? 1 : 0)) {
       out_[pending_pong_].bytes = detail::encode_control(ws::opcode::pong, payload);
@@ -221,12 +225,34 @@ class websocket_session final : public session_base,
       pending_pong_ = insert_control(detail::encode_control(ws::opcode::pong, payload));
     }
     schedule_flush();
+    return control_budget_left();
   }
 
-  void on_pong(std::string_view payload) {
+  bool on_pong(std::string_view payload) {
     if (ping_counter_ > 0 && payload.size() == sizeof ping_payload_ &&
         std::memcmp(payload.data(), ping_payload_, sizeof ping_payload_) == 0)
       read_deadline_ = clock::now() + limits().pong_wait;
+    return control_budget_left();
+  }
+
+  // Control frames are answered here, outside the actor's rate limit: a budget of their own
+  // (D20), so that a flood of pings or pongs costs no more than a trickle. When it is spent,
+  // reading pauses until the budget has refilled by one frame (TCP pushes back meanwhile).
+  bool control_budget_left() {
+    const double rate = static_cast<double>(limits().control_frames_per_second);
+    if (rate == 0) return true;
+    const auto now = clock::now();
+    const std::chrono::duration<double> elapsed = now - control_refilled_;
+    control_refilled_ = now;
+    control_tokens_ = std::min(rate, control_tokens_ + elapsed.count() * rate) - 1;
+    if (control_tokens_ >= 0) return true;
+    control_resume_at_ = now + std::chrono::duration_cast<clock::duration>(
+                                   std::chrono::duration<double>(-control_tokens_ / rate));
+    return false;
+  }
+
+  bool control_throttled() const {
+    return control_resume_at_ != clock::time_point{};
   }
 
   void on_close(uint16_t code, std::string_view) {
@@ -388,11 +414,12 @@ class websocket_session final : public session_base,
     if (reader_.finished()) return phase_ != phase::done;  // closing: the rest is discarded
     const std::size_t used = reader_.feed(data, size, *this);
     if (phase_ == phase::done) return false;
-    if (used < size && !reader_.finished()) {
+    if ((used < size || control_throttled()) && !reader_.finished()) {
       input_.assign(data + used, size - used);
       paused_.store(true);
-      // The actor may have caught up meanwhile; never miss the wake-up.
-      if (below_resume_mark() && !resume_posted_.exchange(true))
+      // The actor may have caught up meanwhile; never miss the wake-up. (A spent control
+      // budget is resumed by the ticker.)
+      if (!control_throttled() && below_resume_mark() && !resume_posted_.exchange(true))
         post([](websocket_session& s) { s.resume_reading(); });
     }
     track_unfinished();
@@ -403,6 +430,7 @@ class websocket_session final : public session_base,
     resume_posted_.store(false);
     if (!paused_.load() || phase_ == phase::done) return;
     if (!below_resume_mark()) return;  // the next frame_processed posts again
+    if (control_throttled()) return;   // the ticker resumes it
     paused_.store(false);
     std::string kept = std::move(input_);
     input_.clear();
@@ -670,6 +698,11 @@ class websocket_session final : public session_base,
   clock::time_point message_started_{};
   clock::time_point write_blocked_since_{};
   clock::time_point close_deadline_{};
+  // The control frame budget: tokens (negative while reading waits for the refill), when
+  // they were last refilled, and when reading goes on (the epoch while not throttled).
+  double control_tokens_ = static_cast<double>(limits().control_frames_per_second);
+  clock::time_point control_refilled_ = clock::now();
+  clock::time_point control_resume_at_{};
   uint64_t ping_counter_ = 0;
   char ping_payload_[8] = {};
   phase phase_ = phase::pending;

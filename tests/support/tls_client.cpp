@@ -217,6 +217,21 @@ tls_session_info tls_info(const tcp_socket& socket) {
   return info;
 }
 
+bool close_notify_answered(tcp_socket& socket) {
+  SSL* ssl = session_of(socket);
+  ERR_clear_error();
+  if (SSL_shutdown(ssl) < 0) return false;
+  char buffer[4096];
+  for (;;) {
+    ERR_clear_error();
+    const int n = SSL_read(ssl, buffer, sizeof buffer);
+    if (n > 0) continue;
+    const bool answered = SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN;
+    ERR_clear_error();
+    return answered;
+  }
+}
+
 bool renegotiate(tcp_socket& socket) {
   SSL* ssl = session_of(socket);
   ERR_clear_error();

@@ -62,6 +62,10 @@ tcp_socket tls_connect(uint16_t port, const tls_client_options& options = {},
 // After start_tls.
 tls_session_info tls_info(const tcp_socket& socket);
 
+// Sends the client's close_notify and reads until the server ends: true when the server
+// answered with its own close_notify, false when it closed TCP without one or timed out.
+bool close_notify_answered(tcp_socket& socket);
+
 // Asks for a renegotiation on an established TLS 1.2 session; true when the server went along.
 bool renegotiate(tcp_socket& socket);
 
