@@ -138,14 +138,18 @@ cluster_admin_tokens_actor::behavior_type cluster_admin_tokens(self_pointer self
           remove();
           return promise;
         }
-        store(self).revoke(sub, self->state.now(),
-                           std::chrono::seconds(self->state.settings.token_lifetime),
-                           resume_in<int64_t>(handle_of(self),
-                                              [=](const cluster::result<int64_t>& revoked) mutable {
-                                                if (!revoked)
-                                                  return (void)promise.deliver(unavailable());
-                                                remove();
-                                              }));
+        const auto& settings = self->state.settings;
+        store(self).revoke(
+            sub, self->state.now(), std::chrono::seconds(settings.token_lifetime),
+            settings.max_revocations,
+            resume_in<int64_t>(handle_of(self),
+                               [=](const cluster::result<int64_t>& revoked) mutable {
+                                 if (revoked) return remove();
+                                 if (revoked.failed().kind == cluster::failure::rejected &&
+                                     revoked.failed().detail == cluster::revocations_full)
+                                   return (void)promise.deliver(revocation_outcome::store_full);
+                                 promise.deliver(unavailable());
+                               }));
         return promise;
       },
       [=](verify_atom, const std::string& presented) -> caf::typed_response_promise<token_verdict> {

@@ -14,6 +14,7 @@
 
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_task.hpp"
+#include "actors/open_promises.hpp"
 #include "actors/user_directory.hpp"
 
 namespace kwm::actors {
@@ -23,6 +24,7 @@ struct cluster_directory_state {
   static inline const char* name = "cluster_directory";
   user_directory_state local;
   cluster_link_pointer link;
+  open_promises promises;  // admit, count and lookup calls waiting for Redis
 };
 
 using self_pointer = cluster_directory_actor::stateful_pointer<cluster_directory_state>;
@@ -78,11 +80,11 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
   return {
       [=](admit_atom, const connection_ref& connection,
           uint32_t limit) -> caf::typed_response_promise<bool> {
-        auto promise = self->make_response_promise<bool>();
+        auto promise = self->state.promises.keep(self->make_response_promise<bool>());
         if (connection.user_id.empty()) {  // id-less anonymous: never addressable, never counted
           admit_locally(self, connection);
           promise.deliver(true);
-          return promise;
+          return promise.handle();
         }
         self->state.link->node().users().admit(
             connection.user_id, limit,
@@ -92,10 +94,10 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
                   if (outcome->admitted) admit_locally(self, connection);
                   promise.deliver(outcome->admitted);
                 }));
-        return promise;
+        return promise.handle();
       },
       [=](count_atom, const std::string& user) -> caf::typed_response_promise<uint64_t> {
-        auto promise = self->make_response_promise<uint64_t>();
+        auto promise = self->state.promises.keep(self->make_response_promise<uint64_t>());
         self->state.link->node().users().locate(
             user,
             resume_in<std::vector<cluster::node_connections>>(
@@ -106,14 +108,13 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
                   for (const auto& node : *nodes) total += node.connections;
                   promise.deliver(total);
                 }));
-        return promise;
+        return promise.handle();
       },
       [=](lookup_atom, const std::string& user) -> caf::typed_response_promise<connection_list> {
-        auto promise = self->make_response_promise<connection_list>();
-        with_connections(self, user, [promise](connection_list found) mutable {
-          promise.deliver(std::move(found));
-        });
-        return promise;
+        auto promise = self->state.promises.keep(self->make_response_promise<connection_list>());
+        with_connections(self, user,
+                         [promise](connection_list found) { promise.deliver(std::move(found)); });
+        return promise.handle();
       },
       [=](deliver_atom, const std::string& user, const net::frame& frame) {
         with_connections(self, user, [frame](const connection_list& found) {
@@ -123,6 +124,7 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
       [=](shutdown_atom) {
         for (auto& [address, user] : self->state.local.user_of)
           caf::anon_send_exit(address, caf::exit_reason::user_shutdown);
+        self->state.promises.fail_all();
         self->quit(caf::exit_reason::user_shutdown);
       },
       [=](rejoin_atom) {

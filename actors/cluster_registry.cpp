@@ -31,6 +31,7 @@
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_task.hpp"
 #include "actors/event_log.hpp"
+#include "actors/open_promises.hpp"
 #include "protocol/random.hpp"
 #include "protocol/webrtc_rules.hpp"
 
@@ -58,6 +59,7 @@ struct cluster_registry_state {
   std::unordered_map<std::string, proxy_channel> proxies;
   std::unordered_map<caf::actor_addr, std::string> ids_by_address;  // owned and proxies
   channel_ledger ledger;  // the owned channels: creators, caps, lifetime sweep
+  open_promises promises;  // group, lookup and owned calls waiting for Redis
   // Resolutions waiting for a lease call, by channel id: later requests for the same id
   // join the first one's answer.
   std::unordered_map<std::string, std::vector<std::function<void(const channel_actor&)>>> pending;
@@ -171,9 +173,8 @@ void resolve(self_pointer self, const std::string& id, bool take,
     st.link->node().leases().owner(id, std::move(answer));
 }
 
-template <class T>
-auto deliver_to(caf::typed_response_promise<T> promise) {
-  return [promise](const channel_actor& channel) mutable { promise.deliver(channel); };
+auto deliver_to(shared_promise<channel_actor> promise) {
+  return [promise](const channel_actor& channel) { promise.deliver(channel); };
 }
 
 // A proxy whose owner died: take the channel over, or follow whoever did.
@@ -227,26 +228,26 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
       },
       [=](group_atom, const std::string& group,
           const std::string& user) -> caf::typed_response_promise<channel_actor> {
-        auto promise = self->make_response_promise<channel_actor>();
+        auto promise = self->state.promises.keep(self->make_response_promise<channel_actor>());
         resolve(self, protocol::group_channel_id(group), true, user, deliver_to(promise));
-        return promise;
+        return promise.handle();
       },
       [=](lookup_atom, const std::string& id) -> caf::typed_response_promise<channel_actor> {
-        auto promise = self->make_response_promise<channel_actor>();
+        auto promise = self->state.promises.keep(self->make_response_promise<channel_actor>());
         resolve(self, id, false, std::nullopt, deliver_to(promise));
-        return promise;
+        return promise.handle();
       },
       [=](owned_atom, const std::string& id,
           const std::string& joiner) -> caf::typed_response_promise<channel_actor> {
-        auto promise = self->make_response_promise<channel_actor>();
+        auto promise = self->state.promises.keep(self->make_response_promise<channel_actor>());
         auto& st = self->state;
         if (auto it = st.owned.find(id); it != st.owned.end()) {
           promise.deliver(it->second.actor);
-          return promise;
+          return promise.handle();
         }
         if (!protocol::is_group_channel_id(id)) {
           promise.deliver(channel_actor{});
-          return promise;
+          return promise.handle();
         }
         // A group whose owner we did not know (or a proxy that follows a dead owner): take it
         // if nobody alive holds it.
@@ -271,7 +272,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
                       }
                       promise.deliver(local);
                     }));
-        return promise;
+        return promise.handle();
       },
       [=](retire_atom, const std::string&, const channel_actor& channel) {
         self->demonitor(channel.address());
@@ -321,6 +322,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         for (const auto& entry : self->state.ids_by_address)
           if (auto actor = caf::actor_cast<caf::actor>(entry.first))
             caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+        self->state.promises.fail_all();
         self->quit(caf::exit_reason::user_shutdown);
       },
       run_resumed(),

@@ -12,6 +12,7 @@
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_task.hpp"
 #include "actors/event_log.hpp"
+#include "actors/open_promises.hpp"
 #include "cluster/record_codec.hpp"
 #include "protocol/rtm_errors.hpp"
 
@@ -34,12 +35,19 @@ struct remote_channel_state {
   channel_registry_actor registry;
   channel_actor local;                                   // set once this node took the channel over
   std::unordered_map<uint64_t, proxied_member> members;  // by connection id
+  open_promises promises;  // joins and chats waiting for the owner's reply
 };
 
 using self_pointer = remote_channel_actor::stateful_pointer<remote_channel_state>;
 
 remote_channel_actor handle_of(self_pointer self) {
   return caf::actor_cast<remote_channel_actor>(self);
+}
+
+// Every way this proxy ends: the calls still waiting get an error, not silence.
+void end(self_pointer self, caf::error reason = {}) {
+  self->state.promises.fail_all();
+  self->quit(std::move(reason));
 }
 
 void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t connection,
@@ -100,6 +108,9 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
   st.owner = std::move(owner);
   st.registry = std::move(registry);
   schedule_sweep(self);
+  self->set_exit_handler([=](caf::exit_msg& exit) {
+    if (exit.reason) end(self, std::move(exit.reason));
+  });
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     const auto connection = down.source.id();
@@ -108,7 +119,7 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
   });
   return {
       [=](join_atom, join_request& request) -> caf::typed_response_promise<join_result> {
-        auto promise = self->make_response_promise<join_result>();
+        auto promise = self->state.promises.keep(self->make_response_promise<join_result>());
         auto& st = self->state;
         const auto connection = connection_id(request.joiner.actor);
         auto [it, added] = st.members.try_emplace(
@@ -122,46 +133,44 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
         if (st.local) {
           self->request(st.local, caf::infinite, join_atom::value, std::move(request))
               .then(
-                  [=](const join_result& joined) mutable {
+                  [=](const join_result& joined) {
                     count_membership(joined);
                     promise.deliver(joined);
                   },
-                  [=](const caf::error& error) mutable { promise.deliver(error); });
-          return promise;
+                  [=](const caf::error& error) { promise.fail(error); });
+          return promise.handle();
         }
-        join_remotely(self, request, [=](std::optional<join_result> joined) mutable {
+        join_remotely(self, request, [=](std::optional<join_result> joined) {
           if (!joined) {
             // The owner is gone or moved: this proxy ends, the connection asks the registry
             // again (a closed channel is retried once).
             retire(self);
             promise.deliver(join_result{join_outcome::closed, 0});
-            return self->quit();
+            return end(self);
           }
           count_membership(*joined);
           promise.deliver(*joined);
         });
-        return promise;
+        return promise.handle();
       },
       [=](chat_atom, const connection_actor& sender,
           const protocol::chats_message& message) -> caf::typed_response_promise<std::string> {
-        auto promise = self->make_response_promise<std::string>();
+        auto promise = self->state.promises.keep(self->make_response_promise<std::string>());
         auto& st = self->state;
         if (st.local) {
           self->request(st.local, caf::infinite, chat_atom::value, sender, message)
-              .then([=](const std::string& error) mutable { promise.deliver(error); },
-                    [=](const caf::error& error) mutable { promise.deliver(error); });
-          return promise;
+              .then([=](const std::string& error) { promise.deliver(error); },
+                    [=](const caf::error& error) { promise.fail(error); });
+          return promise.handle();
         }
         st.link->request_op(
             st.owner, st.id, cluster_op::chat, {}, connection_id(sender),
             cluster::encode_chats_message(message),
-            resume_in<std::string>(
-                handle_of(self), [=](const cluster::result<std::string>& reply) mutable {
-                  if (!reply)
-                    return (void)promise.deliver(caf::make_error(caf::sec::request_receiver_down));
-                  promise.deliver(*reply);
-                }));
-        return promise;
+            resume_in<std::string>(handle_of(self), [=](const cluster::result<std::string>& reply) {
+              if (!reply) return promise.fail(caf::make_error(caf::sec::request_receiver_down));
+              promise.deliver(*reply);
+            }));
+        return promise.handle();
       },
       [=](forward_atom, const std::string& target, const net::frame& frame) {
         if (self->state.local)
@@ -185,7 +194,7 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
       [=](sweep_atom) {
         if (!self->state.members.empty()) return schedule_sweep(self);
         retire(self);
-        self->quit();
+        end(self);
       },
       [=](retarget_atom, const channel_actor& local, const std::string& node, uint64_t) {
         auto& st = self->state;

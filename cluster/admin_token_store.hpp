@@ -6,7 +6,9 @@
 //
 // A record is an id (admin-<type>-<sub>), an opaque body (the token object's other fields,
 // encoded by the caller) and the token's `exp`, kept apart so a refresh can update the
-// expiry without knowing the body.
+// expiry without knowing the body. At most `max_records` records are kept, as many as a list
+// shows (N4): a token whose record finds no room is still issued and refreshed, only not
+// listed.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,13 +44,18 @@ class admin_token_store {
   // The unexpired records with the smallest ids (byte order), at most `limit`.
   virtual void list(std::size_t limit, callback<std::vector<admin_record>> finished) = 0;
   // Revokes `subject` at `at` (unix seconds; a later revocation wins) and forgets
-  // revocations older than `keep`; returns the subject's revocation time.
+  // revocations older than `keep`; returns the subject's revocation time. A subject not yet
+  // revoked is refused (failure::rejected, revocations_full) while `max_revocations` others
+  // are kept (0 = no bound).
   virtual void revoke(std::string subject, int64_t at, std::chrono::seconds keep,
-                      callback<int64_t> finished) = 0;
+                      std::size_t max_revocations, callback<int64_t> finished) = 0;
   virtual void revoked_at(std::string subject, callback<std::optional<int64_t>> finished) = 0;
 };
 
+inline constexpr const char* revocations_full = "too many revocations";
+
 std::unique_ptr<admin_token_store> make_redis_admin_tokens(
-    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime);
+    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime,
+    std::size_t max_records);
 
 }  // namespace kwm::cluster

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "cluster/detail/client_strand.hpp"
+#include "protocol/admin_api.hpp"
 #include "protocol/random.hpp"
 
 namespace kwm::cluster {
@@ -189,7 +190,8 @@ cluster_node::cluster_node(boost::asio::io_context& io, cluster_options options,
   registry_ = make_redis_node_registry(*client_, keys_, id_, {}, timing.node_ttl);
   leases_ = make_redis_channel_leases(*client_, keys_, id_, timing.lease_expiry);
   hash_key_ = make_redis_channel_hash_key(*client_, keys_);
-  admin_tokens_ = make_redis_admin_tokens(*client_, keys_, timing.admin_record_lifetime);
+  admin_tokens_ = make_redis_admin_tokens(*client_, keys_, timing.admin_record_lifetime,
+                                          protocol::admin_list_limit);
   bus_ = make_redis_message_bus(*client_, keys_, id_);
   loop_ = std::make_shared<heartbeat_loop>(*this);
 }

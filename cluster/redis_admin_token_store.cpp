@@ -9,10 +9,29 @@
 namespace kwm::cluster {
 namespace {
 
-// KEYS: records, bodies, expiries. ARGV: id, body, exp, lifetime ms.
+// Whether one more record fits under the bound ARGV[limit_arg] (KEYS: records, bodies,
+// expiries); expired records are dropped first when the store is full (N4, as on one node).
+constexpr const char* lua_record_room = R"lua(
+local function room(id, now, limit)
+  if limit == 0 or redis.call('ZSCORE', KEYS[1], id) then return true end
+  if redis.call('ZCARD', KEYS[1]) < limit then return true end
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now))
+  for i = 1, #expired do
+    redis.call('HDEL', KEYS[2], expired[i])
+    redis.call('HDEL', KEYS[3], expired[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms(now))
+  return redis.call('ZCARD', KEYS[1]) < limit
+end
+)lua";
+
+// KEYS: records, bodies, expiries. ARGV: id, body, exp, lifetime ms, max records. Returns 0
+// when the store is full (the record is not kept).
 const redis_script& put_script() {
-  static const redis_script script(std::string(lua_now_ms) + R"lua(
-redis.call('ZADD', KEYS[1], ms(now_ms() + tonumber(ARGV[4])), ARGV[1])
+  static const redis_script script(std::string(lua_now_ms) + lua_record_room + R"lua(
+local now = now_ms()
+if not room(ARGV[1], now, tonumber(ARGV[5])) then return 0 end
+redis.call('ZADD', KEYS[1], ms(now + tonumber(ARGV[4])), ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 1
@@ -20,14 +39,16 @@ return 1
   return script;
 }
 
-// KEYS: records, bodies, expiries, revocations. ARGV: id, body, exp, lifetime ms, subject, iat.
+// KEYS: records, bodies, expiries, revocations. ARGV: id, body, exp, lifetime ms, subject,
+// iat, max records. A record the full store has no room for is not made (the token is fine).
 const redis_script& touch_script() {
-  static const redis_script script(std::string(lua_now_ms) + R"lua(
+  static const redis_script script(std::string(lua_now_ms) + lua_record_room + R"lua(
 local now = now_ms()
 if ARGV[5] ~= '' then
   local revoked = redis.call('ZSCORE', KEYS[4], ARGV[5])
   if revoked and tonumber(revoked) >= tonumber(ARGV[6]) then return 0 end
 end
+if not room(ARGV[1], now, tonumber(ARGV[7])) then return 1 end
 local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not deadline or tonumber(deadline) <= now then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -82,17 +103,19 @@ return out
   return script;
 }
 
-// KEYS: revocations. ARGV: subject, at, keep seconds.
+// KEYS: revocations. ARGV: subject, at, keep seconds, max revocations. Returns -1 when a new
+// subject finds the store full even after forgetting the old revocations.
 const redis_script& revoke_script() {
   static const redis_script script(std::string(lua_now_ms) + R"lua(
 local at = tonumber(ARGV[2])
+local limit = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(at - tonumber(ARGV[3])))
 local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if current and tonumber(current) >= at then
-  at = tonumber(current)
-else
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return tonumber(current)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(tonumber(ARGV[2]) - tonumber(ARGV[3])))
+if not current and limit ~= 0 and redis.call('ZCARD', KEYS[1]) >= limit then return -1 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return at
 )lua");
   return script;
@@ -105,14 +128,18 @@ std::optional<int64_t> integer_text(const redis_reply& reply) {
 
 class redis_admin_token_store final : public admin_token_store {
  public:
-  redis_admin_token_store(redis_client& client, key_space keys, std::chrono::milliseconds lifetime)
-      : client_(client), keys_(std::move(keys)), lifetime_(std::to_string(lifetime.count())) {}
+  redis_admin_token_store(redis_client& client, key_space keys, std::chrono::milliseconds lifetime,
+                          std::size_t max_records)
+      : client_(client),
+        keys_(std::move(keys)),
+        lifetime_(std::to_string(lifetime.count())),
+        max_records_(std::to_string(max_records)) {}
 
   void put(admin_record record, callback<done> finished) override {
-    run_script(
-        client_, put_script(), record_keys(),
-        {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_},
-        detail::expect_done(std::move(finished)));
+    run_script(client_, put_script(), record_keys(),
+               {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_,
+                max_records_},
+               detail::expect_done(std::move(finished)));
   }
 
   void touch(admin_record record, std::string subject, int64_t issued_at,
@@ -121,7 +148,7 @@ class redis_admin_token_store final : public admin_token_store {
     keys.push_back(keys_.revocations());
     run_script(client_, touch_script(), std::move(keys),
                {std::move(record.id), std::move(record.body), std::to_string(record.exp), lifetime_,
-                std::move(subject), std::to_string(issued_at)},
+                std::move(subject), std::to_string(issued_at), max_records_},
                detail::expect_flag(std::move(finished)));
   }
 
@@ -145,14 +172,16 @@ class redis_admin_token_store final : public admin_token_store {
   }
 
   void revoke(std::string subject, int64_t at, std::chrono::seconds keep,
-              callback<int64_t> finished) override {
+              std::size_t max_revocations, callback<int64_t> finished) override {
     run_script(client_, revoke_script(), {keys_.revocations()},
-               {std::move(subject), std::to_string(at), std::to_string(keep.count())},
+               {std::move(subject), std::to_string(at), std::to_string(keep.count()),
+                std::to_string(max_revocations)},
                [finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  const auto effective = reply->as_integer();
                  if (!effective)
                    return finished(error{failure::malformed, "revoke answered no time"});
+                 if (*effective < 0) return finished(error{failure::rejected, revocations_full});
                  finished(*effective);
                });
   }
@@ -197,13 +226,16 @@ class redis_admin_token_store final : public admin_token_store {
   redis_client& client_;
   key_space keys_;
   std::string lifetime_;
+  std::string max_records_;
 };
 
 }  // namespace
 
 std::unique_ptr<admin_token_store> make_redis_admin_tokens(
-    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime) {
-  return std::make_unique<redis_admin_token_store>(client, std::move(keys), record_lifetime);
+    redis_client& client, key_space keys, std::chrono::milliseconds record_lifetime,
+    std::size_t max_records) {
+  return std::make_unique<redis_admin_token_store>(client, std::move(keys), record_lifetime,
+                                                   max_records);
 }
 
 }  // namespace kwm::cluster

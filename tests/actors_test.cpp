@@ -7,6 +7,7 @@
 
 #include "actors/channel_registry.hpp"
 #include "actors/connection.hpp"
+#include "actors/open_promises.hpp"
 #include "actors/request_runner.hpp"
 #include "actors/token_issuer.hpp"
 #include "actors/user_directory.hpp"
@@ -82,6 +83,57 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "expired keys are swept without b
   sched.run();
   CHECK(deref<token_issuer_impl>(issuer).state.keys.empty());
   caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+using keeper_actor = caf::typed_actor<caf::replies_to<lookup_atom, std::string>::with<std::string>,
+                                      caf::reacts_to<shutdown_atom>>;
+
+struct keeper_state {
+  open_promises promises;
+  std::vector<shared_promise<std::string>> waiting;  // as a call to Redis in flight holds it
+};
+
+keeper_actor::behavior_type keeper(keeper_actor::stateful_pointer<keeper_state> self) {
+  return {
+      [=](lookup_atom, const std::string&) -> caf::typed_response_promise<std::string> {
+        auto promise = self->state.promises.keep(self->make_response_promise<std::string>());
+        self->state.waiting.push_back(promise);
+        return promise.handle();
+      },
+      [=](shutdown_atom) {
+        self->state.promises.fail_all();
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "a promise still open when its actor quits is answered with an error") {
+  auto actor = system.spawn(keeper);
+  sched.run();
+  const auto next_reply = [&] {
+    std::optional<std::string> answer;
+    std::optional<caf::error> failure;
+    self->receive([&](std::string& text) { answer = text; },
+                  [&](caf::error& error) { failure = error; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return std::make_pair(answer, failure);
+  };
+  self->send(actor, lookup_atom::value, std::string("x"));
+  sched.run();
+  auto [answer, failure] = next_reply();
+  CHECK_FALSE(answer);
+  CHECK_FALSE(failure);  // still waiting
+  self->send(actor, shutdown_atom::value);
+  sched.run();
+  std::tie(answer, failure) = next_reply();
+  CHECK_FALSE(answer);
+  REQUIRE(failure);
+  CHECK(*failure == caf::make_error(caf::sec::request_receiver_down));
 }
 
 TEST_CASE_FIXTURE(test::deterministic_fixture, "the directory caps, lists and forgets connections") {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cluster/bus_messages.hpp"
+#include "protocol/admin_api.hpp"
 #include "protocol/random.hpp"
 #include "support/cluster_harness.hpp"
 #include "support/eventually.hpp"
@@ -418,10 +419,10 @@ TEST_CASE("cluster admin tokens: records, refresh, revocation and the list are s
 
   // DELETE on c revokes everywhere: tokens issued at or before T no longer refresh.
   CHECK(must<int64_t>([&](auto finished) {
-          c.admin_tokens().revoke("alice", 1000, 3600s, std::move(finished));
+          c.admin_tokens().revoke("alice", 1000, 3600s, 0, std::move(finished));
         }) == 1000);
   CHECK(must<int64_t>([&](auto finished) {
-          a.admin_tokens().revoke("alice", 900, 3600s, std::move(finished));
+          a.admin_tokens().revoke("alice", 900, 3600s, 0, std::move(finished));
         }) == 1000);
   CHECK(must<std::optional<int64_t>>([&](auto finished) {
           b.admin_tokens().revoked_at("alice", std::move(finished));
@@ -440,11 +441,55 @@ TEST_CASE("cluster admin tokens: records, refresh, revocation and the list are s
           b.admin_tokens().revoked_at("nobody", std::move(finished));
         }) == std::nullopt);
   // Old revocations are forgotten once older than `keep`.
-  must<int64_t>(
-      [&](auto finished) { c.admin_tokens().revoke("zed", 1'000'000, 10s, std::move(finished)); });
+  must<int64_t>([&](auto finished) {
+    c.admin_tokens().revoke("zed", 1'000'000, 10s, 0, std::move(finished));
+  });
   CHECK(must<std::optional<int64_t>>([&](auto finished) {
           b.admin_tokens().revoked_at("alice", std::move(finished));
         }) == std::nullopt);
+}
+
+TEST_CASE("cluster admin tokens: records and revocations are bounded as on one node") {
+  cluster_harness cluster;
+  auto& a = cluster.add_node("a");
+  auto& b = cluster.add_node("b");
+  using kwm::cluster::done;
+  // Records: as many as a list shows (N4), whichever node wrote them; a token without room
+  // still refreshes (touch answers "not revoked") but is not listed.
+  const auto limit = kwm::protocol::admin_list_limit;
+  for (std::size_t i = 0; i < limit; ++i)
+    must<done>([&](auto finished) {
+      (i % 2 == 0 ? a : b)
+          .admin_tokens()
+          .put({"admin-Token-u" + std::to_string(i), "body", 0}, std::move(finished));
+    });
+  must<done>([&](auto finished) {
+    a.admin_tokens().put({"admin-Token-over", "body", 0}, std::move(finished));
+  });
+  CHECK(must<bool>([&](auto finished) {
+    b.admin_tokens().touch({"admin-Token-late", "body", 0}, "late", 10, std::move(finished));
+  }));
+  CHECK(cluster.redis.query({"ZCARD", "kwm:admin:records"}).integer == static_cast<int64_t>(limit));
+  CHECK(cluster.redis.query({"HLEN", "kwm:admin:data"}).integer == static_cast<int64_t>(limit));
+  // An existing record is still replaced.
+  must<done>([&](auto finished) {
+    b.admin_tokens().put({"admin-Token-u0", "new body", 0}, std::move(finished));
+  });
+  CHECK(cluster.redis.query({"HGET", "kwm:admin:data", "admin-Token-u0"}).text == "new body");
+
+  // Revocations: a new subject beyond the bound is refused, a known one revoked again.
+  for (const char* subject : {"s1", "s2"})
+    must<int64_t>([&](auto finished) {
+      a.admin_tokens().revoke(subject, 1000, 3600s, 2, std::move(finished));
+    });
+  const auto refused = await_result<int64_t>(
+      [&](auto finished) { b.admin_tokens().revoke("s3", 1000, 3600s, 2, std::move(finished)); });
+  REQUIRE_FALSE(refused);
+  CHECK(refused.failed().kind == failure::rejected);
+  CHECK(refused.failed().detail == kwm::cluster::revocations_full);
+  CHECK(must<int64_t>([&](auto finished) {
+          b.admin_tokens().revoke("s1", 2000, 3600s, 2, std::move(finished));
+        }) == 2000);
 }
 
 TEST_CASE("cluster admin tokens: records expire after their lifetime") {
