@@ -72,13 +72,14 @@ cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self
           std::string& client) -> caf::typed_response_promise<issued_key> {
         auto promise = self->make_response_promise<issued_key>();
         forget_expired(self);
+        if (client_at_cap(self->state, client)) {
+          promise.deliver(issued_key{{}, true});
+          return promise;
+        }
+        // No fair share at the total here (the keys live in Redis): refused.
         const auto cap = self->state.settings.max_pending;
         if (cap != 0 && self->state.issued.size() >= cap) {
           promise.deliver(issued_key{});
-          return promise;
-        }
-        if (client_at_cap(self->state, client)) {
-          promise.deliver(issued_key{{}, true});
           return promise;
         }
         // Counted before Redis answers, so that requests in flight count too (a key that

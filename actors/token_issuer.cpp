@@ -18,11 +18,20 @@ stored_key store(std::string_view key) {
 
 using key_iterator = decltype(token_issuer_state::keys)::iterator;
 
-// Removes a key that was used or expired, and its place in its client's share.
+// Moves a client's entry in by_pending to its new count (erased at 0, with the client).
+void recount(token_issuer_state& st, const std::string& client, std::size_t pending,
+             std::size_t updated) {
+  if (pending != 0) st.by_pending.erase({pending, client});
+  if (updated != 0) st.by_pending.emplace(updated, client);
+}
+
+// Removes a key that was used, expired or taken back, and its place in its client's share.
 void forget(token_issuer_state& st, key_iterator it) {
-  if (auto owner = st.pending_by_client.find(it->second.client);
-      owner != st.pending_by_client.end() && --owner->second == 0)
-    st.pending_by_client.erase(owner);
+  if (auto owner = st.clients.find(it->second.client); owner != st.clients.end()) {
+    auto& share = owner->second;
+    recount(st, owner->first, share.pending, share.pending - 1);
+    if (--share.pending == 0) st.clients.erase(owner);
+  }
   st.keys.erase(it);
 }
 
@@ -40,8 +49,8 @@ void drop_expired(token_issuer_state& st, caf::actor_clock::time_point now) {
 }
 
 std::size_t pending_of(const token_issuer_state& st, const std::string& client) {
-  auto it = st.pending_by_client.find(client);
-  return it == st.pending_by_client.end() ? 0 : it->second;
+  auto it = st.clients.find(client);
+  return it == st.clients.end() ? 0 : it->second.pending;
 }
 
 bool server_at_cap(const token_issuer_state& st) {
@@ -53,6 +62,25 @@ bool client_at_cap(const token_issuer_state& st, const std::string& client) {
          pending_of(st, client) >= st.settings.max_pending_per_client;
 }
 
+// At the total cap: a client that would still hold fewer keys than the largest holder takes
+// that holder's oldest outstanding key, so that no number of clients short of the cap can
+// lock the others out. False when the requester is among the largest holders itself.
+bool take_from_largest(token_issuer_state& st, const std::string& client) {
+  if (st.by_pending.empty()) return false;
+  const auto& [largest, holder] = *st.by_pending.rbegin();
+  if (pending_of(st, client) + 1 >= largest) return false;
+  auto& oldest = st.clients.at(holder).keys;
+  while (!oldest.empty()) {
+    const auto [issued_at, key] = oldest.front();
+    oldest.pop_front();
+    if (auto it = st.keys.find(key); it != st.keys.end() && it->second.issued_at == issued_at) {
+      forget(st, it);
+      return true;
+    }
+  }
+  return false;
+}
+
 token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_settings settings) {
   self->state.settings = settings;
   self->delayed_send(self, settings.sweep_interval, sweep_atom::value);
@@ -62,11 +90,14 @@ token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_s
         const auto now = self->clock().now();
         // The sweep runs once a second: at a cap, keys expired since then must not count.
         if (server_at_cap(st) || client_at_cap(st, client)) drop_expired(st, now);
-        if (server_at_cap(st)) return {};
         if (client_at_cap(st, client)) return {{}, true};
+        if (server_at_cap(st) && !take_from_largest(st, client)) return {};
         std::string key = protocol::generate_connect_key();
         while (st.keys.count(store(key)) != 0) key = protocol::generate_connect_key();
-        ++st.pending_by_client[client];
+        auto& share = st.clients[client];
+        recount(st, client, share.pending, share.pending + 1);
+        ++share.pending;
+        share.keys.emplace_back(now, store(key));
         st.keys.emplace(store(key),
                         token_issuer_state::key_entry{std::move(auth), now, std::move(client)});
         st.issue_order.emplace_back(now, store(key));

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -46,8 +47,16 @@ struct token_issuer_state {
     std::string client;
   };
   std::unordered_map<stored_key, key_entry, stored_key_hash> keys;
-  // Outstanding keys per client (clients without any are not listed).
-  std::unordered_map<std::string, std::size_t> pending_by_client;
+  // Per client with outstanding keys: how many, and its keys in issue order (used and
+  // expired ones are skipped when met). Clients without keys are not listed.
+  struct client_share {
+    std::size_t pending = 0;
+    std::deque<std::pair<caf::actor_clock::time_point, stored_key>> keys;
+  };
+  std::unordered_map<std::string, client_share> clients;
+  // (pending, client), so that the largest holder is found at once: at the total cap a
+  // client holding fewer keys takes the largest holder's oldest key (fair share, D20).
+  std::set<std::pair<std::size_t, std::string>> by_pending;
   // Every issued key in issue order, so that sweeping stops at the first unexpired one.
   // Redeemed keys stay here (without their record) until they would have expired.
   std::deque<std::pair<caf::actor_clock::time_point, stored_key>> issue_order;

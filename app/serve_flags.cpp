@@ -238,7 +238,8 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
   flag("max-connections-per-address", http.max_connections_per_address,
        "concurrent connections per client address, IPv6 per /64 (0 = off)");
   flag("trusted-proxies", flags.trusted_proxies,
-       "CIDR blocks whose X-Forwarded-For names the client for --max-connections-per-address")
+       "CIDR blocks whose X-Forwarded-For names the client for --max-connections-per-address "
+       "and --max-pending-connects-per-client")
       ->delimiter(',');
 
   group = "WebSocket limits";
@@ -247,9 +248,9 @@ void add_serve_flags(CLI::App& serve, serve_flags& flags) {
        "seconds a message may take from its first byte to its end (0 = no limit; then close 1008)");
   flag("ws-max-unfinished-bytes", ws.max_unfinished_bytes,
        "memory all unfinished messages may hold together; beyond it the largest are closed (0 = no limit)");
-  flag("ws-control-frames-per-second", ws.control_frames_per_second,
-       "pings and pongs read per second per WebSocket, also their burst; beyond, reading "
-       "pauses (0 = off)");
+  flag("ws-frames-per-second", ws.frames_per_second,
+       "frames that do not end a message (pings, pongs, fragments) read per second per "
+       "WebSocket, also their burst; beyond, reading pauses (0 = off)");
   flag("ws-inflight-frames", ws.max_inflight_frames,
        "frames read but not yet processed after which a socket is not read (0 = no limit)");
   flag("ws-inflight-bytes", ws.max_inflight_bytes,

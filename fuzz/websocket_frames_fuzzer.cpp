@@ -32,6 +32,7 @@ struct checker {
     return !pause;
   }
   bool on_pong(std::string_view payload) { return on_ping(payload); }
+  bool on_fragment() { return !pause; }
   void on_close(uint16_t, std::string_view reason) {
     if (reason.size() > 123) std::abort();
   }

@@ -44,9 +44,9 @@ struct websocket_limits {
   // are not yet processed (0 = no limit).
   std::size_t max_inflight_frames = 64;
   std::size_t max_inflight_bytes = 1024 * 1024;
-  // Pings and pongs a connection may send per second, also their burst; reading
-  // pauses while they are spent (0 = no limit).
-  std::size_t control_frames_per_second = 100;
+  // Frames that do not end a message (pings, pongs, fragments) a connection may send per
+  // second, also their burst; reading pauses while they are spent (0 = no limit).
+  std::size_t frames_per_second = 100;
 };
 
 struct server_config {

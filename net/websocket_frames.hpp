@@ -40,7 +40,8 @@ void unmask(char* data, std::size_t size, const unsigned char key[4], std::size_
 //   bool on_binary(std::size_t size);         // likewise
 //   bool on_ping(std::string_view payload);   // false: stop feeding after this frame
 //   bool on_pong(std::string_view payload);   // likewise
-//   void on_close(uint16_t code, std::string_view reason);  // code 0: the frame had none
+//   bool on_fragment();                        // a data frame that does not end its message;
+//   likewise void on_close(uint16_t code, std::string_view reason);  // code 0: the frame had none
 //   void on_error(read_error error);
 // A text message that arrives as one frame within one feed is reported without a copy.
 // After a close frame or an error the reader takes nothing more.
@@ -56,6 +57,8 @@ class frame_reader {
   std::size_t held_bytes() const { return message_.size() + header_have_ + control_have_; }
   // A message (or a frame header) has begun and is not complete yet.
   bool in_message() const { return in_message_ || header_have_ > 0 || in_frame_; }
+  // Messages reported so far: a change tells that the unfinished one is another message.
+  uint64_t completed_messages() const { return completed_messages_; }
   bool finished() const { return finished_; }
 
   // Drops the memory of an unfinished message; the reader takes nothing more.
@@ -100,6 +103,7 @@ class frame_reader {
   bool frame_fin_ = false;
   bool in_frame_ = false;
   bool in_message_ = false;
+  uint64_t completed_messages_ = 0;
   bool finished_ = false;
   detail::utf8_validator utf8_;
 };
@@ -212,8 +216,12 @@ std::size_t frame_reader::feed(char* data, std::size_t size, Events& events) {
     }
     if (!frame_done) continue;
     in_frame_ = false;
-    if (!frame_fin_) continue;
+    if (!frame_fin_) {
+      if (!events.on_fragment()) return pos;
+      continue;
+    }
     in_message_ = false;
+    ++completed_messages_;
     bool go_on;
     if (message_op_ == static_cast<uint8_t>(opcode::text)) {
       if (!utf8_.complete()) return fail(events, read_error::invalid_utf8, pos);

@@ -1025,7 +1025,9 @@ TEST_CASE(
 }
 
 TEST_CASE("hostile: connect floods, huge users and unredeemed keys (finding 11)") {
-  attack_stage stage({"--max-pending-connects", "1000", "--rtm-max-user-bytes", "256"},
+  // No share per client here: the total is what the keys below reach.
+  attack_stage stage({"--max-pending-connects", "1000", "--max-pending-connects-per-client", "0",
+                      "--rtm-max-user-bytes", "256"},
                      {.budget_mib = 48});
   auto& server = stage.server;
   auto& budget = *stage.budget;

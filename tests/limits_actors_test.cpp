@@ -164,8 +164,9 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
   sched.run();
   CHECK(issue("attacker")->key.size() == 32);
   auto& st = deref<token_issuer_impl>(issuer).state;
-  CHECK(st.pending_by_client.size() == 1);
-  CHECK(st.pending_by_client.at("attacker") == 1);
+  CHECK(st.clients.size() == 1);
+  CHECK(st.clients.at("attacker").pending == 1);
+  CHECK(st.by_pending.size() == 1);
   caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
 }
 
@@ -196,7 +197,39 @@ TEST_CASE("a connect's client: the authenticated subject, else the address (IPv6
 }
 
 TEST_CASE_FIXTURE(test::deterministic_fixture,
-                  "the total cap answers before a client's share: 503, not 429") {
+                  "at the total cap a client with fewer keys takes the largest holder's oldest") {
+  token_issuer_settings settings;
+  settings.max_pending = 4;
+  settings.max_pending_per_client = 10;
+  settings.sweep_interval = 1h;
+  auto issuer = spawn_token_issuer(system, settings);
+  sched.run();
+  const auto issue = [&](const std::string& client) {
+    return *ask<issued_key>(issuer, issue_atom::value, anonymous_user("u"), client);
+  };
+  std::vector<std::string> held;
+  for (int i = 0; i < 4; ++i) held.push_back(issue("many").key);  // the total is reached
+  const auto newcomer = issue("newcomer");
+  CHECK(newcomer.key.size() == 32);
+  CHECK_FALSE(ask<redeemed_key>(issuer, redeem_atom::value, held[0])->found);  // taken back
+  CHECK(ask<redeemed_key>(issuer, redeem_atom::value, held[1])->found);
+  // many 2, newcomer 1, one free place: many takes it; then nobody holds more than many.
+  CHECK(issue("many").key.size() == 32);
+  const auto refused = issue("many");
+  CHECK(refused.key.empty());
+  CHECK_FALSE(refused.client_at_cap);         // the total (503), not its share
+  CHECK(issue("newcomer").key.size() == 32);  // 1 + 1 < 3: takes many's oldest
+  CHECK(issue("newcomer").key.empty());       // 2 + 1 >= 2: among the largest itself
+  auto& st = deref<token_issuer_impl>(issuer).state;
+  CHECK(st.keys.size() == 4);
+  CHECK(st.clients.at("many").pending == 2);
+  CHECK(st.clients.at("newcomer").pending == 2);
+  CHECK(st.by_pending.size() == 2);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "at its own share a client gets 429 even when the total is reached too") {
   token_issuer_settings settings;
   settings.max_pending = 2;
   settings.max_pending_per_client = 2;
@@ -208,7 +241,7 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
       ask<issued_key>(issuer, issue_atom::value, anonymous_user("u"), std::string("a"));
   REQUIRE(refused);
   CHECK(refused->key.empty());
-  CHECK_FALSE(refused->client_at_cap);
+  CHECK(refused->client_at_cap);
   caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
 }
 

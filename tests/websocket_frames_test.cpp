@@ -26,6 +26,7 @@ struct recorder {
   std::vector<std::string> texts;
   std::vector<std::size_t> binaries;
   std::vector<std::string> pings, pongs;
+  int fragments = 0;
   std::optional<uint16_t> close_code;
   std::string close_reason;
   ws::read_error error = ws::read_error::none;
@@ -45,6 +46,10 @@ struct recorder {
   }
   bool on_pong(std::string_view payload) {
     pongs.emplace_back(payload);
+    return true;
+  }
+  bool on_fragment() {
+    ++fragments;
     return true;
   }
   void on_close(uint16_t code, std::string_view reason) {
@@ -85,6 +90,7 @@ TEST_CASE("frame reader: messages come out whole at every split point") {
     CHECK(events.binaries == std::vector<std::size_t>{70000});
     CHECK(events.pings == std::vector<std::string>{"abc"});
     CHECK(events.pongs == std::vector<std::string>{"12345678"});
+    CHECK(events.fragments == 2);  // the frames of the second text that do not end it
     CHECK(events.close_code == std::optional<uint16_t>(1000));
     CHECK(events.close_reason == "bye");
     CHECK(events.error == ws::read_error::none);

@@ -4,6 +4,8 @@
 // unfinished messages and input flow control.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "support/hostile_client.hpp"
 #include "support/raw_client.hpp"
 #include "support/server_fixture.hpp"
@@ -186,7 +188,7 @@ TEST_CASE("a flood of control frames is read at the control budget's pace, other
   // sooner than 100 / 20 = 5 s after the first of them. That is a floor the server's own
   // pacing sets: a slower machine only makes the wait longer.
   auto options = test_options();
-  options.server.websocket.control_frames_per_second = 20;
+  options.server.websocket.frames_per_second = 20;
   options.rtm.connection.rate_limit.tokens_per_second = 0;
   server_fixture server(options);
   auto bystander = server.open_after_hello("bystander");
@@ -208,6 +210,52 @@ TEST_CASE("a flood of control frames is read at the control budget's pace, other
   const auto waited = std::chrono::steady_clock::now() - started;
   CHECK(*text == R"({"id":1,"type":"pong"})");
   CHECK(waited >= std::chrono::milliseconds(4900));
+}
+
+TEST_CASE("a flood of empty fragments is read at the frame budget's pace, others go on") {
+  // Empty continuation frames carry no bytes and end no message, so the RTM rate limit never
+  // sees them; the frame budget does: 120 of them at 20 per second take at least 5 s.
+  auto options = test_options();
+  options.server.websocket.frames_per_second = 20;
+  options.rtm.connection.rate_limit.tokens_per_second = 0;
+  server_fixture server(options);
+  auto bystander = server.open_after_hello("bystander");
+  auto client = server.open_after_hello("alice");
+  std::string flood = encode_frame(opcode::text, R"({"type":"ping",)", false);
+  for (int i = 0; i < 119; ++i) flood += encode_frame(opcode::continuation, "", false);
+  flood += encode_frame(opcode::continuation, R"("id":1})");
+  const auto started = std::chrono::steady_clock::now();
+  client->send_raw(flood);
+  check_bystander(*bystander, 1);
+  const auto text = client->next_text(std::chrono::seconds(30));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  REQUIRE(text);
+  CHECK(*text == R"({"id":1,"type":"pong"})");
+  CHECK(waited >= std::chrono::milliseconds(4900));
+}
+
+TEST_CASE("back-to-back fragmented messages each get the whole message timeout") {
+  // Every send ends one message and begins the next, so a read never ends between
+  // messages; each message takes 100 ms, far below the 3 s timeout.
+  auto options = test_options();
+  options.server.websocket.message_timeout = std::chrono::seconds(3);
+  options.rtm.connection.rate_limit.tokens_per_second = 0;
+  server_fixture server(options);
+  auto client = server.open_after_hello("alice");
+  client->send_raw(encode_frame(opcode::text, R"({"type":"ping",)", false));
+  const int messages = 50;
+  for (int i = 1; i <= messages; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::string send = encode_frame(opcode::continuation, R"("id":)" + std::to_string(i) + "}");
+    if (i < messages) send += encode_frame(opcode::text, R"({"type":"ping",)", false);
+    client->send_raw(send);
+  }
+  for (int i = 1; i <= messages; ++i) {
+    const auto pong = client->next_text();
+    REQUIRE_MESSAGE(pong, "pong " << i);
+    CHECK(*pong == R"({"id":)" + std::to_string(i) + R"(,"type":"pong"})");
+  }
+  CHECK_FALSE(client->close_code.has_value());
 }
 
 TEST_CASE_FIXTURE(server_fixture, "a client's pings are answered with pongs ahead of queued frames, and text frames keep order") {

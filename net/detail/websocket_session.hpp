@@ -181,8 +181,8 @@ class websocket_session final : public session_base,
           send_ping();
           next_ping_ = now + limits().ping_period;
         }
-        if (control_throttled() && now >= control_resume_at_) {
-          control_resume_at_ = {};
+        if (frame_throttled() && now >= frame_resume_at_) {
+          frame_resume_at_ = {};
           resume_reading();
         }
         break;
@@ -225,34 +225,39 @@ class websocket_session final : public session_base,
       pending_pong_ = insert_control(detail::encode_control(ws::opcode::pong, payload));
     }
     schedule_flush();
-    return control_budget_left();
+    return frame_budget_left();
   }
 
   bool on_pong(std::string_view payload) {
     if (ping_counter_ > 0 && payload.size() == sizeof ping_payload_ &&
         std::memcmp(payload.data(), ping_payload_, sizeof ping_payload_) == 0)
       read_deadline_ = clock::now() + limits().pong_wait;
-    return control_budget_left();
+    return frame_budget_left();
   }
 
-  // Control frames are answered here, outside the actor's rate limit: a budget of their own
-  // (D20), so that a flood of pings or pongs costs no more than a trickle. When it is spent,
-  // reading pauses until the budget has refilled by one frame (TCP pushes back meanwhile).
-  bool control_budget_left() {
-    const double rate = static_cast<double>(limits().control_frames_per_second);
+  bool on_fragment() {
+    return frame_budget_left();
+  }
+
+  // Frames that do not end a message (pings, pongs, fragments; empty ones too) never reach
+  // the actor's rate limit, which counts messages and bytes: a budget of their own (D20), so
+  // that a flood of them costs no more than a trickle. When it is spent, reading pauses until
+  // the budget has refilled by one frame (TCP pushes back meanwhile).
+  bool frame_budget_left() {
+    const double rate = static_cast<double>(limits().frames_per_second);
     if (rate == 0) return true;
     const auto now = clock::now();
-    const std::chrono::duration<double> elapsed = now - control_refilled_;
-    control_refilled_ = now;
-    control_tokens_ = std::min(rate, control_tokens_ + elapsed.count() * rate) - 1;
-    if (control_tokens_ >= 0) return true;
-    control_resume_at_ = now + std::chrono::duration_cast<clock::duration>(
-                                   std::chrono::duration<double>(-control_tokens_ / rate));
+    const std::chrono::duration<double> elapsed = now - frame_refilled_;
+    frame_refilled_ = now;
+    frame_tokens_ = std::min(rate, frame_tokens_ + elapsed.count() * rate) - 1;
+    if (frame_tokens_ >= 0) return true;
+    frame_resume_at_ = now + std::chrono::duration_cast<clock::duration>(
+                                 std::chrono::duration<double>(-frame_tokens_ / rate));
     return false;
   }
 
-  bool control_throttled() const {
-    return control_resume_at_ != clock::time_point{};
+  bool frame_throttled() const {
+    return frame_resume_at_ != clock::time_point{};
   }
 
   void on_close(uint16_t code, std::string_view) {
@@ -414,12 +419,12 @@ class websocket_session final : public session_base,
     if (reader_.finished()) return phase_ != phase::done;  // closing: the rest is discarded
     const std::size_t used = reader_.feed(data, size, *this);
     if (phase_ == phase::done) return false;
-    if ((used < size || control_throttled()) && !reader_.finished()) {
+    if ((used < size || frame_throttled()) && !reader_.finished()) {
       input_.assign(data + used, size - used);
       paused_.store(true);
-      // The actor may have caught up meanwhile; never miss the wake-up. (A spent control
+      // The actor may have caught up meanwhile; never miss the wake-up. (A spent frame
       // budget is resumed by the ticker.)
-      if (!control_throttled() && below_resume_mark() && !resume_posted_.exchange(true))
+      if (!frame_throttled() && below_resume_mark() && !resume_posted_.exchange(true))
         post([](websocket_session& s) { s.resume_reading(); });
     }
     track_unfinished();
@@ -430,7 +435,7 @@ class websocket_session final : public session_base,
     resume_posted_.store(false);
     if (!paused_.load() || phase_ == phase::done) return;
     if (!below_resume_mark()) return;  // the next frame_processed posts again
-    if (control_throttled()) return;   // the ticker resumes it
+    if (frame_throttled()) return;     // the ticker resumes it
     paused_.store(false);
     std::string kept = std::move(input_);
     input_.clear();
@@ -451,8 +456,13 @@ class websocket_session final : public session_base,
 
   // The message deadline and the server-wide budget for unfinished messages (D20).
   void track_unfinished() {
+    // The deadline counts from the unfinished message's start: a new one when a message
+    // ended in this read, even if the next began in it too (back-to-back fragmented messages).
     if (reader_.in_message()) {
-      if (message_started_ == clock::time_point{}) message_started_ = clock::now();
+      if (message_started_ == clock::time_point{} ||
+          reader_.completed_messages() != messages_at_start_)
+        message_started_ = clock::now();
+      messages_at_start_ = reader_.completed_messages();
     } else {
       message_started_ = {};
     }
@@ -696,13 +706,14 @@ class websocket_session final : public session_base,
   clock::time_point read_deadline_{};
   clock::time_point next_ping_{};
   clock::time_point message_started_{};
+  uint64_t messages_at_start_ = 0;  // completed messages when message_started_ was set
   clock::time_point write_blocked_since_{};
   clock::time_point close_deadline_{};
-  // The control frame budget: tokens (negative while reading waits for the refill), when
+  // The frame budget: tokens (negative while reading waits for the refill), when
   // they were last refilled, and when reading goes on (the epoch while not throttled).
-  double control_tokens_ = static_cast<double>(limits().control_frames_per_second);
-  clock::time_point control_refilled_ = clock::now();
-  clock::time_point control_resume_at_{};
+  double frame_tokens_ = static_cast<double>(limits().frames_per_second);
+  clock::time_point frame_refilled_ = clock::now();
+  clock::time_point frame_resume_at_{};
   uint64_t ping_counter_ = 0;
   char ping_payload_[8] = {};
   phase phase_ = phase::pending;
