@@ -1,13 +1,16 @@
 // libFuzzer target: raw bytes as an HTTP request through Beast's parser with the server's
-// limits, then the route table, CORS and form reading the server applies to it.
+// limits, then the target's origin form, the route table, CORS and form reading the server
+// applies to it.
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "net/cors.hpp"
+#include "net/detail/request_framing_check.hpp"
 #include "net/router.hpp"
 #include "protocol/http_form.hpp"
 
@@ -32,7 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& message = parser.get();
   kwm::net::http_request request;
   request.method = std::string(message.method_string());
-  const std::string target(message.target());
+  // As the server does: an absolute-form target is routed by its path, a suffix of it.
+  const std::string original(message.target());
+  const std::string target(kwm::net::origin_form_of(original));
+  if (target != "/" && (target.size() > original.size() ||
+                        original.compare(original.size() - target.size(), target.size(), target) != 0))
+    std::abort();
   const auto question = target.find('?');
   request.path = target.substr(0, question);
   if (question != std::string::npos) request.query = target.substr(question + 1);
