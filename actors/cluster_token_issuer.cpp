@@ -5,6 +5,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <deque>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -21,35 +23,80 @@ struct cluster_issuer_state {
   static inline const char* name = "cluster_token_issuer";
   cluster_link_pointer link;
   token_issuer_settings settings;
-  // This node's keys of the last lifetime and their clients. Keys redeemed on any node stay
-  // counted here until they would have expired: the node does not learn of the redemption.
-  std::deque<std::pair<caf::actor_clock::time_point, std::string>> issued;
-  std::unordered_map<std::string, std::size_t> issued_by_client;
+  // This node's keys of the last lifetime, each with its client. Keys redeemed on any node
+  // stay counted here until they would have expired: the node does not learn of it.
+  struct issued_key_entry {
+    caf::actor_clock::time_point at;
+    std::string client;
+    std::string key;
+  };
+  std::deque<issued_key_entry> issued;
+  // Per client: its keys still counted, oldest first; and the clients by how many they hold,
+  // for the take-back at the total (as on one node, D20).
+  std::unordered_map<std::string, std::deque<std::string>> clients;
+  std::set<std::pair<std::size_t, std::string>> by_count;
 };
 
 using self_pointer = cluster_token_issuer_actor::stateful_pointer<cluster_issuer_state>;
 
+std::size_t count_of(const cluster_issuer_state& st, const std::string& client) {
+  auto it = st.clients.find(client);
+  return it == st.clients.end() ? 0 : it->second.size();
+}
+
+// Takes `client`'s oldest counted key off its share (expired, or taken back).
+void uncount_oldest(cluster_issuer_state& st, const std::string& client) {
+  auto it = st.clients.find(client);
+  if (it == st.clients.end()) return;
+  const auto count = it->second.size();
+  st.by_count.erase({count, client});
+  it->second.pop_front();
+  if (count > 1)
+    st.by_count.emplace(count - 1, client);
+  else
+    st.clients.erase(it);
+}
+
 void forget_expired(self_pointer self) {
   auto& st = self->state;
   const auto now = self->clock().now();
-  while (!st.issued.empty() && now - st.issued.front().first > st.settings.key_lifetime) {
-    if (auto it = st.issued_by_client.find(st.issued.front().second);
-        it != st.issued_by_client.end() && --it->second == 0)
-      st.issued_by_client.erase(it);
+  while (!st.issued.empty() && now - st.issued.front().at > st.settings.key_lifetime) {
+    const auto& oldest = st.issued.front();
+    // Unless taken back already, it is its client's oldest.
+    if (auto it = st.clients.find(oldest.client);
+        it != st.clients.end() && !it->second.empty() && it->second.front() == oldest.key)
+      uncount_oldest(st, oldest.client);
     st.issued.pop_front();
   }
 }
 
 bool client_at_cap(const cluster_issuer_state& st, const std::string& client) {
-  if (st.settings.max_pending_per_client == 0) return false;
-  auto it = st.issued_by_client.find(client);
-  return it != st.issued_by_client.end() && it->second >= st.settings.max_pending_per_client;
+  return st.settings.max_pending_per_client != 0 &&
+         count_of(st, client) >= st.settings.max_pending_per_client;
+}
+
+// At this node's total: a client that would still hold fewer keys than the largest holder
+// takes that holder's oldest key, deleted from Redis (if still there; fire and forget).
+bool take_from_largest(self_pointer self, const std::string& client) {
+  auto& st = self->state;
+  if (st.by_count.empty()) return false;
+  const auto [largest, holder] = *st.by_count.rbegin();
+  if (count_of(st, client) + 1 >= largest) return false;
+  const auto key = st.clients.at(holder).front();
+  uncount_oldest(st, holder);
+  st.link->node().connect_keys().redeem(key, ignore_result<std::optional<std::string>>());
+  return true;
+}
+
+bool at_total(const cluster_issuer_state& st) {
+  const auto cap = st.settings.max_pending;
+  return cap != 0 && st.issued.size() >= cap;
 }
 
 // Stores the grant under a fresh key; a (vanishingly unlikely) collision draws another.
-void store_key(self_pointer self, std::string grant,
+// (A key drawn again is not the one counted: taking it back would miss it, harmlessly.)
+void store_key(self_pointer self, std::string key, std::string grant,
                caf::typed_response_promise<issued_key> promise, int attempts) {
-  auto key = protocol::generate_connect_key();
   self->state.link->node().connect_keys().issue(
       key, grant,
       resume_in<cluster::done>(caf::actor_cast<cluster_token_issuer_actor>(self),
@@ -57,7 +104,8 @@ void store_key(self_pointer self, std::string grant,
                                  if (stored) return (void)promise.deliver(issued_key{key});
                                  if (stored.failed().kind == cluster::failure::rejected &&
                                      attempts > 1)
-                                   return store_key(self, grant, promise, attempts - 1);
+                                   return store_key(self, protocol::generate_connect_key(), grant,
+                                                    promise, attempts - 1);
                                  promise.deliver(caf::make_error(caf::sec::request_receiver_down));
                                }));
 }
@@ -76,17 +124,20 @@ cluster_token_issuer_actor::behavior_type cluster_token_issuer(self_pointer self
           promise.deliver(issued_key{{}, true});
           return promise;
         }
-        // No fair share at the total here (the keys live in Redis): refused.
-        const auto cap = self->state.settings.max_pending;
-        if (cap != 0 && self->state.issued.size() >= cap) {
+        if (at_total(self->state) && !take_from_largest(self, client)) {
           promise.deliver(issued_key{});
           return promise;
         }
         // Counted before Redis answers, so that requests in flight count too (a key that
         // could not be stored stays counted until it would have expired).
-        ++self->state.issued_by_client[client];
-        self->state.issued.emplace_back(self->clock().now(), std::move(client));
-        store_key(self, cluster::encode_auth_record(auth), promise, 3);
+        auto key = protocol::generate_connect_key();
+        auto& st = self->state;
+        auto& mine = st.clients[client];
+        if (!mine.empty()) st.by_count.erase({mine.size(), client});
+        mine.push_back(key);
+        st.by_count.emplace(mine.size(), client);
+        st.issued.push_back({self->clock().now(), std::move(client), key});
+        store_key(self, std::move(key), cluster::encode_auth_record(auth), promise, 3);
         return promise;
       },
       [=](redeem_atom, const std::string& key) -> caf::typed_response_promise<redeemed_key> {

@@ -209,6 +209,26 @@ TEST_CASE("cluster: a client's share of pending keys is counted per node, then 4
   CHECK(cluster.nodes[1]->connect("u4").status == 200);
 }
 
+TEST_CASE("cluster: at a node's total a client with fewer keys takes the largest holder's oldest") {
+  cluster_of_nodes cluster(2, {"--max-pending-connects", "4"});
+  auto& node = *cluster.nodes[0];
+  const auto first = node.connect_path("a0");  // client 127.0.0.1
+  for (int i = 1; i < 4; ++i) CHECK(node.connect("a" + std::to_string(i)).status == 200);
+  // Another client (127.0.0.2) still gets a key: the first of 127.0.0.1 is taken back.
+  auto other = tcp_socket::connect_from("127.0.0.2", node.port());
+  other.send_all(build_http_request("POST", "/api/kwm/v2/rtm/connect",
+                                    {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                    "user=b", false));
+  std::string buffer;
+  const auto reply = read_http_reply(other, buffer);
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  ws_client taken(cluster.nodes[1]->port(), first);
+  CHECK(taken.handshake.status == 404);
+  // 127.0.0.1 holds 3, 127.0.0.2 one: 127.0.0.1 is the largest holder and is refused.
+  CHECK(node.connect("a4").status == 503);
+}
+
 TEST_CASE("cluster: a 1:1 call rings every device, taken elsewhere and hangup reach every node") {
   cluster_of_nodes cluster;
   auto alice = cluster.peer(0, "alice");
