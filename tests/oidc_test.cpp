@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -170,6 +171,21 @@ http_reply bearer_connect(uint16_t port, const std::string& token, const std::st
                    {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", "Bearer " + token}}, form);
 }
 
+// The provider's keys arrive asynchronously after startup, and in the round-robin run every
+// node fetches them by itself: wait until as many connects in a row as there are nodes (one
+// per node) accept the token.
+bool every_node_accepts(server_fixture& server, const std::string& token,
+                        const std::string& form = "") {
+  const auto nodes = std::max<std::size_t>(1, cluster_nodes_requested());
+  return eventually(
+      [&] {
+        for (std::size_t i = 0; i < nodes; ++i)
+          if (bearer_connect(server.port(), token, form).status != 200) return false;
+        return true;
+      },
+      std::chrono::seconds(15));
+}
+
 std::string self_of(const http_reply& reply) {
   const auto doc = parse_json(reply.body);
   return std::string(doc["self"]["id"].GetString()) + "|" + doc["self"]["name"].GetString() + "|" +
@@ -183,9 +199,7 @@ TEST_CASE("Bearer tokens end to end against an HTTPS provider") {
   server_fixture server(bearer_options(provider));
   const int64_t now = kwm::protocol::unix_seconds_now();
   const auto token = provider.token(access_claims(provider.issuer, now + 300));
-  // The provider's keys arrive asynchronously after startup.
-  REQUIRE(eventually([&] { return bearer_connect(server.port(), token, "user=ignored").status == 200; },
-                     std::chrono::seconds(15)));
+  REQUIRE(every_node_accepts(server, token, "user=ignored"));
 
   auto reply = bearer_connect(server.port(), token, "user=ignored");
   CHECK(self_of(reply) == "alice||");
@@ -245,13 +259,11 @@ TEST_CASE("guest Bearer tokens: refused without the guest API, restricted with i
   const auto user_token = provider.token(access_claims(provider.issuer, now + 300));
   {
     server_fixture server(bearer_options(provider, false));
-    REQUIRE(eventually([&] { return bearer_connect(server.port(), user_token, "").status == 200; },
-                       std::chrono::seconds(15)));
+    REQUIRE(every_node_accepts(server, user_token));
     CHECK(bearer_connect(server.port(), guest_token, "").status == 403);
   }
   server_fixture server(bearer_options(provider, true));
-  REQUIRE(eventually([&] { return bearer_connect(server.port(), user_token, "").status == 200; },
-                     std::chrono::seconds(15)));
+  REQUIRE(every_node_accepts(server, user_token));
   auto open = [&](const std::string& token) {
     auto reply = bearer_connect(server.port(), token, "");
     REQUIRE(reply.status == 200);
