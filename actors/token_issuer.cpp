@@ -97,6 +97,10 @@ token_issuer_actor::behavior_type token_issuer(self_pointer self, token_issuer_s
         auto& share = st.clients[client];
         recount(st, client, share.pending, share.pending + 1);
         ++share.pending;
+        // Used keys stay listed until met; whatever is older than a lifetime is used or
+        // expired, so a client that always holds one key does not grow its list for ever.
+        while (!share.keys.empty() && now - share.keys.front().first > st.settings.key_lifetime)
+          share.keys.pop_front();
         share.keys.emplace_back(now, store(key));
         st.keys.emplace(store(key),
                         token_issuer_state::key_entry{std::move(auth), now, std::move(client)});

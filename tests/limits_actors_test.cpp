@@ -229,6 +229,30 @@ TEST_CASE_FIXTURE(test::deterministic_fixture,
 }
 
 TEST_CASE_FIXTURE(test::deterministic_fixture,
+                  "a client that always holds a key keeps a bounded list of its keys") {
+  auto issuer = spawn_token_issuer(system);
+  sched.run();
+  const auto held = test::issue_key(*this, issuer, "u", "busy");
+  REQUIRE(held);
+  auto& st = deref<token_issuer_impl>(issuer).state;
+  for (int round = 0; round < 5; ++round) {
+    // A key held is renewed before the last expires; 100 others are used at once.
+    REQUIRE(test::issue_key(*this, issuer, "u", "busy"));
+    for (int i = 0; i < 100; ++i) {
+      const auto key = test::issue_key(*this, issuer, "u", "busy");
+      REQUIRE(ask<redeemed_key>(issuer, redeem_atom::value, *key)->found);
+    }
+    sched.advance_time(20s);
+    sched.run();
+  }
+  // Only the keys of the last lifetime are listed: two rounds of 100 and their renewals (of
+  // 500 and more issued).
+  CHECK(st.clients.at("busy").keys.size() <= 203);
+  CHECK(st.clients.at("busy").pending >= 1);
+  caf::anon_send_exit(issuer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture,
                   "at its own share a client gets 429 even when the total is reached too") {
   token_issuer_settings settings;
   settings.max_pending = 2;
