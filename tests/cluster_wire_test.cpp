@@ -8,6 +8,7 @@
 
 #include "actors/cluster_ops.hpp"
 #include "cluster/bus_messages.hpp"
+#include "cluster/fence_table.hpp"
 #include "cluster/record_codec.hpp"
 #include "cluster/wire.hpp"
 
@@ -307,4 +308,41 @@ TEST_CASE(
       CHECK_FALSE(decode_join_result(std::string_view(bytes).substr(0, cut)));
   }
   CHECK_FALSE(decode_join_result(encode_join_moved()));
+}
+
+TEST_CASE("cluster fences: frames of an older owner are dropped, newer tokens take over") {
+  fence_table fences;
+  CHECK(fences.fresh("@room", 5));  // a channel this node keeps no token for
+  CHECK(fences.size() == 0);
+
+  fences.known("@room", 10);  // a proxy of @room, whose owner holds token 10
+  CHECK(fences.sending("@room") == 0);
+  CHECK(fences.fresh("@room", 10));
+  CHECK(fences.fresh("@room", 0));  // frames without token
+  CHECK_FALSE(fences.fresh("@room", 9));
+
+  // A newer owner's frame: its token is the newest known from then on.
+  CHECK(fences.fresh("@room", 12));
+  CHECK_FALSE(fences.fresh("@room", 10));
+
+  // Taken over here: frames go out with the new token; older senders are stale.
+  fences.owned("@room", 20);
+  CHECK(fences.sending("@room") == 20);
+  CHECK_FALSE(fences.fresh("@room", 12));
+  CHECK(fences.fresh("@room", 21));
+  CHECK(fences.sending("@room") == 20);
+
+  // Other channels keep their own tokens.
+  fences.known("@other", 3);
+  CHECK(fences.fresh("@other", 3));
+  CHECK(fences.size() == 2);
+
+  // Forgotten when neither token remains.
+  fences.owned("@room", 0);
+  CHECK(fences.size() == 2);
+  fences.known("@room", 0);
+  CHECK(fences.size() == 1);
+  CHECK(fences.fresh("@room", 1));
+  fences.known("@nothing", 0);
+  CHECK(fences.size() == 1);
 }
