@@ -90,7 +90,12 @@ using connection_actor = caf::typed_actor<
     // From a group channel (id): another connection of this user replaced this one as the
     // member whose join got that membership number. The group no longer counts against
     // this connection's cap (D20); a notice about an older membership is ignored.
-    caf::reacts_to<left_atom, std::string, uint64_t>>;
+    caf::reacts_to<left_atom, std::string, uint64_t>,
+    // Cluster mode, from the proxy or the channel of that id: the channel has a new owner
+    // node. If this connection still is a member there (not hung up, not replaced), it joins
+    // the channel again wherever the registry finds it now, and counts the new membership
+    // number (D20); otherwise it only forgets the old handle.
+    caf::reacts_to<rejoin_atom, std::string>>;
 
 // A live connection as other actors address it: the actor for requests, the sink for
 // frames (fan-out writes straight to the socket's queue, without an extra actor hop).
@@ -202,6 +207,12 @@ struct join_result {
   uint64_t membership = 0;  // joined, already_member, replaced: names this connection's membership
 };
 
+// Whether the joiner is the member connection after the join.
+inline bool is_membership(join_outcome outcome) {
+  return outcome == join_outcome::joined || outcome == join_outcome::already_member ||
+         outcome == join_outcome::replaced;
+}
+
 using channel_actor = caf::typed_actor<
     // From a connection: make it its user's member connection. 1:1 channels refuse a
     // second connection of a member (D4); group channels replace it (spec §3.14), telling
@@ -237,7 +248,12 @@ using channel_actor = caf::typed_actor<
     caf::reacts_to<reset_atom>,
     // From itself, when its last member left (or a refused creator), and from the registry
     // once it reached its lifetime: remove the channel if it is empty (N7).
-    caf::reacts_to<sweep_atom>>;
+    caf::reacts_to<sweep_atom>,
+    // Cluster mode, from the registry: another node holds this channel's lease (this node
+    // was paused or cut off past the node TTL). Every member is told to rejoin (`rejoin`
+    // to its connection) and the channel ends without "left" notices: the members move to
+    // the new owner, they do not leave.
+    caf::reacts_to<retarget_atom>>;
 
 // -- pipeline: one pipelined channel's link to the MCU (spec §3.17) ----------------------
 
@@ -433,16 +449,19 @@ using cluster_registry_actor = channel_registry_actor::extend<
     // From the gateway: the alive nodes changed. Proxies of channels whose owner died are
     // taken over here or pointed at the new owner.
     caf::reacts_to<nodes_atom, node_list>,
-    // From the cluster node after an outage: acquire every owned lease again.
+    // From the cluster node after an outage: acquire every owned lease again; a channel
+    // whose lease another node holds now is handed over (its members rejoin there).
     caf::reacts_to<rejoin_atom>,
-    // From itself every minute: renew the (garbage-collection) expiry of owned leases.
+    // From itself every minute: renew the (garbage-collection) expiry of owned leases; a
+    // lease found lost is acquired again or handed over as after an outage.
     caf::reacts_to<renew_atom>>;
 
 using remote_channel_actor = channel_actor::extend<
     // From the Redis client's thread: the continuation of a bus request.
     caf::reacts_to<resume_atom, cluster_task>,
     // From the registry after the owner died: the channel now lives here (`local` valid) or
-    // on `node` with `fence`. Local members join the new owner again.
+    // on `node` with `fence`. Every local member connection is told to rejoin (`rejoin`):
+    // the connection knows whether it still is a member and takes its new membership number.
     caf::reacts_to<retarget_atom, channel_actor, std::string, uint64_t>>;
 
 using cluster_gateway_actor = caf::typed_actor<

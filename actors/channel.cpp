@@ -187,6 +187,18 @@ std::string chat(self_pointer self, const connection_actor& sender, protocol::ch
   return {};
 }
 
+// Ends the channel: later joins find it closed, the registry forgets it.
+void close_channel(self_pointer self) {
+  auto& st = self->state;
+  st.closed = true;
+  if (st.pipeline) {
+    self->unlink_from(st.pipeline);
+    self->send(st.pipeline, detach_atom::value);
+  }
+  self->send(st.registry, retire_atom::value, st.id, caf::actor_cast<channel_actor>(self));
+  self->quit();
+}
+
 channel_actor::behavior_type channel(self_pointer self, std::string id, std::string group,
                                      std::optional<connection_ref> first,
                                      user_directory_actor directory, channel_registry_actor registry,
@@ -248,13 +260,15 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
       [=](sweep_atom) {
         auto& st = self->state;
         if (st.closed || !st.members.empty()) return;
-        st.closed = true;
-        if (st.pipeline) {
-          self->unlink_from(st.pipeline);
-          self->send(st.pipeline, detach_atom::value);
+        close_channel(self);
+      },
+      [=](retarget_atom) {
+        auto& st = self->state;
+        while (!st.members.empty()) {
+          const auto moving = take_member(self, st.members.begin());
+          self->send(moving.actor, rejoin_atom::value, st.id);
         }
-        self->send(st.registry, retire_atom::value, st.id, caf::actor_cast<channel_actor>(self));
-        self->quit();
+        close_channel(self);
       },
   };
 }

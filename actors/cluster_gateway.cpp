@@ -40,44 +40,39 @@ connection_actor::behavior_type remote_member(
         link->send_op(node, channel, cluster_op::left, {}, connection,
                       encode_membership(membership));
       },
+      // A channel here moved to another node: the real connection's own node tells it.
+      [](rejoin_atom, const std::string&) {},
   };
 }
 
 // -- the gateway -----------------------------------------------------------------------------
 
-struct ghost {
-  connection_actor actor;
-  std::shared_ptr<net::frame_sink> sink;
-};
-
 struct cluster_gateway_state {
   static inline const char* name = "cluster_gateway";
   cluster_link_pointer link;
   cluster_registry_actor registry;
-  std::map<std::pair<std::string, uint64_t>, ghost> ghosts;  // by (node, connection)
+  std::map<std::pair<std::string, uint64_t>, connection_actor> ghosts;  // by (node, connection)
   std::unordered_map<std::string, channel_actor> channels;   // resolved owned channels
 };
 
 using self_pointer = cluster_gateway_actor::stateful_pointer<cluster_gateway_state>;
 
-const ghost& ghost_of(self_pointer self, const remote_operation& op) {
+const connection_actor& ghost_of(self_pointer self, const remote_operation& op) {
   auto& st = self->state;
   auto [it, added] = st.ghosts.try_emplace({op.node, op.connection});
-  if (added) {
-    it->second.actor = self->system().spawn(remote_member, st.link, op.node, op.connection);
-    it->second.sink = st.link->member_sink(op.node, op.connection);
-  }
+  if (added) it->second = self->system().spawn(remote_member, st.link, op.node, op.connection);
   return it->second;
 }
 
 connection_actor existing_ghost(self_pointer self, const remote_operation& op) {
   auto& ghosts = self->state.ghosts;
   auto it = ghosts.find({op.node, op.connection});
-  return it == ghosts.end() ? connection_actor{} : it->second.actor;
+  return it == ghosts.end() ? connection_actor{} : it->second;
 }
 
-void end_ghost(self_pointer self, std::map<std::pair<std::string, uint64_t>, ghost>::iterator it) {
-  caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+void end_ghost(self_pointer self,
+               std::map<std::pair<std::string, uint64_t>, connection_actor>::iterator it) {
+  caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
   self->state.ghosts.erase(it);
 }
 
@@ -125,10 +120,10 @@ void join_owned(self_pointer self, const remote_operation& op, const join_reques
                 const bus_responder& responder, bool may_retry) {
   with_owned(self, op.channel, op.user, [=](const channel_actor& channel) {
     if (!channel) return responder.respond(encode_join_moved());
-    const auto& member = ghost_of(self, op);
     auto join = request;
-    join.joiner =
-        connection_ref{op.user, std::move(join.joiner.display_name), member.actor, member.sink};
+    // The sink is the membership's: its frames carry the channel, for fencing.
+    join.joiner = connection_ref{op.user, std::move(join.joiner.display_name), ghost_of(self, op),
+                                 self->state.link->member_sink(op.node, op.connection, op.channel)};
     self->request(channel, caf::infinite, join_atom::value, std::move(join))
         .then([=](const join_result& joined) { responder.respond(encode_join_result(joined)); },
               [=](const caf::error&) {
@@ -194,7 +189,7 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
       },
       [=](shutdown_atom) {
         for (auto& [key, member] : self->state.ghosts)
-          caf::anon_send_exit(member.actor, caf::exit_reason::user_shutdown);
+          caf::anon_send_exit(member, caf::exit_reason::user_shutdown);
         self->quit(caf::exit_reason::user_shutdown);
       },
   };

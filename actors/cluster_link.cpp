@@ -18,9 +18,10 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
  public:
   cluster_outbox(cluster_link& link, std::string node) : link_(link), node_(std::move(node)) {}
 
-  void append(net::frame frame, uint64_t connection, std::string user, uint64_t replaces = 0) {
+  void append(net::frame frame, uint64_t connection, const std::string& channel,
+              const std::string& user, uint64_t replaces = 0) {
     std::lock_guard guard(mutex_);
-    entries_.push_back({std::move(frame), connection, std::move(user), replaces});
+    entries_.push_back({std::move(frame), connection, channel, user, replaces});
     if (posted_) return;
     posted_ = true;
     link_.node().redis().post([self = shared_from_this()] { self->flush(); });
@@ -30,11 +31,13 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
   struct entry {
     net::frame frame;
     uint64_t connection = 0;  // 0: every connection of `user`
+    std::string channel;      // connections: the channel whose member they are
     std::string user;
     uint64_t replaces = 0;  // frame_sink::send_replacing's key (connections only)
   };
 
-  // On the Redis client's thread: one message per run of entries sharing a frame.
+  // On the Redis client's thread: one message per run of entries sharing a frame (and
+  // channel and replacement key).
   void flush() {
     std::vector<entry> entries;
     {
@@ -50,6 +53,7 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
       std::size_t end = i;
       while (end < entries.size() && entries[end].frame == frame &&
              (entries[end].connection == 0) == to_users &&
+             entries[end].channel == entries[i].channel &&
              entries[end].replaces == entries[i].replaces)
         ++end;
       if (to_users) {
@@ -57,7 +61,9 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
         for (std::size_t k = i; k < end; ++k) message.users.push_back(entries[k].user);
         bus.send(node_, cluster::encode(self, message));
       } else {
-        cluster::deliver_message message{{}, 0, *frame, {}, entries[i].replaces};
+        const auto& channel = entries[i].channel;
+        cluster::deliver_message message{
+            channel, link_.fences_.sending(channel), *frame, {}, entries[i].replaces};
         for (std::size_t k = i; k < end; ++k) message.connections.push_back(entries[k].connection);
         bus.send(node_, cluster::encode(self, message));
       }
@@ -76,12 +82,18 @@ namespace {
 
 class remote_sink final : public net::frame_sink {
  public:
-  remote_sink(std::shared_ptr<cluster_outbox> outbox, uint64_t connection, std::string user)
-      : outbox_(std::move(outbox)), connection_(connection), user_(std::move(user)) {}
-  void send(net::frame text) override { outbox_->append(std::move(text), connection_, user_); }
+  remote_sink(std::shared_ptr<cluster_outbox> outbox, uint64_t connection, std::string channel,
+              std::string user)
+      : outbox_(std::move(outbox)),
+        connection_(connection),
+        channel_(std::move(channel)),
+        user_(std::move(user)) {}
+  void send(net::frame text) override {
+    outbox_->append(std::move(text), connection_, channel_, user_);
+  }
   // The receiving node does the replacing, in the member's socket queue (N6).
   void send_replacing(net::frame text, uint64_t key) override {
-    outbox_->append(std::move(text), connection_, user_, connection_ != 0 ? key : 0);
+    outbox_->append(std::move(text), connection_, channel_, user_, connection_ != 0 ? key : 0);
   }
   // Sockets of other nodes are closed there (a replaced member only gets its frame).
   void close(net::close_code, std::string) override {}
@@ -89,6 +101,7 @@ class remote_sink final : public net::frame_sink {
  private:
   std::shared_ptr<cluster_outbox> outbox_;
   uint64_t connection_;
+  std::string channel_;
   std::string user_;
 };
 
@@ -122,6 +135,10 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
     case cluster::bus_kind::deliver: {
       const auto deliver = cluster::decode_deliver(message.body);
       if (!deliver) return;
+      if (!fences_.fresh(deliver->channel, deliver->fence)) {
+        stale_frames.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
       const auto frame = net::make_frame(std::string(deliver->frame));
       const auto key = local_replace_key(message.origin, deliver->replaces);
       std::lock_guard guard(connections_mutex_);
@@ -212,13 +229,24 @@ std::shared_ptr<cluster_outbox> cluster_link::outbox(const std::string& node) {
 }
 
 std::shared_ptr<net::frame_sink> cluster_link::member_sink(const std::string& node,
-                                                           uint64_t connection) {
-  return std::make_shared<remote_sink>(outbox(node), connection, std::string());
+                                                           uint64_t connection,
+                                                           std::string channel) {
+  return std::make_shared<remote_sink>(outbox(node), connection, std::move(channel), std::string());
 }
 
 std::shared_ptr<net::frame_sink> cluster_link::user_sink(const std::string& node,
                                                          std::string user) {
-  return std::make_shared<remote_sink>(outbox(node), 0, std::move(user));
+  return std::make_shared<remote_sink>(outbox(node), 0, std::string(), std::move(user));
+}
+
+// Posted behind the frames already queued for the Redis thread, so frames a channel wrote
+// before the registry changed its token still leave with the token they were written under.
+void cluster_link::owned_fence(const std::string& channel, uint64_t fence) {
+  node_.redis().post([this, channel, fence] { fences_.owned(channel, fence); });
+}
+
+void cluster_link::known_fence(const std::string& channel, uint64_t fence) {
+  node_.redis().post([this, channel, fence] { fences_.known(channel, fence); });
 }
 
 void cluster_link::send_op(const std::string& node, const std::string& channel, cluster_op op,

@@ -10,6 +10,9 @@
 //   entries with the same frame (a fan-out) travel as one `deliver` message with every
 //   recipient's id: serialised once, published once per node. A member list (send_replacing)
 //   keeps its key over the bus, so it replaces a queued one on the receiving node too (N6).
+// * Fencing: frames of a channel carry this node's token for it when it owns the channel;
+//   received frames with an older token than the newest known for their channel are
+//   dropped (cluster/fence_table.hpp). The registry tells the link the tokens.
 // * The bus's receiving end: frames to local sockets, operations to the gateway actor.
 #include <atomic>
 #include <cstdint>
@@ -22,6 +25,7 @@
 #include "actors/actors.hpp"
 #include "actors/cluster_ops.hpp"
 #include "cluster/cluster_node.hpp"
+#include "cluster/fence_table.hpp"
 
 namespace kwm::actors {
 
@@ -37,6 +41,10 @@ class cluster_link {
   cluster::cluster_node& node() { return node_; }
   // Channels whose owner is this node (the registry writes, metrics read).
   std::atomic<int64_t> channels_owned{0};
+  // Owned channels handed to a node that took their lease (the registry counts).
+  std::atomic<uint64_t> handovers{0};
+  // Frames of a channel from an owner older than the one this node knows, dropped.
+  std::atomic<uint64_t> stale_frames{0};
   const std::string& self() const { return node_.id(); }
 
   // Subscribes the bus: operations and requests go to `gateway`. Call once, before the
@@ -47,10 +55,16 @@ class cluster_link {
   void add_connection(const connection_ref& connection);
   void remove_connection(uint64_t id, const std::string& user);
 
-  // A sink for connection `connection` on `node`, and one for every connection of `user`
-  // there.
-  std::shared_ptr<net::frame_sink> member_sink(const std::string& node, uint64_t connection);
+  // A sink for connection `connection` on `node` as a member of `channel` (its frames carry
+  // the channel's token), and one for every connection of `user` there.
+  std::shared_ptr<net::frame_sink> member_sink(const std::string& node, uint64_t connection,
+                                               std::string channel);
   std::shared_ptr<net::frame_sink> user_sink(const std::string& node, std::string user);
+
+  // The registry's fencing tokens (thread-safe; 0 forgets): this node's own lease of a
+  // channel, and the newest lease of another owner it knows.
+  void owned_fence(const std::string& channel, uint64_t fence);
+  void known_fence(const std::string& channel, uint64_t fence);
 
   // An operation for another node's channel or gateway (fire-and-forget).
   void send_op(const std::string& node, const std::string& channel, cluster_op op,
@@ -75,6 +89,7 @@ class cluster_link {
   // Numbers of the nodes frames came from, for local_replace_key (the Redis client's thread
   // only, like receive).
   std::unordered_map<std::string, uint64_t> node_numbers_;
+  cluster::fence_table fences_;  // the Redis client's thread only
   std::mutex outboxes_mutex_;
   std::unordered_map<std::string, std::shared_ptr<cluster_outbox>> outboxes_;
 };

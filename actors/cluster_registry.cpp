@@ -15,6 +15,8 @@
 //   that nobody joined goes after its lifetime (the sweep); one that empties goes at once.
 // * When an owner dies, the proxies of its channels race for the lease: the winner's
 //   proxy hands its members to a new local channel, the others point theirs at the winner.
+// * An owner that finds its lease taken (it was paused or cut off past the node TTL) hands
+//   the channel over: a proxy to the new owner replaces it, and its members rejoin there.
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -94,12 +96,15 @@ channel_actor spawn_owned(self_pointer self, const std::string& id, uint64_t fen
   st.ids_by_address[actor.address()] = id;
   st.ledger.add(actor.address(), id, std::move(creator), self->clock().now());
   st.owned[id] = owned_channel{actor, fence};
+  if (fence != 0) st.link->owned_fence(id, fence);
   count_owned(self);
   return actor;
 }
 
-channel_actor spawn_proxy(self_pointer self, const std::string& id, const std::string& owner) {
+channel_actor spawn_proxy(self_pointer self, const std::string& id, const std::string& owner,
+                          uint64_t fence) {
   auto& st = self->state;
+  st.link->known_fence(id, fence);
   auto actor = spawn_remote_channel(self->system(), st.link, id, owner,
                                     caf::actor_cast<channel_registry_actor>(self));
   self->monitor(actor);
@@ -112,24 +117,35 @@ void release_lease(cluster_registry_state& st, const std::string& id, uint64_t f
   st.link->node().leases().release(id, fence, ignore_result<bool>());
 }
 
+// The bookkeeping of an owned channel that ends here or moves to another node.
+void drop_owned(self_pointer self, std::unordered_map<std::string, owned_channel>::iterator it) {
+  auto& st = self->state;
+  auto& metrics = *st.settings.metrics;
+  server_metrics::bump(metrics.channels_cleanedup_total);
+  if (protocol::is_group_channel_id(it->first))
+    server_metrics::add(metrics.group_channels_current, -1);
+  st.ledger.remove(it->second.actor.address());
+  st.owned.erase(it);
+  count_owned(self);
+}
+
 void forget(self_pointer self, const caf::actor_addr& address) {
   auto& st = self->state;
   auto id = st.ids_by_address.find(address);
   if (id == st.ids_by_address.end()) return;
   if (auto it = st.owned.find(id->second);
       it != st.owned.end() && it->second.actor.address() == address) {
-    auto& metrics = *st.settings.metrics;
-    server_metrics::bump(metrics.channels_cleanedup_total);
-    if (protocol::is_group_channel_id(id->second))
-      server_metrics::add(metrics.group_channels_current, -1);
     if (it->second.fence != 0) release_lease(st, id->second, it->second.fence);
-    st.ledger.remove(address);
-    st.owned.erase(it);
-    count_owned(self);
+    drop_owned(self, it);
   }
   if (auto it = st.proxies.find(id->second);
       it != st.proxies.end() && it->second.actor.address() == address)
     st.proxies.erase(it);
+  // Tokens go with the last actor of the channel here (the link keeps only known channels).
+  if (!st.owned.count(id->second)) {
+    st.link->owned_fence(id->second, 0);
+    if (!st.proxies.count(id->second)) st.link->known_fence(id->second, 0);
+  }
   st.ids_by_address.erase(id);
 }
 
@@ -161,7 +177,7 @@ void resolve(self_pointer self, const std::string& id, bool take,
             else
               release_lease(st, id, lease->fence);
           } else if (!lease->mine && !lease->owner.empty())
-            found = spawn_proxy(self, id, lease->owner);
+            found = spawn_proxy(self, id, lease->owner, lease->fence);
         }
         auto callbacks = std::move(st.pending[id]);
         st.pending.erase(id);
@@ -184,6 +200,7 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
       resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
         auto& st = self->state;
         if (!lease || lease->owner.empty()) return;  // tried again at the next change of nodes
+        st.link->known_fence(id, lease->fence);
         if (lease->mine) {
           auto local = known(st, id);
           // Kept even past --rtm-max-channels: its members are already in it.
@@ -194,6 +211,47 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
         }
         if (auto it = st.proxies.find(id); it != st.proxies.end()) it->second.owner = lease->owner;
         self->send(proxy, retarget_atom::value, channel_actor{}, lease->owner, lease->fence);
+      }));
+}
+
+// Another node holds the lease of a channel owned here (this node was paused or cut off
+// past the node TTL, and the others took it over): from now on it is reached through a
+// proxy, and the channel actor sends its members there.
+void hand_over(self_pointer self, const std::string& id, const cluster::lease& lease) {
+  auto& st = self->state;
+  auto it = st.owned.find(id);
+  if (it == st.owned.end()) return;
+  const auto channel = it->second.actor;
+  drop_owned(self, it);
+  log::warn("cluster channel handed over: another node holds its lease",
+            {{"channel", id}, {"owner", lease.owner}});
+  st.link->handovers.fetch_add(1, std::memory_order_relaxed);
+  // The members' lookups come after this in the registry's mailbox: they find the proxy.
+  // The link keeps the old token until the channel actor is gone: frames it still writes
+  // leave with it, and the receivers that know the new owner drop them.
+  if (auto proxy = st.proxies.find(id); proxy != st.proxies.end()) {
+    proxy->second.owner = lease.owner;
+    st.link->known_fence(id, lease.fence);
+    self->send(proxy->second.actor, retarget_atom::value, channel_actor{}, lease.owner,
+               lease.fence);
+  } else {
+    spawn_proxy(self, id, lease.owner, lease.fence);
+  }
+  self->send(channel, retarget_atom::value);
+}
+
+// Acquires the lease of an owned channel again (after an outage, or a renewal found it
+// lost): it stays here with a new fencing token, or goes to the node that holds it now.
+void confirm_lease(self_pointer self, const std::string& id) {
+  self->state.link->node().leases().acquire(
+      id,
+      resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
+        auto& st = self->state;
+        auto it = st.owned.find(id);
+        if (!lease || lease->owner.empty() || it == st.owned.end()) return;
+        if (!lease->mine) return hand_over(self, id, *lease);
+        it->second.fence = lease->fence;
+        st.link->owned_fence(id, lease->fence);
       }));
 }
 
@@ -221,8 +279,10 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
             id, resume_in<cluster::lease>(
                     handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
                       auto it = self->state.owned.find(id);
-                      if (lease && lease->mine && it != self->state.owned.end())
+                      if (lease && lease->mine && it != self->state.owned.end()) {
                         it->second.fence = lease->fence;
+                        self->state.link->owned_fence(id, lease->fence);
+                      }
                     }));
         return created_channel{std::move(id), std::move(actor)};
       },
@@ -284,18 +344,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
             take_over(self, id, proxy.actor);
       },
       [=](rejoin_atom) {
-        for (const auto& [id, channel] : self->state.owned)
-          self->state.link->node().leases().acquire(
-              id, resume_in<cluster::lease>(
-                      handle_of(self), [=, id = id](const cluster::result<cluster::lease>& lease) {
-                        auto it = self->state.owned.find(id);
-                        if (!lease || it == self->state.owned.end()) return;
-                        if (lease->mine)
-                          it->second.fence = lease->fence;
-                        else
-                          log::warn("cluster channel owned by another node after an outage",
-                                    {{"channel", id}, {"owner", lease->owner}});
-                      }));
+        for (const auto& entry : self->state.owned) confirm_lease(self, entry.first);
       },
       [=](sweep_atom) {
         // Owned channels that reached their lifetime get one `sweep` (they go if nobody
@@ -310,8 +359,13 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         std::vector<std::pair<std::string, uint64_t>> leases;
         for (const auto& [id, channel] : self->state.owned)
           if (channel.fence != 0) leases.emplace_back(id, channel.fence);
-        self->state.link->node().leases().renew(std::move(leases),
-                                                ignore_result<std::vector<std::string>>());
+        self->state.link->node().leases().renew(
+            std::move(leases),
+            resume_in<std::vector<std::string>>(
+                handle_of(self), [=](const cluster::result<std::vector<std::string>>& lost) {
+                  if (!lost) return;  // Redis unreachable: the rejoin after it confirms them
+                  for (const auto& id : *lost) confirm_lease(self, id);
+                }));
         self->delayed_send(self, renew_interval, renew_atom::value);
       },
       [=](shutdown_atom) {

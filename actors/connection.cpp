@@ -176,8 +176,10 @@ connection_actor::behavior_type connection(connection_self self, protocol::auth_
       },
       [=](left_atom, const std::string& channel_id, uint64_t membership) {
         auto& groups = self->state.groups;
-        if (auto it = groups.find(channel_id); it != groups.end() && it->second == membership) groups.erase(it);
+        if (auto it = groups.find(channel_id); it != groups.end() && it->second == membership)
+          groups.erase(it);
       },
+      [=](rejoin_atom, const std::string& channel_id) { detail::rejoin_channel(self, channel_id); },
   };
 }
 

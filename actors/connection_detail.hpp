@@ -28,6 +28,9 @@ void with_channel(connection_self self, const std::string& id,
                   std::function<void(const channel_actor&)> next);
 
 void handle_webrtc(connection_self self, protocol::webrtc_message& message);
+// Cluster mode: channel `id` moved to another node (rejoin_atom). A member joins it there
+// again; either way the old handle is forgotten.
+void rejoin_channel(connection_self self, const std::string& id);
 void handle_chats(connection_self self, protocol::chats_message& message);
 
 }  // namespace kwm::actors::detail

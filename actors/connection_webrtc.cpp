@@ -241,6 +241,31 @@ void join_group(connection_self self, protocol::webrtc_message& message) {
 
 }  // namespace
 
+void rejoin_channel(connection_self self, const std::string& id) {
+  auto& st = self->state;
+  if (auto it = st.channels.find(id); it != st.channels.end()) {
+    self->demonitor(it->second.address());
+    st.channels.erase(it);
+  }
+  // A hangup or a replacement ended the membership before: nothing to take along.
+  if (st.groups.count(id) == 0 && st.calls.count(id) == 0) return;
+  with_channel(self, id, [=](const channel_actor& channel) {
+    auto forget = [=] {
+      self->state.groups.erase(id);
+      self->state.calls.erase(id);
+    };
+    if (!channel) return forget();
+    // It is a member already: joining the moved channel does not create it.
+    self->request(channel, caf::infinite, join_atom::value, join_request(self_ref(self), true))
+        .await(
+            [=](const join_result& joined) {
+              if (!is_membership(joined.outcome)) return forget();
+              count_membership(self, id, joined.membership);
+            },
+            [=](const caf::error&) { forget(); });
+  });
+}
+
 void handle_webrtc(connection_self self, protocol::webrtc_message& message) {
   if (auto error = protocol::check_webrtc_envelope(message, self->state.auth))
     return send_error(self, message.id, *error);

@@ -1,7 +1,8 @@
 // A channel owned by another node, as this node's connections see it: every handler of
 // channel_actor becomes an operation for the owner (docs/cluster.md, "Message paths").
 // It remembers the local connections that joined through it, tells the owner when one of
-// them ends (monitor), and joins them to the new owner after a takeover.
+// them ends (monitor), and after a takeover tells each of them to rejoin: the connection
+// knows whether it still is a member (hangups and replacements end that there).
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
@@ -21,20 +22,15 @@ namespace {
 
 constexpr std::chrono::seconds idle_lifetime{60};
 
-struct proxied_member {
-  connection_ref connection;
-  bool may_create = true;
-  bool active = false;  // joined and not hung up: joins the new owner after a takeover
-};
-
 struct remote_channel_state {
   static inline const char* name = "remote_channel";
   cluster_link_pointer link;
   std::string id;
   std::string owner;
   channel_registry_actor registry;
-  channel_actor local;                                   // set once this node took the channel over
-  std::unordered_map<uint64_t, proxied_member> members;  // by connection id
+  channel_actor local;  // set once this node took the channel over: a pass-through then
+  // Connections that joined through the bus, by connection id (while `local` is unset).
+  std::unordered_map<uint64_t, connection_actor> members;
   open_promises promises;  // joins and chats waiting for the owner's reply
 };
 
@@ -69,23 +65,15 @@ void join_remotely(self_pointer self, const join_request& request,
       }));
 }
 
-bool is_membership(join_outcome outcome) {
-  return outcome == join_outcome::joined || outcome == join_outcome::already_member ||
-         outcome == join_outcome::replaced;
-}
-
-// After a takeover: the active local members join the new owner (who has lost nothing else:
-// the dead owner's own members died with it).
+// After a takeover: the local members join the new owner through their connections (the
+// dead owner's own members died with it). When the channel now lives here, the channel
+// actor watches them from their join on, and this proxy lets them go.
 void rejoin_members(self_pointer self) {
-  for (auto& [id, member] : self->state.members) {
-    if (!member.active) continue;
-    join_request again(member.connection, member.may_create);
-    if (self->state.local)
-      self->request(self->state.local, caf::infinite, join_atom::value, std::move(again))
-          .then([](const join_result&) {});
-    else
-      join_remotely(self, again, [](std::optional<join_result>) {});
-  }
+  auto& st = self->state;
+  for (const auto& [id, connection] : st.members) self->send(connection, rejoin_atom::value, st.id);
+  if (!st.local) return;
+  for (const auto& [id, connection] : st.members) self->demonitor(connection.address());
+  st.members.clear();
 }
 
 // Before the proxy ends: the registry forgets it first, so a connection that asks the
@@ -121,25 +109,14 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
       [=](join_atom, join_request& request) -> caf::typed_response_promise<join_result> {
         auto promise = self->state.promises.keep(self->make_response_promise<join_result>());
         auto& st = self->state;
-        const auto connection = connection_id(request.joiner.actor);
-        auto [it, added] = st.members.try_emplace(
-            connection, proxied_member{request.joiner, request.may_create, false});
-        if (added) self->monitor(request.joiner.actor);
-        it->second.may_create = request.may_create;
-        auto count_membership = [=](const join_result& joined) {
-          if (auto m = self->state.members.find(connection); m != self->state.members.end())
-            m->second.active = m->second.active || is_membership(joined.outcome);
-        };
         if (st.local) {
           self->request(st.local, caf::infinite, join_atom::value, std::move(request))
-              .then(
-                  [=](const join_result& joined) {
-                    count_membership(joined);
-                    promise.deliver(joined);
-                  },
-                  [=](const caf::error& error) { promise.fail(error); });
+              .then([=](const join_result& joined) { promise.deliver(joined); },
+                    [=](const caf::error& error) { promise.fail(error); });
           return promise.handle();
         }
+        const auto& joiner = request.joiner.actor;
+        if (st.members.emplace(connection_id(joiner), joiner).second) self->monitor(joiner);
         join_remotely(self, request, [=](std::optional<join_result> joined) {
           if (!joined) {
             // The owner is gone or moved: this proxy ends, the connection asks the registry
@@ -148,7 +125,6 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
             promise.deliver(join_result{join_outcome::closed, 0});
             return end(self);
           }
-          count_membership(*joined);
           promise.deliver(*joined);
         });
         return promise.handle();
@@ -180,8 +156,6 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
       [=](hangup_atom, const connection_actor& sender, const std::string& target,
           const net::frame& frame) {
         auto& st = self->state;
-        if (auto it = st.members.find(connection_id(sender)); it != st.members.end())
-          it->second.active = false;
         if (st.local) return self->send(st.local, hangup_atom::value, sender, target, frame);
         send_op(self, cluster_op::hangup, target, connection_id(sender), *frame);
       },
@@ -191,6 +165,7 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
       },
       [=](deliver_atom, const std::string&, const net::frame&) {},
       [=](reset_atom) {},
+      [=](retarget_atom) {},  // for channels owned here
       [=](sweep_atom) {
         if (!self->state.members.empty()) return schedule_sweep(self);
         retire(self);

@@ -83,6 +83,10 @@ void cluster_runtime::add_metrics(std::vector<protocol::metric_family>& out) con
          relaxed(metrics.nodes_alive));
   series("channels_owned", "gauge", "Channels whose owner is this node",
          relaxed(link_->channels_owned));
+  series("channel_handovers_total", "counter",
+         "Owned channels handed to the node that took their lease over", relaxed(link_->handovers));
+  series("stale_frames_dropped_total", "counter",
+         "Frames from a channel's former owner, dropped (fencing)", relaxed(link_->stale_frames));
   series("redis_up", "gauge", "1 while both Redis connections are ready", redis.is_up() ? 1 : 0);
   const auto round_trip = client.round_trip_us.load(std::memory_order_relaxed);
   series("redis_round_trip_seconds", "gauge", "The last PING round trip to Redis",

@@ -660,3 +660,93 @@ TEST_CASE("cluster: an emptied group is made anew by a join through another node
   CHECK(join(*bob, "room", 2) == std::vector<std::string>{"bob"});
   CHECK(join(*alice, "room", 2) == std::vector<std::string>{"alice", "bob"});
 }
+
+namespace {
+
+bool is_replaced_notice(const std::string& text) {
+  return text.find(R"("data":{"replaced":true})") != std::string::npos;
+}
+
+// What `peer` received up to now, as text (a ping round trip ends the wait).
+std::string received(rtm_peer& peer) {
+  std::string all;
+  for (const auto& frame : peer.until_pong()) all += frame + "\n";
+  return all;
+}
+
+}  // namespace
+
+// The owner's proxies hand their members to the new owner after a takeover; a connection
+// that another device of its user replaced before is no longer a member and stays out.
+TEST_CASE("cluster: after a takeover a replaced connection is not joined again") {
+  cluster_of_nodes cluster;
+  auto alice = cluster.peer(0, "alice");  // node 0 owns @room
+  auto bob_laptop = cluster.peer(1, "bob");
+  auto carol = cluster.peer(1, "carol");  // bob's laptop's node: their rejoins go out together
+  join(*alice, "room");
+  join(*bob_laptop, "room");
+  join(*carol, "room");
+  auto bob_phone = cluster.peer(2, "bob");
+  join(*bob_phone, "room");
+  const auto notice = next_matching(*bob_laptop, [](const rapidjson::Document& doc) {
+    return doc.HasMember("data") && doc["data"].IsObject() && doc["data"].HasMember("replaced");
+  });
+  REQUIRE(str(notice, "channel") == "@room");
+  received(*bob_laptop);
+  received(*bob_phone);
+  ::kill(cluster.nodes[0]->pid(), SIGKILL);
+  REQUIRE(within([&] { return !cluster.nodes[0]->alive(); }));
+  CHECK(heard_after_takeover(*carol, *bob_phone, "after the takeover"));
+  const auto laptop = received(*bob_laptop);
+  const auto phone = received(*bob_phone);
+  CHECK_MESSAGE(!is_replaced_notice(phone), phone);
+  CHECK_MESSAGE(!is_replaced_notice(laptop), laptop);
+  CHECK_MESSAGE(laptop.find("after the takeover") == std::string::npos, laptop);
+}
+
+// D20 after a takeover: the new owner's "replaced" notice names the membership of the
+// rejoin, and the connection's group cap is free again.
+TEST_CASE("cluster: after a takeover a replaced connection's group cap is released") {
+  cluster_of_nodes cluster(3, {"--rtm-max-groups-per-connection", "1"});
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
+  ::kill(cluster.nodes[0]->pid(), SIGKILL);
+  REQUIRE(within([&] { return !cluster.nodes[0]->alive(); }));
+  REQUIRE(heard_after_takeover(*bob, *carol, "taken over"));
+  auto bob_phone = cluster.peer(2, "bob");
+  join(*bob_phone, "room");
+  next_matching(*bob, [](const rapidjson::Document& doc) {
+    return doc.HasMember("data") && doc["data"].IsObject() && doc["data"].HasMember("replaced");
+  });
+  // The "left" notice travels beside the frame: asked again until it has arrived.
+  uint64_t id = 20;
+  CHECK(within(
+      [&] {
+        bob->send(group_join("other", ++id));
+        return has_subtype(next_matching(*bob,
+                                         [&](const rapidjson::Document& doc) {
+                                           return doc.HasMember("reply_to") &&
+                                                  doc["reply_to"].GetUint64() == id;
+                                         }),
+                           "webrtc_channel");
+      },
+      10s));
+}
+
+// A split brain: the owner node pauses past the node TTL, the others take its group over;
+// when it resumes it finds the lease taken and hands its members to the new owner.
+TEST_CASE("cluster: an owner node that was paused hands its group to the node that took it") {
+  cluster_of_nodes cluster;
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
+  ::kill(cluster.nodes[0]->pid(), SIGSTOP);
+  CHECK(heard_after_takeover(*bob, *carol, "while paused"));
+  ::kill(cluster.nodes[0]->pid(), SIGCONT);
+  // alice, still connected to the resumed node, is a member of the new owner's group again.
+  auto dave = cluster.peer(1, "dave");
+  uint64_t id = 0;
+  CHECK(within([&] {
+    return join(*dave, "room", ++id) == std::vector<std::string>{"alice", "bob", "carol", "dave"};
+  }));
+  CHECK(heard_after_takeover(*alice, *dave, "back"));
+  CHECK(heard_after_takeover(*dave, *alice, "welcome back"));
+  CHECK(cluster.nodes[0]->log().find("cluster channel handed over") != std::string::npos);
+}
