@@ -150,14 +150,15 @@ std::vector<std::string> next_members(rtm_peer& peer) {
 }
 
 // After an owner node went away: `sender` chats in @room until `listener` (on a third node)
-// hears it, which shows both were joined to the channel's new owner.
+// hears it, which shows both were joined to the channel's new owner. A chat sent to an owner
+// that is paused (not dead) waits for the bus request's timeout (5 s), and the pong with it.
 bool heard_after_takeover(rtm_peer& sender, rtm_peer& listener, const std::string& text) {
   uint64_t id = 1000;
   return within(
       [&] {
         sender.send(chat("@room", text, ++id));
-        sender.until_pong();
-        for (const auto& frame : listener.until_pong()) {
+        sender.until_pong(15s);
+        for (const auto& frame : listener.until_pong(15s)) {
           const auto doc = parse_json(frame);
           if (doc.IsObject() && has_subtype(doc, "chats_message") &&
               str(doc["data"], "text") == text && str(doc["data"], "sender") == sender.user)
@@ -735,7 +736,7 @@ TEST_CASE("cluster: after a takeover a replaced connection's group cap is releas
 // A split brain: the owner node pauses past the node TTL, the others take its group over;
 // when it resumes it finds the lease taken and hands its members to the new owner.
 TEST_CASE("cluster: an owner node that was paused hands its group to the node that took it") {
-  cluster_of_nodes cluster;
+  cluster_of_nodes cluster(3, {"--with-metrics", "--metrics-listen", "127.0.0.1:0"});
   auto [alice, bob, carol] = room_on_three_nodes(cluster);
   ::kill(cluster.nodes[0]->pid(), SIGSTOP);
   CHECK(heard_after_takeover(*bob, *carol, "while paused"));
@@ -749,4 +750,8 @@ TEST_CASE("cluster: an owner node that was paused hands its group to the node th
   CHECK(heard_after_takeover(*alice, *dave, "back"));
   CHECK(heard_after_takeover(*dave, *alice, "welcome back"));
   CHECK(cluster.nodes[0]->log().find("cluster channel handed over") != std::string::npos);
+  const auto metrics = http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics").body;
+  CHECK_MESSAGE(
+      metrics.find("kwmserver_cluster_channel_handovers_total{node=\"n0\"} 1") != std::string::npos,
+      metrics);
 }

@@ -17,13 +17,13 @@ std::string rtm_peer::next() {
   return *text;
 }
 
-std::vector<std::string> rtm_peer::until_pong() {
+std::vector<std::string> rtm_peer::until_pong(std::chrono::milliseconds wait) {
   const auto id = ++ping_id_;
   const std::string pong = R"({"id":)" + std::to_string(id) + R"(,"type":"pong"})";
   send(R"({"type":"ping","id":)" + std::to_string(id) + "}");
   std::vector<std::string> before;
   while (true) {
-    auto text = ws->next_text();
+    auto text = ws->next_text(wait);
     REQUIRE_MESSAGE(text.has_value(), user << " expected a pong");
     if (*text == pong) return before;
     before.push_back(std::move(*text));

@@ -24,7 +24,9 @@ class rtm_peer {
   // Sends a ping and returns every text frame that arrived before its pong. Frames this
   // connection caused earlier are always among them: the server handles a connection's
   // frames strictly in order.
-  std::vector<std::string> until_pong();
+  // Waits at most `wait` for each frame (the pong may queue behind a request that waits
+  // for another node).
+  std::vector<std::string> until_pong(std::chrono::milliseconds wait = std::chrono::seconds(5));
 
   std::string user;
   std::unique_ptr<ws_client> ws;
