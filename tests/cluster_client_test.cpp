@@ -80,6 +80,16 @@ TEST_CASE("redis url: refused forms") {
   }
 }
 
+// Two tests running at once can be handed the same free port; the second must not take the
+// first one's redis-server for its own (their nodes would share channels and leases).
+TEST_CASE("test support: a redis-server on a port another one holds starts elsewhere") {
+  kwm::test::redis_server first;
+  kwm::test::redis_server second(kwm::test::redis_server_options{{}, first.port()});
+  CHECK(second.port() != first.port());
+  second.query({"SET", "mine", "1"});
+  CHECK(first.query({"EXISTS", "mine"}).as_integer() == 0);
+}
+
 TEST_CASE("redis client: pipelined commands keep their order and arguments are binary-safe") {
   kwm::test::redis_server redis;
   kwm::test::io_thread io;

@@ -57,12 +57,31 @@ context_pointer connect_to(uint16_t port) {
 
 }  // namespace
 
+bool redis_server::serves_our_directory(redisContext* context) const {
+  if (!options_.password.empty()) {
+    auto* auth =
+        static_cast<redisReply*>(redisCommand(context, "AUTH %s", options_.password.c_str()));
+    if (auth == nullptr) return false;
+    freeReplyObject(auth);
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(context, "CONFIG GET dir"));
+  if (reply == nullptr) return false;
+  std::error_code ignored;
+  const bool ours =
+      reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+      reply->element[1]->type == REDIS_REPLY_STRING &&
+      std::filesystem::equivalent(std::string(reply->element[1]->str, reply->element[1]->len),
+                                  directory_, ignored);
+  freeReplyObject(reply);
+  return ours;
+}
+
 redis_server::redis_server(redis_server_options options) : options_(std::move(options)) {
   std::string pattern = (std::filesystem::temp_directory_path() / "kwm-redis-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   directory_ = pattern;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    port_ = free_loopback_port();
+    port_ = attempt == 0 && options_.first_port != 0 ? options_.first_port : free_loopback_port();
     if (launch()) return;
   }
   throw std::runtime_error("redis-server did not start (see " + directory_ + "/redis.log)");
@@ -115,7 +134,12 @@ bool redis_server::launch() {
       auto* reply = static_cast<redisReply*>(redisCommand(context.get(), "PING"));
       const bool answered = reply != nullptr;  // PONG, or NOAUTH with a password: both mean up
       if (reply) freeReplyObject(reply);
-      if (answered) return true;
+      if (answered) {
+        if (serves_our_directory(context.get())) return true;
+        // Another test's redis-server took the port between our probe and our launch (its
+        // nodes and ours would share one Redis): ours exits, try another port.
+        break;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -12,10 +12,13 @@
 #include "cluster/redis_reply.hpp"
 #include "support/process.hpp"
 
+struct redisContext;
+
 namespace kwm::test {
 
 struct redis_server_options {
   std::string password;  // --requirepass when set
+  uint16_t first_port = 0;  // the port to try first (0: a free one); later tries take free ones
 };
 
 class redis_server {
@@ -45,7 +48,8 @@ class redis_server {
 
  private:
   bool launch();
-  void wait_ready();
+  // Whether the redis-server answering on our port is ours (its directory is ours).
+  bool serves_our_directory(redisContext* context) const;
 
   redis_server_options options_;
   std::string directory_;
