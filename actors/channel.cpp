@@ -4,6 +4,7 @@
 #include <caf/system_messages.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 #include "protocol/chats_output.hpp"
 #include "protocol/chats_rules.hpp"
@@ -187,6 +188,17 @@ std::string chat(self_pointer self, const connection_actor& sender, protocol::ch
   return {};
 }
 
+// Where this channel's membership numbers start: at random, so that in a cluster the numbers
+// of a channel taken over by another node do not repeat its predecessor's, and a late
+// "replaced" of the old owner never names a membership of the new one. Far below 2^64:
+// counting up never wraps.
+uint64_t first_membership() {
+  const auto bytes = protocol::random_bytes(sizeof(uint64_t));
+  uint64_t number = 0;
+  std::memcpy(&number, bytes.data(), sizeof number);
+  return number >> 2;
+}
+
 // Ends the channel: later joins find it closed, the registry forgets it.
 void close_channel(self_pointer self) {
   auto& st = self->state;
@@ -210,6 +222,7 @@ channel_actor::behavior_type channel(self_pointer self, std::string id, std::str
   st.registry = std::move(registry);
   st.settings = settings;
   st.list_key = self->id();
+  st.memberships = first_membership();
   if (first) {
     self->monitor(first->actor);
     const auto user = first->user_id;

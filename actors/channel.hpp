@@ -40,7 +40,7 @@ struct channel_state {
   std::string id;
   std::string group;  // empty for 1:1 channels
   std::map<std::string, channel_member> members;  // by user id, so lists come out sorted
-  uint64_t memberships = 0;  // the last membership number handed out
+  uint64_t memberships = 0;  // the last membership number handed out (starts at random)
   uint64_t list_key = 0;     // tells this channel's member lists apart in members' queues
   bool closed = false;
   pipeline_actor pipeline;  // set when the channel id matches --pipeline-forced-regexp

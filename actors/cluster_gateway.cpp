@@ -40,8 +40,11 @@ connection_actor::behavior_type remote_member(
         link->send_op(node, channel, cluster_op::left, {}, connection,
                       encode_membership(membership));
       },
-      // A channel here moved to another node: the real connection's own node tells it.
-      [](rejoin_atom, const std::string&) {},
+      // A channel here moved to another node: the real connection rejoins it there (its own
+      // node may have followed the move already; then the rejoin finds it a member).
+      [=](rejoin_atom, const std::string& channel) {
+        link->send_op(node, channel, cluster_op::rejoin, {}, connection, {});
+      },
   };
 }
 

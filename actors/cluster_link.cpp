@@ -167,16 +167,22 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
     case cluster::bus_kind::channel: {
       const auto operation = cluster::decode_channel(message.body);
       if (!operation) return;
-      if (operation->op == static_cast<uint8_t>(cluster_op::left)) {
+      const auto op = static_cast<cluster_op>(operation->op);
+      if (op == cluster_op::left || op == cluster_op::rejoin) {
+        // For a local connection, from a channel's owner: straight to the connection actor.
         connection_actor target;
         {
           std::lock_guard guard(connections_mutex_);
           if (auto it = connections_.find(operation->connection); it != connections_.end())
             target = it->second.actor;
         }
-        if (target)
-          caf::anon_send(target, left_atom::value, std::string(operation->channel),
+        if (!target) return;
+        std::string channel(operation->channel);
+        if (op == cluster_op::left)
+          caf::anon_send(target, left_atom::value, std::move(channel),
                          decode_membership(operation->body));
+        else
+          caf::anon_send(target, rejoin_atom::value, std::move(channel));
         return;
       }
       caf::anon_send(gateway, op_atom::value,

@@ -18,6 +18,7 @@ enum class cluster_op : uint8_t {
   hangup = 4,   // connection = sender, user = target, body = frame
   leave = 5,    // the member connection ended on its node
   left = 6,     // owner → member's node: that connection was replaced; body = membership
+  rejoin = 7,   // owner → member's node: the channel moved to another owner (handover)
 };
 
 // A join answered by a node that does not own the channel (any more): look again.

@@ -200,7 +200,6 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
       resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
         auto& st = self->state;
         if (!lease || lease->owner.empty()) return;  // tried again at the next change of nodes
-        st.link->known_fence(id, lease->fence);
         if (lease->mine) {
           auto local = known(st, id);
           // Kept even past --rtm-max-channels: its members are already in it.
@@ -209,7 +208,11 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
           log::info("cluster channel taken over", {{"channel", id}});
           return self->send(proxy, retarget_atom::value, local, std::string(), lease->fence);
         }
-        if (auto it = st.proxies.find(id); it != st.proxies.end()) it->second.owner = lease->owner;
+        // (A proxy that ended meanwhile left nothing to follow: no token to keep for it.)
+        if (auto it = st.proxies.find(id); it != st.proxies.end()) {
+          it->second.owner = lease->owner;
+          st.link->known_fence(id, lease->fence);
+        }
         self->send(proxy, retarget_atom::value, channel_actor{}, lease->owner, lease->fence);
       }));
 }

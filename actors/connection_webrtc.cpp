@@ -241,29 +241,64 @@ void join_group(connection_self self, protocol::webrtc_message& message) {
 
 }  // namespace
 
-void rejoin_channel(connection_self self, const std::string& id) {
-  auto& st = self->state;
-  if (auto it = st.channels.find(id); it != st.channels.end()) {
+namespace {
+
+void forget_membership(connection_self self, const std::string& id) {
+  self->state.groups.erase(id);
+  self->state.calls.erase(id);
+}
+
+void forget_channel(connection_self self, const std::string& id) {
+  auto& channels = self->state.channels;
+  if (auto it = channels.find(id); it != channels.end()) {
     self->demonitor(it->second.address());
-    st.channels.erase(it);
+    channels.erase(it);
   }
-  // A hangup or a replacement ended the membership before: nothing to take along.
-  if (st.groups.count(id) == 0 && st.calls.count(id) == 0) return;
-  with_channel(self, id, [=](const channel_actor& channel) {
-    auto forget = [=] {
-      self->state.groups.erase(id);
-      self->state.calls.erase(id);
+}
+
+// Joins the moved channel as the member this connection was. When that finds the channel
+// closed (a proxy that followed an old owner ends so; a group whose other members all left
+// before this rejoin ends too), the registry is asked once more: a group is made anew, as a
+// `webrtc_group` would, a 1:1 channel is looked up where it lives now.
+void rejoin_member(connection_self self, const std::string& id, const channel_actor& channel,
+                   bool may_retry) {
+  auto again = [=] {
+    if (!may_retry) return forget_membership(self, id);
+    forget_channel(self, id);
+    auto retry = [=](const channel_actor& found) {
+      if (found) remember_channel(self, id, found);
+      rejoin_member(self, id, found, false);
     };
-    if (!channel) return forget();
-    // It is a member already: joining the moved channel does not create it.
-    self->request(channel, caf::infinite, join_atom::value, join_request(self_ref(self), true))
-        .await(
-            [=](const join_result& joined) {
-              if (!is_membership(joined.outcome)) return forget();
-              count_membership(self, id, joined.membership);
-            },
-            [=](const caf::error&) { forget(); });
-  });
+    auto give_up = [=](const caf::error&) { forget_membership(self, id); };
+    const auto& channels = self->state.context->channels;
+    if (protocol::is_group_channel_id(id))
+      self->request(channels, caf::infinite, group_atom::value, id.substr(1),
+                    self->state.auth.user_id)
+          .await(retry, give_up);
+    else
+      self->request(channels, caf::infinite, lookup_atom::value, id).await(retry, give_up);
+  };
+  if (!channel) return again();
+  // It is a member already: joining the moved channel does not create it.
+  self->request(channel, caf::infinite, join_atom::value, join_request(self_ref(self), true))
+      .await(
+          [=](const join_result& joined) {
+            if (joined.outcome == join_outcome::closed) return again();
+            if (!is_membership(joined.outcome)) return forget_membership(self, id);
+            count_membership(self, id, joined.membership);
+          },
+          [=](const caf::error&) { again(); });
+}
+
+}  // namespace
+
+void rejoin_channel(connection_self self, const std::string& id) {
+  forget_channel(self, id);
+  // A hangup or a replacement ended the membership before: nothing to take along.
+  const auto& st = self->state;
+  if (st.groups.count(id) == 0 && st.calls.count(id) == 0) return;
+  with_channel(self, id,
+               [=](const channel_actor& channel) { rejoin_member(self, id, channel, true); });
 }
 
 void handle_webrtc(connection_self self, protocol::webrtc_message& message) {

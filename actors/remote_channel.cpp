@@ -29,7 +29,8 @@ struct remote_channel_state {
   std::string owner;
   channel_registry_actor registry;
   channel_actor local;  // set once this node took the channel over: a pass-through then
-  // Connections that joined through the bus, by connection id (while `local` is unset).
+  // Connections that joined through this proxy, by connection id (those of the time before
+  // a takeover here are let go at the takeover: they rejoin the local channel directly).
   std::unordered_map<uint64_t, connection_actor> members;
   open_promises promises;  // joins and chats waiting for the owner's reply
 };
@@ -72,6 +73,7 @@ void rejoin_members(self_pointer self) {
   auto& st = self->state;
   for (const auto& [id, connection] : st.members) self->send(connection, rejoin_atom::value, st.id);
   if (!st.local) return;
+  // Their rejoins go to the registry, which hands out the local channel itself.
   for (const auto& [id, connection] : st.members) self->demonitor(connection.address());
   st.members.clear();
 }
@@ -81,6 +83,33 @@ void rejoin_members(self_pointer self) {
 void retire(self_pointer self) {
   auto& st = self->state;
   self->send(st.registry, retire_atom::value, st.id, caf::actor_cast<channel_actor>(self));
+}
+
+// A join through this proxy: to the channel taken over here, or over the bus to the owner.
+// Every joiner is watched, also in pass-through mode: the proxy lives as long as connections
+// that joined through it (they take its end for the channel's).
+void forward_join(self_pointer self, join_request request, shared_promise<join_result> promise) {
+  auto& st = self->state;
+  const auto& joiner = request.joiner.actor;
+  if (st.members.emplace(connection_id(joiner), joiner).second) self->monitor(joiner);
+  if (st.local) {
+    self->request(st.local, caf::infinite, join_atom::value, std::move(request))
+        .then([=](const join_result& joined) { promise.deliver(joined); },
+              [=](const caf::error& error) { promise.fail(error); });
+    return;
+  }
+  const auto asked = st.owner;
+  join_remotely(self, request, [=](std::optional<join_result> joined) {
+    if (joined) return promise.deliver(*joined);
+    // Retargeted while the request was out (a paused owner's timeout): ask the new owner.
+    if (self->state.local || self->state.owner != asked)
+      return forward_join(self, request, promise);
+    // The owner is gone or moved: this proxy ends, the connection asks the registry again
+    // (a closed channel is retried once).
+    retire(self);
+    promise.deliver(join_result{join_outcome::closed, 0});
+    end(self);
+  });
 }
 
 void schedule_sweep(self_pointer self) {
@@ -108,25 +137,7 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
   return {
       [=](join_atom, join_request& request) -> caf::typed_response_promise<join_result> {
         auto promise = self->state.promises.keep(self->make_response_promise<join_result>());
-        auto& st = self->state;
-        if (st.local) {
-          self->request(st.local, caf::infinite, join_atom::value, std::move(request))
-              .then([=](const join_result& joined) { promise.deliver(joined); },
-                    [=](const caf::error& error) { promise.fail(error); });
-          return promise.handle();
-        }
-        const auto& joiner = request.joiner.actor;
-        if (st.members.emplace(connection_id(joiner), joiner).second) self->monitor(joiner);
-        join_remotely(self, request, [=](std::optional<join_result> joined) {
-          if (!joined) {
-            // The owner is gone or moved: this proxy ends, the connection asks the registry
-            // again (a closed channel is retried once).
-            retire(self);
-            promise.deliver(join_result{join_outcome::closed, 0});
-            return end(self);
-          }
-          promise.deliver(*joined);
-        });
+        forward_join(self, std::move(request), promise);
         return promise.handle();
       },
       [=](chat_atom, const connection_actor& sender,

@@ -21,7 +21,8 @@ namespace kwm::cluster {
 
 class fence_table {
  public:
-  // 0 forgets the token.
+  // 0 forgets the token. A known token never goes back: tokens only grow, so an older one
+  // (a lease read before a takeover, answered late) is no news.
   void owned(std::string_view channel, uint64_t fence) { set(channel, fence, &tokens::owned); }
   void known(std::string_view channel, uint64_t fence) { set(channel, fence, &tokens::known); }
 
@@ -52,7 +53,8 @@ class fence_table {
   void set(std::string_view channel, uint64_t fence, uint64_t tokens::*which) {
     const std::string key(channel);
     if (fence != 0) {
-      channels_[key].*which = fence;
+      auto& token = channels_[key].*which;
+      token = which == &tokens::known ? std::max(token, fence) : fence;
       return;
     }
     const auto it = channels_.find(key);

@@ -324,6 +324,8 @@ TEST_CASE("cluster fences: frames of an older owner are dropped, newer tokens ta
   // A newer owner's frame: its token is the newest known from then on.
   CHECK(fences.fresh("@room", 12));
   CHECK_FALSE(fences.fresh("@room", 10));
+  fences.known("@room", 11);  // a lease read before that, answered late
+  CHECK_FALSE(fences.fresh("@room", 11));
 
   // Taken over here: frames go out with the new token; older senders are stale.
   fences.owned("@room", 20);
