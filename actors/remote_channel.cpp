@@ -53,16 +53,21 @@ void send_op(self_pointer self, cluster_op op, std::string_view user, uint64_t c
   st.link->send_op(st.owner, st.id, op, user, connection, body);
 }
 
-// Joins through the bus; `done` gets the owner's answer, nullopt when it did not answer or
-// no longer owns the channel. The owner writes the request's reply or answer itself (D21).
+// What the owner said to a join over the bus.
+struct remote_join {
+  std::optional<join_result> result;  // set when the owner answered as the owner
+  bool reached = false;               // the owner answered at all (else: no answer in time)
+};
+
+// Joins through the bus. The owner writes the request's reply or answer itself (D21).
 void join_remotely(self_pointer self, const join_request& request,
-                   std::function<void(std::optional<join_result>)> done) {
+                   std::function<void(remote_join)> done) {
   auto& st = self->state;
   st.link->request_op(
       st.owner, st.id, cluster_op::join, request.joiner.user_id,
       connection_id(request.joiner.actor), encode_join_request(request),
       resume_in<std::string>(handle_of(self), [done](const cluster::result<std::string>& reply) {
-        done(reply ? decode_join_result(*reply) : std::nullopt);
+        done(reply ? remote_join{decode_join_result(*reply), true} : remote_join{});
       }));
 }
 
@@ -99,14 +104,26 @@ void forward_join(self_pointer self, join_request request, shared_promise<join_r
     return;
   }
   const auto asked = st.owner;
-  join_remotely(self, request, [=](std::optional<join_result> joined) {
-    if (joined) return promise.deliver(*joined);
+  join_remotely(self, request, [=](remote_join joined) {
+    if (joined.result) return promise.deliver(*joined.result);
     // Retargeted while the request was out (a paused owner's timeout): ask the new owner.
     if (self->state.local || self->state.owner != asked)
       return forward_join(self, request, promise);
-    // The owner is gone or moved: this proxy ends, the connection asks the registry again
-    // (a closed channel is retried once).
+    if (!joined.reached) {
+      // The owner does not answer: dying (its node TTL has not ended yet), paused, or cut
+      // off. The proxy stays for the members that joined through it: when the owner is
+      // declared dead the registry takes the channel over through this proxy (ending it
+      // would drop them from the group and leave nothing to take over).
+      return promise.deliver(join_result{join_outcome::closed, 0});
+    }
+    // The owner no longer owns the channel (it ended there, or moved): this proxy ends, and
+    // the connection asks the registry again (a closed channel is retried once). Members
+    // that joined through it before rejoin wherever the registry finds the channel now
+    // (told before the proxy's end reaches them; those no longer members ignore it).
     retire(self);
+    const auto joiner = connection_id(request.joiner.actor);
+    for (const auto& [id, connection] : self->state.members)
+      if (id != joiner) self->send(connection, rejoin_atom::value, self->state.id);
     promise.deliver(join_result{join_outcome::closed, 0});
     end(self);
   });

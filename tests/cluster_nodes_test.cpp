@@ -760,3 +760,22 @@ TEST_CASE("cluster: an owner node that was paused hands its group to the node th
       metrics.find("kwmserver_cluster_channel_handovers_total{node=\"n0\"} 1") != std::string::npos,
       metrics);
 }
+
+// Found by an attack session: between an owner's kill -9 and the end of its node TTL, a join
+// through another node's proxy fails (the owner does not listen). That must not end the
+// proxy the members on that node joined through: they would drop out of the group, and with
+// the proxy gone nothing on their node would take the group over.
+TEST_CASE("cluster: a join that fails while the owner is dying keeps the others' membership") {
+  cluster_of_nodes cluster;
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
+  ::kill(cluster.nodes[0]->pid(), SIGKILL);
+  REQUIRE(within([&] { return !cluster.nodes[0]->alive(); }));
+  // Right away, long before the node TTL (2 s) ends: the owner is gone but not yet dead.
+  auto dave = cluster.peer(1, "dave");
+  dave->send(group_join("room", 5));
+  next_matching(*dave, [](const rapidjson::Document& doc) {
+    return doc.HasMember("reply_to") && doc["reply_to"].GetUint64() == 5;
+  });
+  CHECK(heard_after_takeover(*bob, *carol, "still together"));
+  CHECK(heard_after_takeover(*carol, *bob, "both ways"));
+}
