@@ -11,6 +11,14 @@ namespace {
 // command timeout, so a slow Redis shows as a failure of its own first.
 constexpr std::chrono::milliseconds request_timeout{5000};
 
+// A member sink's channel, shared by every frame it writes (no copy per frame); null for
+// sinks that address users.
+using channel_name = std::shared_ptr<const std::string>;
+
+bool same_channel(const channel_name& a, const channel_name& b) {
+  return a == b || (a && b && *a == *b);
+}
+
 }  // namespace
 
 // Frames for one other node, in the order they were written.
@@ -18,7 +26,7 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
  public:
   cluster_outbox(cluster_link& link, std::string node) : link_(link), node_(std::move(node)) {}
 
-  void append(net::frame frame, uint64_t connection, const std::string& channel,
+  void append(net::frame frame, uint64_t connection, const channel_name& channel,
               const std::string& user, uint64_t replaces = 0) {
     std::lock_guard guard(mutex_);
     entries_.push_back({std::move(frame), connection, channel, user, replaces});
@@ -31,7 +39,7 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
   struct entry {
     net::frame frame;
     uint64_t connection = 0;  // 0: every connection of `user`
-    std::string channel;      // connections: the channel whose member they are
+    channel_name channel;     // connections: the channel whose member they are
     std::string user;
     uint64_t replaces = 0;  // frame_sink::send_replacing's key (connections only)
   };
@@ -53,7 +61,7 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
       std::size_t end = i;
       while (end < entries.size() && entries[end].frame == frame &&
              (entries[end].connection == 0) == to_users &&
-             entries[end].channel == entries[i].channel &&
+             same_channel(entries[end].channel, entries[i].channel) &&
              entries[end].replaces == entries[i].replaces)
         ++end;
       if (to_users) {
@@ -61,7 +69,7 @@ class cluster_outbox : public std::enable_shared_from_this<cluster_outbox> {
         for (std::size_t k = i; k < end; ++k) message.users.push_back(entries[k].user);
         bus.send(node_, cluster::encode(self, message));
       } else {
-        const auto& channel = entries[i].channel;
+        const auto& channel = *entries[i].channel;
         cluster::deliver_message message{
             channel, link_.fences_.sending(channel), *frame, {}, entries[i].replaces};
         for (std::size_t k = i; k < end; ++k) message.connections.push_back(entries[k].connection);
@@ -82,7 +90,7 @@ namespace {
 
 class remote_sink final : public net::frame_sink {
  public:
-  remote_sink(std::shared_ptr<cluster_outbox> outbox, uint64_t connection, std::string channel,
+  remote_sink(std::shared_ptr<cluster_outbox> outbox, uint64_t connection, channel_name channel,
               std::string user)
       : outbox_(std::move(outbox)),
         connection_(connection),
@@ -101,7 +109,7 @@ class remote_sink final : public net::frame_sink {
  private:
   std::shared_ptr<cluster_outbox> outbox_;
   uint64_t connection_;
-  std::string channel_;
+  channel_name channel_;
   std::string user_;
 };
 
@@ -237,12 +245,14 @@ std::shared_ptr<cluster_outbox> cluster_link::outbox(const std::string& node) {
 std::shared_ptr<net::frame_sink> cluster_link::member_sink(const std::string& node,
                                                            uint64_t connection,
                                                            std::string channel) {
-  return std::make_shared<remote_sink>(outbox(node), connection, std::move(channel), std::string());
+  return std::make_shared<remote_sink>(outbox(node), connection,
+                                       std::make_shared<const std::string>(std::move(channel)),
+                                       std::string());
 }
 
 std::shared_ptr<net::frame_sink> cluster_link::user_sink(const std::string& node,
                                                          std::string user) {
-  return std::make_shared<remote_sink>(outbox(node), 0, std::string(), std::move(user));
+  return std::make_shared<remote_sink>(outbox(node), 0, nullptr, std::move(user));
 }
 
 // Posted behind the frames already queued for the Redis thread, so frames a channel wrote

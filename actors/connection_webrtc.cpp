@@ -41,6 +41,12 @@ void count_membership(connection_self self, const std::string& id, uint64_t memb
     self->state.calls.insert(id);
 }
 
+// The membership ends here (hangup) or ended elsewhere: it no longer counts for D20.
+void forget_membership(connection_self self, const std::string& id) {
+  self->state.groups.erase(id);
+  self->state.calls.erase(id);
+}
+
 void send_to_all(const connection_list& connections, const net::frame& frame) {
   for (const auto& connection : connections) connection.sink->send(frame);
 }
@@ -177,8 +183,7 @@ void relay(connection_self self, protocol::webrtc_message& message, bool hangup)
     auto frame = net::make_frame(protocol::render_forwarded(*relayed, {me, std::nullopt, std::nullopt, pipelined}));
     if (hangup) {
       // The channel removes the sender when it is the member connection: the membership ends.
-      self->state.groups.erase(relayed->channel);
-      self->state.calls.erase(relayed->channel);
+      forget_membership(self, relayed->channel);
       return self->send(channel, hangup_atom::value, caf::actor_cast<connection_actor>(self),
                         relayed->target, std::move(frame));
     }
@@ -237,15 +242,6 @@ void join_group(connection_self self, protocol::webrtc_message& message) {
   if (!may_join(self, protocol::group_channel_id(message.group)))
     return send_bad_message(self, message.id, protocol::error_text::too_many_channels);
   join_group_channel(self, std::make_shared<protocol::webrtc_message>(std::move(message)), true);
-}
-
-}  // namespace
-
-namespace {
-
-void forget_membership(connection_self self, const std::string& id) {
-  self->state.groups.erase(id);
-  self->state.calls.erase(id);
 }
 
 void forget_channel(connection_self self, const std::string& id) {

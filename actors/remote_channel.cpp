@@ -74,9 +74,15 @@ void join_remotely(self_pointer self, const join_request& request,
 // After a takeover: the local members join the new owner through their connections (the
 // dead owner's own members died with it). When the channel now lives here, the channel
 // actor watches them from their join on, and this proxy lets them go.
+// Every member connection but `except` (0: none) is told to rejoin.
+void tell_members_to_rejoin(self_pointer self, uint64_t except = 0) {
+  for (const auto& [id, connection] : self->state.members)
+    if (id != except) self->send(connection, rejoin_atom::value, self->state.id);
+}
+
 void rejoin_members(self_pointer self) {
   auto& st = self->state;
-  for (const auto& [id, connection] : st.members) self->send(connection, rejoin_atom::value, st.id);
+  tell_members_to_rejoin(self);
   if (!st.local) return;
   // Their rejoins go to the registry, which hands out the local channel itself.
   for (const auto& [id, connection] : st.members) self->demonitor(connection.address());
@@ -121,9 +127,7 @@ void forward_join(self_pointer self, join_request request, shared_promise<join_r
     // that joined through it before rejoin wherever the registry finds the channel now
     // (told before the proxy's end reaches them; those no longer members ignore it).
     retire(self);
-    const auto joiner = connection_id(request.joiner.actor);
-    for (const auto& [id, connection] : self->state.members)
-      if (id != joiner) self->send(connection, rejoin_atom::value, self->state.id);
+    tell_members_to_rejoin(self, connection_id(request.joiner.actor));
     promise.deliver(join_result{join_outcome::closed, 0});
     end(self);
   });

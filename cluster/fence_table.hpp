@@ -13,6 +13,7 @@
 // Not thread-safe: the cluster link uses it on the Redis client's thread only.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,13 +29,13 @@ class fence_table {
 
   // The token for frames this node sends on behalf of the channel (0: none).
   uint64_t sending(std::string_view channel) const {
-    const auto it = channels_.find(std::string(channel));
+    const auto it = channels_.find(channel);
     return it == channels_.end() ? 0 : it->second.owned;
   }
 
   bool fresh(std::string_view channel, uint64_t fence) {
     if (fence == 0) return true;
-    const auto it = channels_.find(std::string(channel));
+    const auto it = channels_.find(channel);
     if (it == channels_.end()) return true;
     auto& entry = it->second;
     if (fence < std::max(entry.owned, entry.known)) return false;
@@ -50,20 +51,29 @@ class fence_table {
     uint64_t known = 0;
   };
 
+  // Looked up by string_view: `sending` and `fresh` run for every deliver message.
+  struct channel_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view channel) const {
+      return std::hash<std::string_view>{}(channel);
+    }
+  };
+
   void set(std::string_view channel, uint64_t fence, uint64_t tokens::*which) {
-    const std::string key(channel);
     if (fence != 0) {
-      auto& token = channels_[key].*which;
+      auto it = channels_.find(channel);
+      if (it == channels_.end()) it = channels_.emplace(std::string(channel), tokens{}).first;
+      auto& token = it->second.*which;
       token = which == &tokens::known ? std::max(token, fence) : fence;
       return;
     }
-    const auto it = channels_.find(key);
+    const auto it = channels_.find(channel);
     if (it == channels_.end()) return;
     it->second.*which = 0;
     if (it->second.owned == 0 && it->second.known == 0) channels_.erase(it);
   }
 
-  std::unordered_map<std::string, tokens> channels_;
+  std::unordered_map<std::string, tokens, channel_hash, std::equal_to<>> channels_;
 };
 
 }  // namespace kwm::cluster
