@@ -436,7 +436,11 @@ using cluster_directory_actor = user_directory_actor::extend<
     // From the Redis client's thread: the continuation of admit, count or lookup.
     caf::reacts_to<resume_atom, cluster_task>,
     // From the cluster node after an outage: write this node's exact per-user counts.
-    caf::reacts_to<rejoin_atom>>;
+    caf::reacts_to<rejoin_atom>,
+    // From itself, three times per presence expiry: the same, so that the presence of a
+    // connection older than the expiry does not vanish (and a count that a race left wrong
+    // is repaired).
+    caf::reacts_to<refresh_atom>>;
 
 using cluster_registry_actor = channel_registry_actor::extend<
     // From the Redis client's thread: the continuation of a lease call.

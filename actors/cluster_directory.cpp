@@ -65,11 +65,26 @@ void with_connections(self_pointer self, const std::string& user,
           }));
 }
 
+// This node's exact count of every user's connections, with the hashes' expiry renewed.
+// Also what keeps a user's presence alive: the hash expires one expiry after its last
+// write, however long the connection lives.
+void write_counts(self_pointer self) {
+  std::vector<std::pair<std::string, uint64_t>> counts;
+  for (const auto& [user, list] : self->state.local.users) counts.emplace_back(user, list.size());
+  if (!counts.empty())
+    self->state.link->node().users().resync(std::move(counts), ignore_result<cluster::done>());
+}
+
+void schedule_refresh(self_pointer self) {
+  self->delayed_send(self, self->state.link->node().timing().user_expiry / 3, refresh_atom::value);
+}
+
 cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
                                                          cluster_link_pointer link,
                                                          metrics_pointer metrics) {
   self->state.local.metrics = std::move(metrics);
   self->state.link = std::move(link);
+  schedule_refresh(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto user = forget_connection(self->state.local, down.source);
     if (!user || user->empty()) return;
@@ -127,11 +142,10 @@ cluster_directory_actor::behavior_type cluster_directory(self_pointer self,
         self->state.promises.fail_all();
         self->quit(caf::exit_reason::user_shutdown);
       },
-      [=](rejoin_atom) {
-        std::vector<std::pair<std::string, uint64_t>> counts;
-        for (const auto& [user, list] : self->state.local.users)
-          counts.emplace_back(user, list.size());
-        self->state.link->node().users().resync(std::move(counts), ignore_result<cluster::done>());
+      [=](rejoin_atom) { write_counts(self); },
+      [=](refresh_atom) {
+        write_counts(self);
+        schedule_refresh(self);
       },
       run_resumed(),
   };

@@ -97,6 +97,7 @@ class cluster_node {
   channel_hash_key_store& hash_key() { return *hash_key_; }
   admin_token_store& admin_tokens() { return *admin_tokens_; }
   message_bus& bus() { return *bus_; }
+  const cluster_timing& timing() const { return options_.timing; }
   const key_space& keys() const { return keys_; }
   const cluster_metrics& metrics() const { return metrics_; }
 

@@ -49,11 +49,14 @@ app::runtime_options token_auth_options(const std::string& key) {
   return options;
 }
 
-server_fixture::server_fixture(app::runtime_options options)
+server_fixture::server_fixture(app::runtime_options options, cluster_setup setup)
     : tls_(options.server.tls != nullptr) {
-  const auto nodes = options.cluster ? 0 : cluster_nodes_requested();
+  const auto nodes = setup.nodes != 0  ? setup.nodes
+                     : options.cluster ? 0
+                                       : cluster_nodes_requested();
   if (nodes != 0) {
     auto cluster = fast_cluster_options(shared_redis().url(), "n0");
+    if (setup.adjust) setup.adjust(cluster.timing);
     cluster.key_prefix = next_key_prefix();
     // What a test shortens for one process holds for the cluster's shared records too.
     if (options.admin_tokens) cluster.timing.admin_record_lifetime = options.admin_tokens->record_idle;

@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,8 +27,15 @@ std::size_t cluster_nodes_requested();
 // test_options() with Token auth: admin tokens signed with `key`.
 app::runtime_options token_auth_options(const std::string& key);
 
+// A fixture of `nodes` cluster nodes whatever KWM_TEST_CLUSTER_NODES says, with the test's
+// cluster timing changed by `adjust` (a shortened expiry, say).
+struct cluster_setup {
+  std::size_t nodes = 0;
+  std::function<void(cluster::cluster_timing&)> adjust;
+};
+
 struct server_fixture {
-  explicit server_fixture(app::runtime_options options = test_options());
+  explicit server_fixture(app::runtime_options options = test_options(), cluster_setup setup = {});
   ~server_fixture();
 
   // Cluster mode: the next node's port on every call (round-robin).
