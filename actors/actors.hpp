@@ -480,6 +480,22 @@ using cluster_gateway_actor = caf::typed_actor<
     // From the runtime at shutdown: end every ghost, then quit.
     caf::reacts_to<shutdown_atom>>;
 
+using cluster_mcu_broker_actor = mcu_broker_actor::extend<
+    // From the Redis client's thread: the continuation of a handle, transaction or control
+    // socket lookup.
+    caf::reacts_to<resume_atom, cluster_task>,
+    // From the gateway: an MCU operation of another node (mcu_control: write this attach or
+    // detach on a control socket here; mcu_open, mcu_text, mcu_closed: a data socket there
+    // for a pipeline here opened, sent a frame, ended).
+    caf::reacts_to<op_atom, remote_operation>,
+    // From the gateway: the alive nodes changed. Pipelines here whose data socket sat on a
+    // dead node attach again; data sockets here for pipelines of a dead node close.
+    caf::reacts_to<nodes_atom, node_list>,
+    // From the cluster node after an outage: write this node's control socket count.
+    caf::reacts_to<rejoin_atom>,
+    // From itself three times per presence expiry: the same, so the count does not expire.
+    caf::reacts_to<refresh_atom>>;
+
 }  // namespace kwm::actors
 
 // Local-only message types holding pointers; they never cross a process boundary.

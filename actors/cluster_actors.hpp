@@ -39,8 +39,10 @@ remote_channel_actor spawn_remote_channel(caf::actor_system& system, cluster_lin
                                           std::string id, std::string owner,
                                           channel_registry_actor registry);
 
-// The bus's receiving end for operations on channels owned here.
+// The bus's receiving end for operations on channels owned here, and for the MCU broker
+// (`mcu`, invalid without the MCU API).
 cluster_gateway_actor spawn_cluster_gateway(caf::actor_system& system, cluster_link_pointer link,
-                                            cluster_registry_actor registry);
+                                            cluster_registry_actor registry,
+                                            cluster_mcu_broker_actor mcu);
 
 }  // namespace kwm::actors

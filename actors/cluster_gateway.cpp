@@ -54,6 +54,7 @@ struct cluster_gateway_state {
   static inline const char* name = "cluster_gateway";
   cluster_link_pointer link;
   cluster_registry_actor registry;
+  cluster_mcu_broker_actor mcu;  // invalid without --enable-mcu-api
   std::map<std::pair<std::string, uint64_t>, connection_actor> ghosts;  // by (node, connection)
   std::unordered_map<std::string, channel_actor> channels;   // resolved owned channels
 };
@@ -106,6 +107,16 @@ void run_operation(self_pointer self, const remote_operation& op) {
       return with_owned(self, op.channel, {}, [=](const channel_actor& channel) {
         if (channel) self->send(channel, forward_atom::value, op.user, net::make_frame(op.body));
       });
+    case cluster_op::pipeline:
+      return with_owned(self, op.channel, {}, [=](const channel_actor& channel) {
+        if (channel) self->send(channel, pipeline_atom::value, net::make_frame(op.body));
+      });
+    case cluster_op::mcu_control:
+    case cluster_op::mcu_open:
+    case cluster_op::mcu_text:
+    case cluster_op::mcu_closed:
+      if (self->state.mcu) self->send(self->state.mcu, op_atom::value, op);
+      return;
     case cluster_op::hangup:
       return with_owned(self, op.channel, {}, [=](const channel_actor& channel) {
         if (channel)
@@ -164,9 +175,11 @@ void answer_request(self_pointer self, const remote_operation& op, const bus_res
 }
 
 cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_link_pointer link,
-                                                     cluster_registry_actor registry) {
+                                                     cluster_registry_actor registry,
+                                                     cluster_mcu_broker_actor mcu) {
   self->state.link = std::move(link);
   self->state.registry = std::move(registry);
+  self->state.mcu = std::move(mcu);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& channels = self->state.channels;
     for (auto it = channels.begin(); it != channels.end(); ++it)
@@ -189,6 +202,7 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
           it = next;
         }
         self->send(self->state.registry, nodes_atom::value, nodes);
+        if (self->state.mcu) self->send(self->state.mcu, nodes_atom::value, nodes);
       },
       [=](shutdown_atom) {
         for (auto& [key, member] : self->state.ghosts)
@@ -201,8 +215,9 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
 }  // namespace
 
 cluster_gateway_actor spawn_cluster_gateway(caf::actor_system& system, cluster_link_pointer link,
-                                            cluster_registry_actor registry) {
-  return system.spawn(cluster_gateway, std::move(link), std::move(registry));
+                                            cluster_registry_actor registry,
+                                            cluster_mcu_broker_actor mcu) {
+  return system.spawn(cluster_gateway, std::move(link), std::move(registry), std::move(mcu));
 }
 
 }  // namespace kwm::actors

@@ -113,6 +113,31 @@ class remote_sink final : public net::frame_sink {
   std::string user_;
 };
 
+// An MCU data socket of another node. Its frames travel like a member's (a channel nobody
+// fences); the close is an operation behind them, on the same Redis thread and connection,
+// so the socket's node sees it after the last frame.
+class remote_socket_sink final : public net::frame_sink {
+ public:
+  remote_socket_sink(cluster_link& link, std::string node, uint64_t socket)
+      : link_(link),
+        node_(std::move(node)),
+        socket_(socket),
+        frames_(link.member_sink(node_, socket, {})) {}
+  void send(net::frame text) override { frames_->send(std::move(text)); }
+  void send_replacing(net::frame text, uint64_t) override { frames_->send(std::move(text)); }
+  void close(net::close_code, std::string) override {
+    link_.node().redis().post([link = &link_, node = node_, socket = socket_] {
+      link->send_op(node, {}, cluster_op::mcu_close, {}, socket, {});
+    });
+  }
+
+ private:
+  cluster_link& link_;
+  std::string node_;
+  uint64_t socket_;
+  std::shared_ptr<net::frame_sink> frames_;
+};
+
 }  // namespace
 
 cluster_link::cluster_link(cluster::cluster_node& node) : node_(node) {}
@@ -176,6 +201,7 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
       const auto operation = cluster::decode_channel(message.body);
       if (!operation) return;
       const auto op = static_cast<cluster_op>(operation->op);
+      if (op == cluster_op::mcu_close) return close_socket(operation->connection);
       if (op == cluster_op::left || op == cluster_op::rejoin) {
         // For a local connection, from a channel's owner: straight to the connection actor.
         connection_actor target;
@@ -233,6 +259,30 @@ void cluster_link::remove_connection(uint64_t id, const std::string& user) {
   if (it == by_user_.end()) return;
   std::erase(it->second, id);
   if (it->second.empty()) by_user_.erase(it);
+}
+
+void cluster_link::add_socket(uint64_t id, std::shared_ptr<net::frame_sink> sink) {
+  std::lock_guard guard(connections_mutex_);
+  connections_[id] = connection_ref{{}, {}, {}, std::move(sink)};
+}
+
+void cluster_link::remove_socket(uint64_t id) {
+  std::lock_guard guard(connections_mutex_);
+  connections_.erase(id);
+}
+
+void cluster_link::close_socket(uint64_t id) {
+  std::shared_ptr<net::frame_sink> sink;
+  {
+    std::lock_guard guard(connections_mutex_);
+    if (auto it = connections_.find(id); it != connections_.end()) sink = it->second.sink;
+  }
+  if (sink) sink->close(net::close_code::going_away);
+}
+
+std::shared_ptr<net::frame_sink> cluster_link::socket_sink(const std::string& node,
+                                                           uint64_t socket) {
+  return std::make_shared<remote_socket_sink>(*this, node, socket);
 }
 
 std::shared_ptr<cluster_outbox> cluster_link::outbox(const std::string& node) {

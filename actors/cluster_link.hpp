@@ -61,6 +61,14 @@ class cluster_link {
                                                std::string channel);
   std::shared_ptr<net::frame_sink> user_sink(const std::string& node, std::string user);
 
+  // MCU data sockets of this node whose pipeline lives on another node, by their relay's id
+  // (thread-safe): frames the pipeline writes find them like a connection's.
+  void add_socket(uint64_t id, std::shared_ptr<net::frame_sink> sink);
+  void remove_socket(uint64_t id);
+  void close_socket(uint64_t id);  // going away (1001), as a pipeline closes its socket
+  // A sink for data socket `socket` on `node`: frames go there, close() closes it there.
+  std::shared_ptr<net::frame_sink> socket_sink(const std::string& node, uint64_t socket);
+
   // The registry's fencing tokens (thread-safe; 0 forgets): this node's own lease of a
   // channel, and the newest lease of another owner it knows.
   void owned_fence(const std::string& channel, uint64_t fence);

@@ -12,13 +12,21 @@
 namespace kwm::actors {
 
 enum class cluster_op : uint8_t {
-  join = 1,     // request: user, body = encode_join_request; reply: encode_join_result
-  chat = 2,     // request: user, body = the encoded chats message; reply: the error text
-  forward = 3,  // user = target, body = frame
-  hangup = 4,   // connection = sender, user = target, body = frame
-  leave = 5,    // the member connection ended on its node
-  left = 6,     // owner → member's node: that connection was replaced; body = membership
-  rejoin = 7,   // owner → member's node: the channel moved to another owner (handover)
+  join = 1,      // request: user, body = encode_join_request; reply: encode_join_result
+  chat = 2,      // request: user, body = the encoded chats message; reply: the error text
+  forward = 3,   // user = target, body = frame
+  hangup = 4,    // connection = sender, user = target, body = frame
+  leave = 5,     // the member connection ended on its node
+  left = 6,      // owner → member's node: that connection was replaced; body = membership
+  rejoin = 7,    // owner → member's node: the channel moved to another owner (handover)
+  pipeline = 8,  // body = a member's signal or hangup for the channel's MCU pipeline
+  // The MCU across nodes (actors/cluster_mcu_broker.cpp): to the gateway, then the broker.
+  mcu_control = 9,  // body = an attach or detach to write on a control socket there
+  mcu_open = 10,    // channel = transaction, connection = the data socket's id on its node
+  mcu_text = 11,    // connection = the data socket, body = a text frame it received
+  mcu_closed = 12,  // connection = the data socket: it ended
+  // The pipeline's node → the data socket's node (to the link, not the gateway).
+  mcu_close = 13,  // connection = the data socket: close it
 };
 
 // A join answered by a node that does not own the channel (any more): look again.

@@ -4,8 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include <atomic>
-
+#include "actors/mcu_broker.hpp"
 #include "protocol/chats_rules.hpp"
 #include "protocol/mcu_output.hpp"
 
@@ -62,8 +61,6 @@ class data_listener : public net::frame_listener {
   uint64_t generation_;
 };
 
-std::atomic<uint64_t> data_socket_count{0};
-
 }  // namespace
 
 void handle_mcu_control_open(const rtm_services& services, std::shared_ptr<net::pending_websocket> websocket) {
@@ -90,7 +87,7 @@ void handle_mcu_data_open(const rtm_services& services, std::shared_ptr<net::pen
               self->request(broker, no_timeout, claim_atom::value, transaction, true)
                   .then([=](const pipeline_actor& pipeline) {
                     if (!pipeline) return websocket->reject(net::http_response::not_found());
-                    const auto generation = ++data_socket_count;
+                    const auto generation = next_data_socket_number();
                     auto sink = websocket->sink();
                     caf::anon_send(pipeline, data_atom::value, sink, generation);
                     websocket->accept(std::make_unique<data_listener>(pipeline, generation), mcu_options());

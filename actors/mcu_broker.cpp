@@ -2,6 +2,8 @@
 
 #include <caf/actor_system.hpp>
 
+#include <atomic>
+
 #include "actors/event_log.hpp"
 #include "protocol/mcu_output.hpp"
 #include "protocol/random.hpp"
@@ -11,39 +13,20 @@ namespace {
 
 using self_pointer = mcu_broker_actor::stateful_pointer<mcu_broker_state>;
 
-// The control socket after the one used last (round-robin), or null when none is open.
-std::shared_ptr<net::frame_sink> next_control(mcu_broker_state& st) {
-  if (st.controls.empty()) return nullptr;
-  auto it = st.controls.upper_bound(st.last_used_control);
-  if (it == st.controls.end()) it = st.controls.begin();
-  st.last_used_control = it->first;
-  return it->second;
-}
-
 mcu_broker_actor::behavior_type mcu_broker(self_pointer self, mcu_broker_settings settings) {
   self->state.settings = settings;
   self->delayed_send(self, settings.transaction_lifetime, sweep_atom::value);
   return {
       [=](control_atom, std::shared_ptr<net::frame_sink>& sink) -> uint64_t {
-        auto& st = self->state;
-        const auto number = st.next_control++;
-        st.controls.emplace(number, std::move(sink));
-        log::info("MCU control socket connected", {{"control", std::to_string(number)}});
-        return number;
+        return add_control(self->state, std::move(sink));
       },
-      [=](closed_atom, uint64_t number) {
-        if (self->state.controls.erase(number) != 0)
-          log::info("MCU control socket closed", {{"control", std::to_string(number)}});
-      },
+      [=](closed_atom, uint64_t number) { remove_control(self->state, number); },
       [=](attach_atom, int64_t handle, const pipeline_actor& pipeline) -> int64_t {
         auto& st = self->state;
         auto control = next_control(st);
         if (!control) return 0;
         if (handle == 0) handle = st.next_handle++;
-        std::string transaction;
-        do {
-          transaction = protocol::random_string(12);
-        } while (st.pending.count(transaction) != 0);
+        auto transaction = new_transaction(st);
         control->send(net::make_frame(protocol::render_mcu_control("attach", transaction, handle)));
         st.pending[transaction] = {pipeline, self->clock().now()};
         return handle;
@@ -61,15 +44,51 @@ mcu_broker_actor::behavior_type mcu_broker(self_pointer self, mcu_broker_setting
           control->send(net::make_frame(protocol::render_mcu_control("detach", "", handle)));
       },
       [=](sweep_atom) {
-        auto& st = self->state;
-        const auto oldest = self->clock().now() - st.settings.transaction_lifetime;
-        std::erase_if(st.pending, [&](const auto& entry) { return entry.second.since < oldest; });
-        self->delayed_send(self, st.settings.transaction_lifetime, sweep_atom::value);
+        forget_old_transactions(self->state, self->clock().now());
+        self->delayed_send(self, self->state.settings.transaction_lifetime, sweep_atom::value);
       },
   };
 }
 
 }  // namespace
+
+uint64_t add_control(mcu_broker_state& st, std::shared_ptr<net::frame_sink> sink) {
+  const auto number = st.next_control++;
+  st.controls.emplace(number, std::move(sink));
+  log::info("MCU control socket connected", {{"control", std::to_string(number)}});
+  return number;
+}
+
+void remove_control(mcu_broker_state& st, uint64_t number) {
+  if (st.controls.erase(number) != 0)
+    log::info("MCU control socket closed", {{"control", std::to_string(number)}});
+}
+
+std::shared_ptr<net::frame_sink> next_control(mcu_broker_state& st) {
+  if (st.controls.empty()) return nullptr;
+  auto it = st.controls.upper_bound(st.last_used_control);
+  if (it == st.controls.end()) it = st.controls.begin();
+  st.last_used_control = it->first;
+  return it->second;
+}
+
+std::string new_transaction(const mcu_broker_state& st) {
+  std::string transaction;
+  do {
+    transaction = protocol::random_string(12);
+  } while (st.pending.count(transaction) != 0);
+  return transaction;
+}
+
+void forget_old_transactions(mcu_broker_state& st, caf::actor_clock::time_point now) {
+  const auto oldest = now - st.settings.transaction_lifetime;
+  std::erase_if(st.pending, [&](const auto& entry) { return entry.second.since < oldest; });
+}
+
+uint64_t next_data_socket_number() {
+  static std::atomic<uint64_t> count{0};
+  return ++count;
+}
 
 mcu_broker_actor spawn_mcu_broker(caf::actor_system& system, mcu_broker_settings settings) {
   return system.spawn(mcu_broker, settings);

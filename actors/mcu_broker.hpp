@@ -37,4 +37,19 @@ struct mcu_broker_state {
 
 mcu_broker_actor spawn_mcu_broker(caf::actor_system& system, mcu_broker_settings settings = {});
 
+// The parts the cluster twin (actors/cluster_mcu_broker.cpp) shares.
+// A control socket opened: its number (logged).
+uint64_t add_control(mcu_broker_state& st, std::shared_ptr<net::frame_sink> sink);
+// A control socket closed (logged when it was known).
+void remove_control(mcu_broker_state& st, uint64_t number);
+// The control socket after the one used last (round-robin), or null when none is open.
+std::shared_ptr<net::frame_sink> next_control(mcu_broker_state& st);
+// A transaction id no pending attach uses.
+std::string new_transaction(const mcu_broker_state& st);
+// Forgets the transactions pending for longer than their lifetime.
+void forget_old_transactions(mcu_broker_state& st, caf::actor_clock::time_point now);
+// The number of the next data socket, unique in this process (the pipeline tells its
+// sockets apart by it).
+uint64_t next_data_socket_number();
+
 }  // namespace kwm::actors

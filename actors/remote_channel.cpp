@@ -191,9 +191,10 @@ remote_channel_actor::behavior_type remote_channel(self_pointer self, cluster_li
         if (st.local) return self->send(st.local, hangup_atom::value, sender, target, frame);
         send_op(self, cluster_op::hangup, target, connection_id(sender), *frame);
       },
-      // MCU pipelines are not spread over nodes: a pipelined channel's owner runs its pipeline.
+      // The channel's owner runs its pipeline.
       [=](pipeline_atom, const net::frame& frame) {
-        if (self->state.local) self->send(self->state.local, pipeline_atom::value, frame);
+        if (self->state.local) return self->send(self->state.local, pipeline_atom::value, frame);
+        send_op(self, cluster_op::pipeline, {}, 0, *frame);
       },
       [=](deliver_atom, const std::string&, const net::frame&) {},
       [=](reset_atom) {},

@@ -17,6 +17,7 @@
 
 #include "actors/channel_registry.hpp"
 #include "actors/cluster_actors.hpp"
+#include "actors/cluster_mcu.hpp"
 #include "actors/event_log.hpp"
 #include "actors/mcu_broker.hpp"
 #include "actors/request_runner.hpp"
@@ -191,19 +192,19 @@ struct server_runtime::impl {
 
   // Cluster mode: the twins of the issuer, the directory and the registry, the gateway, and
   // the cluster's channel-hash key (waits until this node joined).
-  std::string start_cluster() {
-    cluster = std::make_unique<cluster_runtime>(*options.cluster);
+  std::string start_cluster(actors::cluster_mcu_broker_actor mcu_broker) {
     const auto& link = cluster->link();
     issuer = actors::spawn_cluster_token_issuer(system, link, options.connect_keys);
     auto cluster_directory = actors::spawn_cluster_directory(system, link, metrics);
     directory = cluster_directory;
     auto registry = actors::spawn_cluster_registry(system, link, directory, options.channels);
     channels = registry;
-    gateway = actors::spawn_cluster_gateway(system, link, registry);
+    gateway = actors::spawn_cluster_gateway(system, link, registry, mcu_broker);
     link->start(gateway);
-    cluster->node().on_rejoin([cluster_directory, registry] {
+    cluster->node().on_rejoin([cluster_directory, registry, mcu_broker] {
       caf::anon_send(cluster_directory, actors::rejoin_atom::value);
       caf::anon_send(registry, actors::rejoin_atom::value);
+      if (mcu_broker) caf::anon_send(mcu_broker, actors::rejoin_atom::value);
     });
     cluster->node().on_hash_key_change([](const std::string&) {
       log::error("cluster: Redis holds another channel-hash key than this node; restart the nodes");
@@ -217,17 +218,27 @@ server_runtime::server_runtime(runtime_options options)
   auto& metrics = impl_->metrics;
   impl_->options.channels.metrics = metrics;
   impl_->options.guests.metrics = metrics;
+  // The cluster's node exists before the actors that use its link; it starts below.
+  if (impl_->options.cluster)
+    impl_->cluster = std::make_unique<cluster_runtime>(*impl_->options.cluster);
   actors::pipeline_settings_pointer pipelines;
+  actors::cluster_mcu_broker_actor cluster_mcu;
   if (const auto& mcu = impl_->options.mcu; mcu.enabled) {
-    impl_->mcu = actors::spawn_mcu_broker(impl_->system, {mcu.transaction_lifetime});
+    if (impl_->cluster) {
+      cluster_mcu = actors::spawn_cluster_mcu_broker(impl_->system, impl_->cluster->link(),
+                                                     {mcu.transaction_lifetime});
+      impl_->mcu = cluster_mcu;
+    } else {
+      impl_->mcu = actors::spawn_mcu_broker(impl_->system, {mcu.transaction_lifetime});
+    }
     if (mcu.forced)
       pipelines = std::make_shared<const actors::pipeline_settings>(
           actors::pipeline_settings{impl_->mcu, *mcu.forced, mcu.reattach_delay, mcu.watchdog});
   }
   impl_->options.channels.pipelines = pipelines;
   std::optional<std::string> cluster_key;
-  if (impl_->options.cluster) {
-    cluster_key = impl_->start_cluster();
+  if (impl_->cluster) {
+    cluster_key = impl_->start_cluster(cluster_mcu);
   } else {
     impl_->issuer = actors::spawn_token_issuer(impl_->system, impl_->options.connect_keys);
     impl_->directory = actors::spawn_user_directory(impl_->system, metrics);

@@ -193,6 +193,10 @@ cluster_node::cluster_node(boost::asio::io_context& io, cluster_options options,
   admin_tokens_ = make_redis_admin_tokens(*client_, keys_, timing.admin_record_lifetime,
                                           protocol::admin_list_limit);
   bus_ = make_redis_message_bus(*client_, keys_, id_);
+  mcu_transactions_ =
+      make_redis_mcu_transactions(*client_, keys_, id_, timing.mcu_transaction_lifetime);
+  mcu_controls_ =
+      make_redis_user_connections(*client_, keys_.mcu_controls(), id_, timing.user_expiry);
   loop_ = std::make_shared<heartbeat_loop>(*this);
 }
 

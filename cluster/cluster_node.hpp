@@ -20,6 +20,7 @@
 #include "cluster/connect_keys.hpp"
 #include "cluster/key_space.hpp"
 #include "cluster/log.hpp"
+#include "cluster/mcu_transactions.hpp"
 #include "cluster/message_bus.hpp"
 #include "cluster/node_registry.hpp"
 #include "cluster/redis_client.hpp"
@@ -34,6 +35,7 @@ struct cluster_timing {
   std::chrono::milliseconds user_expiry{120000};   // garbage collection of user hashes
   std::chrono::milliseconds lease_expiry{600000};  // garbage collection of leases and members
   std::chrono::milliseconds admin_record_lifetime{60000};
+  std::chrono::milliseconds mcu_transaction_lifetime{30000};  // as on one node (§3.17)
 };
 
 struct cluster_options {
@@ -97,6 +99,9 @@ class cluster_node {
   channel_hash_key_store& hash_key() { return *hash_key_; }
   admin_token_store& admin_tokens() { return *admin_tokens_; }
   message_bus& bus() { return *bus_; }
+  mcu_transaction_store& mcu_transactions() { return *mcu_transactions_; }
+  // The MCU's control sockets per node (counted as one user's connections).
+  user_connections& mcu_controls() { return *mcu_controls_; }
   const cluster_timing& timing() const { return options_.timing; }
   const key_space& keys() const { return keys_; }
   const cluster_metrics& metrics() const { return metrics_; }
@@ -117,6 +122,8 @@ class cluster_node {
   std::unique_ptr<channel_hash_key_store> hash_key_;
   std::unique_ptr<admin_token_store> admin_tokens_;
   std::unique_ptr<message_bus> bus_;
+  std::unique_ptr<mcu_transaction_store> mcu_transactions_;
+  std::unique_ptr<user_connections> mcu_controls_;
   std::shared_ptr<heartbeat_loop> loop_;
   mutable std::mutex alive_mutex_;
   std::vector<std::string> alive_;

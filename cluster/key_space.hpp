@@ -16,7 +16,7 @@ class key_space {
   // string, PX 30 s: one connect key's grant (spec §2)
   std::string connect_key(std::string_view key) const { return join("ck:", key); }
   // hash node → live connection count of one user (cap D17 and presence)
-  std::string user(std::string_view user_id) const { return join("u:", user_id); }
+  std::string user(std::string_view user_id) const { return join(user_infix_, user_id); }
   // sorted set node → liveness deadline (Redis time, ms)
   std::string nodes() const { return prefix_ + "nodes"; }
   // hash: what a node says about itself (name, start time, version)
@@ -36,6 +36,22 @@ class key_space {
   // sorted set subject → revocation time (unix seconds, D9)
   std::string revocations() const { return prefix_ + "admin:revoked"; }
 
+  // string, PX 30 s: the node whose MCU pipeline waits for an attach transaction (§3.17)
+  std::string mcu_transaction(std::string_view transaction) const {
+    return join("mcu:tx:", transaction);
+  }
+  // integer: the last MCU handle handed out
+  std::string mcu_handle() const { return prefix_ + "mcu:handle"; }
+  // The key space of the MCU's control sockets: counted per node like a user's connections
+  // (cluster/user_connections.hpp), under the one id mcu_control_holder, in a hash of their
+  // own (no user id can name it); every other key is this one's.
+  key_space mcu_controls() const {
+    key_space controls(*this);
+    controls.user_infix_ = "mcu:u:";
+    return controls;
+  }
+  static constexpr std::string_view mcu_control_holder = "control";
+
   // pub/sub: one inbox per node, one channel to all nodes, one probe per client
   std::string inbox(std::string_view node) const { return join("inbox:", node); }
   std::string everyone() const { return prefix_ + "all"; }
@@ -52,6 +68,7 @@ class key_space {
   }
 
   std::string prefix_;
+  std::string_view user_infix_ = "u:";
 };
 
 }  // namespace kwm::cluster

@@ -6,16 +6,6 @@
 namespace kwm::cluster {
 namespace {
 
-// GETDEL needs Redis 6.2; managed services still run older ones.
-const redis_script& redeem_script() {
-  static const redis_script script(R"lua(
-local grant = redis.call('GET', KEYS[1])
-if grant then redis.call('DEL', KEYS[1]) end
-return grant
-)lua");
-  return script;
-}
-
 class redis_connect_keys final : public connect_key_store {
  public:
   redis_connect_keys(redis_client& client, key_space keys, std::chrono::milliseconds lifetime)
@@ -33,7 +23,7 @@ class redis_connect_keys final : public connect_key_store {
   }
 
   void redeem(std::string key, callback<std::optional<std::string>> finished) override {
-    run_script(client_, redeem_script(), {keys_.connect_key(key)}, {},
+    run_script(client_, get_and_delete_script(), {keys_.connect_key(key)}, {},
                [finished = std::move(finished)](result<redis_reply> reply) {
                  if (!reply) return finished(reply.failed());
                  if (reply->is_nil()) return finished(std::optional<std::string>());

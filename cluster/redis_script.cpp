@@ -50,4 +50,13 @@ void run_script(redis_client& client, const redis_script& script, std::vector<st
                  });
 }
 
+const redis_script& get_and_delete_script() {
+  static const redis_script script(R"lua(
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+)lua");
+  return script;
+}
+
 }  // namespace kwm::cluster

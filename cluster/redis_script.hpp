@@ -25,6 +25,11 @@ class redis_script {
 void run_script(redis_client& client, const redis_script& script, std::vector<std::string> keys,
                 std::vector<std::string> args, reply_callback done);
 
+// KEYS: one key. Returns its value and deletes it, or nil: a single-use key redeemed once
+// even when several nodes try at the same time (GETDEL needs Redis 6.2; managed services
+// still run older ones).
+const redis_script& get_and_delete_script();
+
 // Helpers for scripts that deal with liveness: Redis's own clock in milliseconds (so
 // deadlines do not depend on the nodes' clocks agreeing), integral numbers as text without
 // an exponent, and whether a node's registry deadline lies in the future.

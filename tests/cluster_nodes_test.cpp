@@ -805,3 +805,153 @@ TEST_CASE("cluster: a join that fails while the owner is dying keeps the others'
   CHECK(heard_after_takeover(*bob, *carol, "still together"));
   CHECK(heard_after_takeover(*carol, *bob, "both ways"));
 }
+
+// -- the MCU across nodes (docs/cluster.md, "MCU pipelines across nodes") -------------------
+
+namespace {
+
+const std::vector<std::pair<std::string, std::string>> mcu_protocol = {
+    {"Sec-WebSocket-Protocol", "kwmmcu-protocol"}};
+
+struct mcu_attach {
+  std::string transaction;
+  int64_t handle = 0;
+};
+
+// The next attach the fake MCU's control socket receives (detaches are skipped).
+mcu_attach next_attach(ws_client& control) {
+  for (int i = 0; i < 10; ++i) {
+    const auto text = control.next_text(20s);
+    REQUIRE_MESSAGE(text.has_value(), "no attach on the MCU's control socket");
+    const auto doc = parse_json(*text);
+    REQUIRE(doc.IsObject());
+    if (str(doc, "type") != "attach") continue;
+    return {str(doc, "transaction"), doc["handle_id"].GetInt64()};
+  }
+  FAIL("no attach among 10 control messages");
+  return {};
+}
+
+std::string mcu_path(const std::string& transaction) {
+  return "/api/kwm/v2/mcu/websocket/" + transaction;
+}
+
+// The MCU's data socket for `attach` on `node`, its pipeline announcement read.
+std::unique_ptr<ws_client> open_data(server_process& node, const mcu_attach& attach) {
+  auto data = std::make_unique<ws_client>(node.port(), mcu_path(attach.transaction), mcu_protocol);
+  REQUIRE(data->is_open());
+  const auto announcement = data->next_text(10s);
+  REQUIRE(announcement.has_value());
+  CHECK(announcement->find(R"("pipeline":"@conference/room")") != std::string::npos);
+  return data;
+}
+
+std::string room_signal(const std::string& target, const std::string& hash, uint64_t id) {
+  return R"({"type":"webrtc","subtype":"webrtc_signal","id":)" + std::to_string(id) +
+         R"(,"target":")" + target +
+         R"(","group":"conference/room","state":"gs","channel":"@conference/room","hash":")" +
+         hash + R"(","v":20180703,"data":{"n":)" + std::to_string(id) + "}}";
+}
+
+std::string signal_from_mcu(const std::string& target, int n) {
+  return R"({"type":"webrtc","subtype":"webrtc_signal","source":"@conference/room","target":")" +
+         target + R"(","channel":"@conference/room","state":"mcu","v":20180703,"data":{"m":)" +
+         std::to_string(n) + "}}";
+}
+
+bool is_signal(const rapidjson::Document& doc) {
+  return has_subtype(doc, "webrtc_signal");
+}
+
+bool is_reset(const rapidjson::Document& doc) {
+  return doc.HasMember("data") && doc["data"].IsObject() && doc["data"].HasMember("group") &&
+         doc["data"]["group"].HasMember("reset");
+}
+
+}  // namespace
+
+TEST_CASE("cluster: an MCU pipeline on one node, its control and data sockets on others") {
+  cluster_of_nodes cluster(3, {"--enable-mcu-api"});
+  ws_client control(cluster.nodes[1]->port(), "/api/kwm/v2/mcu/websocket", mcu_protocol);
+  REQUIRE(control.is_open());
+  auto alice = cluster.peer(0, "alice");
+  auto bob = cluster.peer(1, "bob");
+
+  // alice's group lives on n0; its attach reaches the MCU's control socket on n1.
+  const auto joined = join_reply(*alice, "conference/room");
+  CHECK(str(joined["data"]["pipeline"], "pipeline") == "@conference/room");
+  const auto alice_hash = str(joined, "hash");
+  const auto first = next_attach(control);
+  CHECK(first.handle == 1);
+
+  // The data socket reaches n2. A refused upgrade does not use the transaction up (D11);
+  // once used on n2 it is refused on n0, where the pipeline waits.
+  ws_client no_protocol(cluster.nodes[2]->port(), mcu_path(first.transaction));
+  CHECK(no_protocol.handshake.status == 400);
+  auto data = open_data(*cluster.nodes[2], first);
+  ws_client reused(cluster.nodes[0]->port(), mcu_path(first.transaction), mcu_protocol);
+  CHECK(reused.handshake.status == 404);
+  ws_client unknown(cluster.nodes[1]->port(), mcu_path("no-such-transaction"), mcu_protocol);
+  CHECK(unknown.handshake.status == 404);
+
+  // bob joins through n1's proxy; both members' signals reach the MCU on n2, in order.
+  const auto bob_hash = str(join_reply(*bob, "conference/room"), "hash");
+  alice->send(room_signal("@conference/room", alice_hash, 7));
+  bob->send(room_signal("alice", bob_hash, 8));
+  bob->send(room_signal("alice", bob_hash, 9));
+  for (const auto& [source, id] :
+       std::vector<std::pair<std::string, uint64_t>>{{"alice", 7}, {"bob", 8}, {"bob", 9}}) {
+    std::optional<rapidjson::Document> forwarded;
+    while (!forwarded) {
+      auto text = data->next_text(10s);
+      REQUIRE(text.has_value());
+      auto doc = parse_json(*text);
+      // alice's signal and bob's travel from different nodes: each sender's own order holds.
+      if (str(doc, "source") == source)
+        forwarded = std::move(doc);
+      else
+        CHECK(str(doc, "source") == "alice");
+    }
+    CHECK((*forwarded)["id"].GetUint64() == id);
+  }
+
+  // The MCU's frames reach members on n0 and n1.
+  data->send_text(signal_from_mcu("bob", 1));
+  data->send_text(signal_from_mcu("alice", 2));
+  CHECK(next_matching(*bob, is_signal)["data"]["m"].GetInt() == 1);
+  CHECK(next_matching(*alice, is_signal)["data"]["m"].GetInt() == 2);
+
+  // Not JSON: the pipeline on n0 closes the data socket on n2 (1001) and attaches again.
+  data->send_text("not json");
+  CHECK(data->wait_close(10s) == std::optional<uint16_t>(1001));
+  const auto second = next_attach(control);
+  CHECK(second.handle == first.handle);
+  data = open_data(*cluster.nodes[2], second);
+  next_matching(*alice, is_reset);
+  next_matching(*bob, is_reset);
+
+  // n2 dies with the data socket: the pipeline attaches again; the MCU answers on n1.
+  data.reset();
+  ::kill(cluster.nodes[2]->pid(), SIGKILL);
+  const auto third = next_attach(control);
+  CHECK(third.handle == first.handle);
+  data = open_data(*cluster.nodes[1], third);
+  next_matching(*alice, is_reset);
+  next_matching(*bob, is_reset);
+  data->send_text(signal_from_mcu("bob", 3));
+  CHECK(next_matching(*bob, is_signal)["data"]["m"].GetInt() == 3);
+
+  // n0 dies with the pipeline: its data socket on n1 ends, and the channel's new owner
+  // attaches with a handle of its own.
+  ::kill(cluster.nodes[0]->pid(), SIGKILL);
+  CHECK(data->wait_close(20s).has_value());
+  const auto fourth = next_attach(control);
+  CHECK(fourth.handle != first.handle);
+  data = open_data(*cluster.nodes[1], fourth);
+  bob->send(room_signal("@conference/room", bob_hash, 10));
+  std::optional<std::string> text;
+  do {
+    text = data->next_text(10s);
+    REQUIRE(text.has_value());
+  } while (parse_json(*text)["id"].GetUint64() != 10);
+}

@@ -215,6 +215,58 @@ TEST_CASE("cluster users: after redis lost its data a node rejoins and resyncs")
   CHECK(cluster.redis.query({"PTTL", "kwm:u:erin"}).integer > 0);
 }
 
+TEST_CASE(
+    "cluster MCU: transactions are found on every node and used up once; handles are shared") {
+  cluster_harness cluster;
+  auto& a = cluster.add_node("a");
+  auto& b = cluster.add_node("b");
+  auto& c = cluster.add_node("c");
+  auto find = [](cluster_node& node, const std::string& transaction, bool take) {
+    return must<std::optional<std::string>>(
+        [&](auto done) { node.mcu_transactions().find(transaction, take, std::move(done)); });
+  };
+  must<kwm::cluster::done>([&](auto done) { a.mcu_transactions().issue("tx-1", std::move(done)); });
+  const auto ttl = cluster.redis.query({"PTTL", "kwm:mcu:tx:tx-1"});
+  CHECK(ttl.integer > 25000);
+  CHECK(ttl.integer <= 30000);
+  auto again = await_result<kwm::cluster::done>(
+      [&](auto done) { b.mcu_transactions().issue("tx-1", std::move(done)); });
+  REQUIRE_FALSE(again);
+  CHECK(again.failed().kind == failure::rejected);
+
+  CHECK(find(b, "tx-1", false) == a.id());  // a look does not use it up (D11)
+  CHECK(find(c, "tx-1", false) == a.id());
+  CHECK(find(c, "tx-1", true) == a.id());
+  CHECK(find(b, "tx-1", true) == std::nullopt);
+  CHECK(find(a, "tx-1", false) == std::nullopt);
+  CHECK(find(a, "never-issued", true) == std::nullopt);
+
+  auto handle = [](cluster_node& node) {
+    return must<int64_t>([&](auto done) { node.mcu_transactions().next_handle(std::move(done)); });
+  };
+  CHECK(handle(a) == 1);
+  CHECK(handle(b) == 2);
+  CHECK(handle(a) == 3);
+}
+
+TEST_CASE("cluster MCU: control sockets are counted per node apart from every user") {
+  cluster_harness cluster;
+  auto& a = cluster.add_node("a");
+  auto& b = cluster.add_node("b");
+  const std::string holder(kwm::cluster::key_space::mcu_control_holder);
+  must<admission>([&](auto done) { a.mcu_controls().admit(holder, 0, std::move(done)); });
+  must<admission>([&](auto done) { a.mcu_controls().admit(holder, 0, std::move(done)); });
+  auto found = must<std::vector<kwm::cluster::node_connections>>(
+      [&](auto done) { b.mcu_controls().locate(holder, std::move(done)); });
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].node == a.id());
+  CHECK(found[0].connections == 2);
+  CHECK(cluster.redis.query({"HGET", "kwm:mcu:u:control", a.id()}).text == "2");
+  // A user who happens to be called like the holder is another hash.
+  CHECK(locate(b, holder).empty());
+  CHECK(cluster.redis.query({"EXISTS", "kwm:u:control"}).integer == 0);
+}
+
 TEST_CASE("cluster registry: nodes see each other, leave at once, and expire after a crash") {
   cluster_harness cluster;
   auto& a = cluster.add_node("a");
