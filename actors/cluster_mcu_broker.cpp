@@ -52,8 +52,12 @@ struct cluster_mcu_broker_state {
   open_promises promises;  // attaches and claims waiting for Redis
   // By (the socket's node, the socket's id there).
   std::map<std::pair<std::string, uint64_t>, bridged_socket> bridged;
-  // Relays of sockets on this node for pipelines elsewhere: socket id → the pipeline's node.
-  std::unordered_map<uint64_t, std::string> relays;
+  // Relays of sockets on this node for pipelines elsewhere, by socket (relay) id.
+  struct relay_in_use {
+    pipeline_actor relay;
+    std::string node;  // the pipeline's
+  };
+  std::unordered_map<uint64_t, relay_in_use> relays;
   // Relays made when a transaction of another node was looked up (the upgrade is not yet
   // accepted), until taken or swept.
   std::unordered_map<std::string, looked_up_relay> looked_up;
@@ -168,7 +172,7 @@ void claim_elsewhere(self_pointer self, const std::string& transaction, bool tak
               if (!take) st.looked_up[transaction] = {relay, self->clock().now()};
             }
             if (take) {
-              st.relays[relay.id()] = node;
+              st.relays[relay.id()] = {relay, node};
               self->monitor(relay);
             }
             promise.deliver(relay);
@@ -240,6 +244,8 @@ cluster_mcu_broker_actor::behavior_type cluster_mcu_broker(self_pointer self,
     self->state.promises.fail_all();
     for (auto& [transaction, relay] : self->state.looked_up)
       caf::anon_send(relay.relay, detach_atom::value);
+    // Relays in use end with their socket; at shutdown they must not wait for it.
+    for (auto& [id, relay] : self->state.relays) caf::anon_send(relay.relay, detach_atom::value);
     self->quit(exit.reason);
   });
   return {
@@ -324,8 +330,8 @@ cluster_mcu_broker_actor::behavior_type cluster_mcu_broker(self_pointer self,
         }
         // A pipeline's node died: its sockets here close (the MCU sees them end); the
         // channel's new owner attaches anew.
-        for (const auto& [socket, node] : st.relays)
-          if (!alive(node)) st.link->close_socket(socket);
+        for (const auto& [socket, relay] : st.relays)
+          if (!alive(relay.node)) st.link->close_socket(socket);
       },
       [=](rejoin_atom) { write_control_count(self); },
       [=](refresh_atom) {
