@@ -952,10 +952,12 @@ TEST_CASE("cluster: an MCU pipeline on one node, its control and data sockets on
   } while (parse_json(*text)["id"].GetUint64() != 10);
 
   // A node that relays a data socket in use ends cleanly on SIGTERM.
+  // The MCU drops this data socket itself (no close frame) on the node that took the channel
+  // over: the pipeline there attaches again, with its own handle.
   auto& relaying = cluster.add({"--enable-mcu-api"});
-  data->send_text("not json");  // the pipeline closes this socket and attaches again
-  CHECK(data->wait_close(10s) == std::optional<uint16_t>(1001));
+  data.reset();
   const auto fifth = next_attach(control);
+  CHECK(fifth.handle == fourth.handle);
   data = open_data(relaying, fifth);
   bob->send(room_signal("@conference/room", bob_hash, 11));
   do {

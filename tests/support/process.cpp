@@ -50,6 +50,9 @@ child_process::child_process(const std::vector<std::string>& args,
     ::close(err_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
+    // The child must not keep the test's sockets open: a client socket the test closes
+    // would stay connected through the child's copy, and the server would never see it end.
+    ::close_range(3, ~0U, 0);
     if (directory != nullptr && ::chdir(directory) != 0) ::_exit(126);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
