@@ -76,6 +76,7 @@ using retarget_atom = caf::atom_constant<caf::atom("retarget")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using op_atom = caf::atom_constant<caf::atom("op")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 // -- connection: one per RTM WebSocket ---------------------------------------------------
 
@@ -403,9 +404,11 @@ struct cluster_task {
   std::function<void()> run;
 };
 
-// The alive node ids (sorted), from the node's heartbeat.
+// The alive node ids (sorted), from the node's heartbeat, and those of them that announced
+// their drain (sorted; a draining node is alive until it leaves, but owns nothing any more).
 struct node_list {
   std::vector<std::string> alive;
+  std::vector<std::string> draining;
 };
 
 // An operation of a connection on another node for a channel owned here (decoded from the
@@ -450,9 +453,14 @@ using cluster_registry_actor = channel_registry_actor::extend<
     // user as its creator); an invalid handle otherwise, also when taking it would pass a
     // cap of live channels (N7).
     caf::replies_to<owned_atom, std::string, std::string>::with<channel_actor>,
-    // From the gateway: the alive nodes changed. Proxies of channels whose owner died are
-    // taken over here or pointed at the new owner.
+    // From the gateway: the alive nodes changed, or a node announced its drain. Proxies of
+    // channels whose owner died or drains are taken over here or pointed at the new owner.
     caf::reacts_to<nodes_atom, node_list>,
+    // From the runtime at SIGTERM, before the goodbyes: give up the lease of every owned
+    // channel, then tell the other nodes (a `draining` notice), so that the members there
+    // move to a new owner while this node drains and its own clients, reconnecting
+    // elsewhere, find that owner. Answers once the notice is out (false: Redis failed it).
+    caf::replies_to<drain_atom>::with<bool>,
     // From the cluster node after an outage: acquire every owned lease again; a channel
     // whose lease another node holds now is handed over (its members rejoin there).
     caf::reacts_to<rejoin_atom>,

@@ -4,6 +4,9 @@
 // --cluster-redis.
 #include <caf/fwd.hpp>
 
+#include <chrono>
+#include <functional>
+
 #include "actors/actors.hpp"
 #include "actors/admin_tokens.hpp"
 #include "actors/channel.hpp"
@@ -32,6 +35,11 @@ cluster_directory_actor spawn_cluster_directory(caf::actor_system& system,
 cluster_registry_actor spawn_cluster_registry(caf::actor_system& system, cluster_link_pointer link,
                                               user_directory_actor directory,
                                               channel_settings settings);
+
+// The registry's drain (drain_atom), for code outside actors: `then` runs once the notice is
+// out, or after `timeout` (Redis slow or down), on an actor thread.
+void hand_channels_over(caf::actor_system& system, cluster_registry_actor registry,
+                        std::chrono::milliseconds timeout, std::function<void()> then);
 
 // A channel owned by `owner`, as the connections of this node see it; it retires itself from
 // `registry` when it ends.

@@ -2,6 +2,8 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
+
 #include "cluster/bus_messages.hpp"
 
 namespace kwm::actors {
@@ -158,9 +160,23 @@ void cluster_link::start(cluster_gateway_actor gateway) {
                                         std::string(message->user), std::string(message->body)},
                        bus_responder{std::move(respond)});
       });
-  node_.on_nodes_change([gateway](const std::vector<std::string>& alive) {
-    caf::anon_send(gateway, nodes_atom::value, node_list{alive});
+  node_.on_nodes_change(
+      [this, gateway](const std::vector<std::string>&) mutable { report_nodes(gateway); });
+}
+
+void cluster_link::report_nodes(cluster_gateway_actor& gateway) {
+  auto alive = node_.alive_nodes();
+  // A drained node's notice goes with the node (its id is never used again).
+  std::erase_if(draining_, [&](const std::string& node) {
+    return !std::binary_search(alive.begin(), alive.end(), node);
   });
+  caf::anon_send(gateway, nodes_atom::value, node_list{std::move(alive), draining_});
+}
+
+void cluster_link::announce_draining(cluster::callback<int64_t> finished) {
+  node_.bus().broadcast(
+      cluster::encode(self(), cluster::node_event_message{cluster::node_event_kind::draining}),
+      std::move(finished));
 }
 
 void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway_actor& gateway) {
@@ -225,8 +241,18 @@ void cluster_link::receive(const cluster::bus_envelope& message, cluster_gateway
                                       std::string(operation->user), std::string(operation->body)});
       return;
     }
+    case cluster::bus_kind::node_event: {
+      const auto event = cluster::decode_node_event(message.body);
+      // `leaving` needs nothing here: the heartbeat tells the same a moment later.
+      if (!event || event->event != cluster::node_event_kind::draining) return;
+      const std::string origin(message.origin);
+      const auto at = std::lower_bound(draining_.begin(), draining_.end(), origin);
+      if (at != draining_.end() && *at == origin) return;
+      draining_.insert(at, origin);
+      return report_nodes(gateway);
+    }
     default:
-      return;  // node events: the registry's heartbeat tells the same, a little later
+      return;
   }
 }
 

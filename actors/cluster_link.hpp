@@ -13,7 +13,8 @@
 // * Fencing: frames of a channel carry this node's token for it when it owns the channel;
 //   received frames with an older token than the newest known for their channel are
 //   dropped (cluster/fence_table.hpp). The registry tells the link the tokens.
-// * The bus's receiving end: frames to local sockets, operations to the gateway actor.
+// * The bus's receiving end: frames to local sockets, operations to the gateway actor, and
+//   the nodes' changes (the heartbeat's alive list, `draining` notices) to the gateway.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -82,11 +83,15 @@ class cluster_link {
   void request_op(const std::string& node, const std::string& channel, cluster_op op,
                   std::string_view user, uint64_t connection, std::string_view body,
                   cluster::callback<std::string> finished);
+  // Tells every other node that this one drains (after its leases were given up).
+  void announce_draining(cluster::callback<int64_t> finished);
 
  private:
   friend class cluster_outbox;
   std::shared_ptr<cluster_outbox> outbox(const std::string& node);
   void receive(const cluster::bus_envelope& message, cluster_gateway_actor& gateway);
+  // The alive list and the draining nodes among them, to the gateway (the client's thread).
+  void report_nodes(cluster_gateway_actor& gateway);
   // The send_replacing key for a frame from `origin` with the sender's `key` (0: send plainly).
   uint64_t local_replace_key(std::string_view origin, uint64_t key);
 
@@ -98,6 +103,8 @@ class cluster_link {
   // only, like receive).
   std::unordered_map<std::string, uint64_t> node_numbers_;
   cluster::fence_table fences_;  // the Redis client's thread only
+  // Alive nodes that announced their drain, sorted (the Redis client's thread only).
+  std::vector<std::string> draining_;
   std::mutex outboxes_mutex_;
   std::unordered_map<std::string, std::shared_ptr<cluster_outbox>> outboxes_;
 };

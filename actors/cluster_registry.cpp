@@ -17,7 +17,10 @@
 //   proxy hands its members to a new local channel, the others point theirs at the winner.
 // * An owner that finds its lease taken (it was paused or cut off past the node TTL) hands
 //   the channel over: a proxy to the new owner replaces it, and its members rejoin there.
+// * Drain (SIGTERM): the node gives up every lease and says so; the other nodes' proxies
+//   then race for the leases as after a death, while this node still says goodbye.
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -65,6 +68,8 @@ struct cluster_registry_state {
   // Resolutions waiting for a lease call, by channel id: later requests for the same id
   // join the first one's answer.
   std::unordered_map<std::string, std::vector<std::function<void(const channel_actor&)>>> pending;
+  // Set by the drain: the leases are given up, and no renewal or rejoin takes them back.
+  bool draining = false;
 };
 
 using self_pointer = cluster_registry_actor::stateful_pointer<cluster_registry_state>;
@@ -200,6 +205,11 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
       resume_in<cluster::lease>(handle_of(self), [=](const cluster::result<cluster::lease>& lease) {
         auto& st = self->state;
         if (!lease || lease->owner.empty()) return;  // tried again at the next change of nodes
+        auto followed = st.proxies.find(id);
+        // Still the same owner (a draining node that could not give its lease up): nothing
+        // moved, so the members stay; its death, later, is the next change of nodes.
+        if (!lease->mine && followed != st.proxies.end() && followed->second.owner == lease->owner)
+          return;
         if (lease->mine) {
           auto local = known(st, id);
           // Kept even past --rtm-max-channels: its members are already in it.
@@ -209,8 +219,8 @@ void take_over(self_pointer self, const std::string& id, remote_channel_actor pr
           return self->send(proxy, retarget_atom::value, local, std::string(), lease->fence);
         }
         // (A proxy that ended meanwhile left nothing to follow: no token to keep for it.)
-        if (auto it = st.proxies.find(id); it != st.proxies.end()) {
-          it->second.owner = lease->owner;
+        if (followed != st.proxies.end()) {
+          followed->second.owner = lease->owner;
           st.link->known_fence(id, lease->fence);
         }
         self->send(proxy, retarget_atom::value, channel_actor{}, lease->owner, lease->fence);
@@ -342,11 +352,44 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         forget(self, channel.address());
       },
       [=](nodes_atom, const node_list& nodes) {
+        const auto listed = [](const std::vector<std::string>& sorted, const std::string& node) {
+          return std::binary_search(sorted.begin(), sorted.end(), node);
+        };
         for (const auto& [id, proxy] : self->state.proxies)
-          if (!std::binary_search(nodes.alive.begin(), nodes.alive.end(), proxy.owner))
+          if (!listed(nodes.alive, proxy.owner) || listed(nodes.draining, proxy.owner))
             take_over(self, id, proxy.actor);
       },
+      [=](drain_atom) -> caf::typed_response_promise<bool> {
+        auto promise = self->state.promises.keep(self->make_response_promise<bool>());
+        auto& st = self->state;
+        st.draining = true;
+        std::vector<std::pair<std::string, uint64_t>> leases;
+        for (const auto& [id, channel] : st.owned)
+          if (channel.fence != 0) leases.emplace_back(id, channel.fence);
+        log::info("cluster: draining, giving up the owned channels",
+                  {{"channels", std::to_string(leases.size())}});
+        // The notice follows the releases, so a node that hears it finds the leases free.
+        auto announce = [=]() mutable {
+          self->state.link->announce_draining(resume_in<int64_t>(
+              handle_of(self), [=](const cluster::result<int64_t>& sent) mutable {
+                promise.deliver(static_cast<bool>(sent));
+              }));
+        };
+        if (leases.empty()) {
+          announce();
+          return promise.handle();
+        }
+        auto remaining = std::make_shared<std::size_t>(leases.size());
+        for (auto& [id, fence] : leases)
+          st.link->node().leases().release(
+              id, fence,
+              resume_in<bool>(handle_of(self), [=](const cluster::result<bool>&) mutable {
+                if (--*remaining == 0) announce();
+              }));
+        return promise.handle();
+      },
       [=](rejoin_atom) {
+        if (self->state.draining) return;
         for (const auto& entry : self->state.owned) confirm_lease(self, entry.first);
       },
       [=](sweep_atom) {
@@ -359,6 +402,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         self->delayed_send(self, sweep_period(st.settings), sweep_atom::value);
       },
       [=](renew_atom) {
+        if (self->state.draining) return;
         std::vector<std::pair<std::string, uint64_t>> leases;
         for (const auto& [id, channel] : self->state.owned)
           if (channel.fence != 0) leases.emplace_back(id, channel.fence);
@@ -392,6 +436,14 @@ cluster_registry_actor spawn_cluster_registry(caf::actor_system& system, cluster
                                               user_directory_actor directory,
                                               channel_settings settings) {
   return system.spawn(cluster_registry, std::move(link), std::move(directory), std::move(settings));
+}
+
+void hand_channels_over(caf::actor_system& system, cluster_registry_actor registry,
+                        std::chrono::milliseconds timeout, std::function<void()> then) {
+  system.spawn([=](caf::event_based_actor* self) {
+    self->request(registry, timeout, drain_atom::value)
+        .then([=](bool) { then(); }, [=](caf::error&) { then(); });
+  });
 }
 
 }  // namespace kwm::actors

@@ -38,6 +38,9 @@
 namespace kwm::app {
 namespace {
 
+// How long a draining node waits for Redis to take its leases back (its command timeout).
+constexpr std::chrono::milliseconds hand_over_timeout{3000};
+
 std::size_t or_cores(std::size_t configured) {
   if (configured != 0) return configured;
   const unsigned cores = std::thread::hardware_concurrency();
@@ -82,6 +85,7 @@ struct server_runtime::impl {
   // Cluster mode only; declared after the system so that it ends first (its callbacks hold
   // actor handles).
   std::unique_ptr<cluster_runtime> cluster;
+  actors::cluster_registry_actor cluster_registry;
   actors::cluster_gateway_actor gateway;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
@@ -102,18 +106,29 @@ struct server_runtime::impl {
       if (request == 1) {
         notify_stopping();
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
-        // The listener stays open while the connections drain, answering 503 (health checks
-        // included), so that a load balancer sends new clients elsewhere.
-        server->begin_drain();
-        if (metrics_server) metrics_server->begin_shutdown();
-        drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
-        drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));
-        poll_drain();
+        // Cluster mode: the channels go to other nodes before the goodbyes, so that clients
+        // reconnecting elsewhere find their new owner (docs/cluster.md, "Drain on SIGTERM").
+        if (cluster_registry)
+          return actors::hand_channels_over(system, cluster_registry, hand_over_timeout, [this] {
+            boost::asio::post(pool.context(0), [this] { begin_drain(); });
+          });
+        begin_drain();
       } else if (request == 2) {
         log::warn("second shutdown request: closing every connection now");
         force_stop();
       }
     });
+  }
+
+  void begin_drain() {
+    if (shutdown_requests.load() > 1) return;  // a second request closed everything meanwhile
+    // The listener stays open while the connections drain, answering 503 (health checks
+    // included), so that a load balancer sends new clients elsewhere.
+    server->begin_drain();
+    if (metrics_server) metrics_server->begin_shutdown();
+    drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+    drain_timer = std::make_unique<boost::asio::steady_timer>(pool.context(0));
+    poll_drain();
   }
 
   // SIGHUP: the TLS pair is read again (D24); there is nothing else to reload.
@@ -199,6 +214,7 @@ struct server_runtime::impl {
     directory = cluster_directory;
     auto registry = actors::spawn_cluster_registry(system, link, directory, options.channels);
     channels = registry;
+    cluster_registry = registry;
     gateway = actors::spawn_cluster_gateway(system, link, registry, mcu_broker);
     link->start(gateway);
     cluster->node().on_rejoin([cluster_directory, registry, mcu_broker] {

@@ -436,6 +436,49 @@ TEST_CASE("cluster: a draining node answers 503 to /health-check until it exits"
   CHECK(draining.exit_status() == 0);
 }
 
+// The drain hands the node's channels over before its goodbyes: members on other nodes move to
+// a new owner while the node still drains, and its own clients, reconnecting elsewhere, join
+// that owner. One move, not a second one when the node finally exits.
+TEST_CASE("cluster: a draining node hands its groups over before it says goodbye") {
+  cluster_of_nodes cluster(3, {"--with-metrics", "--metrics-listen", "127.0.0.1:0"});
+  auto [alice, bob, carol] = room_on_three_nodes(cluster);
+  auto& draining = *cluster.nodes[0];
+  held_request in_progress(draining.port(), "/health-check");    // holds the drain open
+  REQUIRE(draining.call("GET", "/health-check").status == 200);  // (once it is accepted)
+  ::kill(draining.pid(), SIGTERM);
+  next_matching(*alice,
+                [](const rapidjson::Document& doc) { return str(doc, "type") == "goodbye"; });
+  const auto takeovers = [&] {
+    int found = 0;
+    for (std::size_t index : {1, 2}) {
+      const auto log = cluster.nodes[index]->log();
+      for (auto at = log.find("cluster channel taken over"); at != std::string::npos;
+           at = log.find("cluster channel taken over", at + 1))
+        ++found;
+    }
+    return found;
+  };
+  CHECK(within([&] { return takeovers() == 1; }));
+  CHECK(draining.alive());
+  CHECK(heard_after_takeover(*bob, *carol, "moved while it drains"));
+  auto alice_again = cluster.peer(1, "alice");
+  CHECK(join(*alice_again, "room") == abc);
+  CHECK(draining.alive());
+
+  CHECK(in_progress.finish().status == 200);
+  REQUIRE(within([&] { return !draining.alive(); }));
+  CHECK(draining.exit_status() == 0);
+  for (std::size_t index : {1, 2})
+    CHECK(within([&] {
+      const auto name = "n" + std::to_string(index);
+      return http_call(cluster.nodes[index]->metrics_port(), "GET", "/metrics")
+                 .body.find("kwmserver_cluster_nodes_alive{node=\"" + name + "\"} 2") !=
+             std::string::npos;
+    }));
+  CHECK(heard_after_takeover(*carol, *alice_again, "still one group"));
+  CHECK(takeovers() == 1);
+}
+
 TEST_CASE("cluster: admin tokens, their records and revocations are shared by every node") {
   temp_dir dir;
   dir.write("key", std::string(32, 'k'));
