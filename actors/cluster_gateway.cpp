@@ -2,7 +2,9 @@
 // operations of members on other nodes reach the channel actors as if those members were
 // local. Each remote member connection is a `remote_member` ghost on this node: a
 // connection_actor whose sink publishes to the member's node, so the channel actor treats
-// it like any member (monitor, replacement, chat sequencing) and needs no change.
+// it like any member (monitor, replacement, chat sequencing) and needs no change. A ghost
+// ends with its connection (`leave`), with its node, or once no channel here that it joined
+// is left (a channel ends, or closes after it moved to another node).
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "actors/cluster_actors.hpp"
@@ -50,34 +53,80 @@ connection_actor::behavior_type remote_member(
 
 // -- the gateway -----------------------------------------------------------------------------
 
+using ghost_key = std::pair<std::string, uint64_t>;  // (node, connection)
+
+struct ghost {
+  connection_actor actor;
+  std::size_t channels = 0;       // channels here that admitted it and have not ended
+  std::size_t joins_waiting = 0;  // joins on their way to a channel
+};
+
 struct cluster_gateway_state {
   static inline const char* name = "cluster_gateway";
   cluster_link_pointer link;
   cluster_registry_actor registry;
   cluster_mcu_broker_actor mcu;  // invalid without --enable-mcu-api
-  std::map<std::pair<std::string, uint64_t>, connection_actor> ghosts;  // by (node, connection)
-  std::unordered_map<std::string, channel_actor> channels;   // resolved owned channels
+  std::map<ghost_key, ghost> ghosts;
+  std::unordered_map<std::string, channel_actor> channels;  // resolved owned channels
+  // The ghosts each of those channels admitted (keys of ghosts that ended may remain).
+  std::unordered_map<caf::actor_addr, std::set<ghost_key>> members_by_channel;
 };
 
 using self_pointer = cluster_gateway_actor::stateful_pointer<cluster_gateway_state>;
 
-const connection_actor& ghost_of(self_pointer self, const remote_operation& op) {
+ghost& ghost_of(self_pointer self, const remote_operation& op) {
   auto& st = self->state;
   auto [it, added] = st.ghosts.try_emplace({op.node, op.connection});
-  if (added) it->second = self->system().spawn(remote_member, st.link, op.node, op.connection);
+  if (added) {
+    it->second.actor = self->system().spawn(remote_member, st.link, op.node, op.connection);
+    st.link->remote_members.fetch_add(1, std::memory_order_relaxed);
+  }
   return it->second;
 }
 
 connection_actor existing_ghost(self_pointer self, const remote_operation& op) {
   auto& ghosts = self->state.ghosts;
   auto it = ghosts.find({op.node, op.connection});
-  return it == ghosts.end() ? connection_actor{} : it->second;
+  return it == ghosts.end() ? connection_actor{} : it->second.actor;
 }
 
-void end_ghost(self_pointer self,
-               std::map<std::pair<std::string, uint64_t>, connection_actor>::iterator it) {
-  caf::anon_send_exit(it->second, caf::exit_reason::user_shutdown);
+void end_ghost(self_pointer self, std::map<ghost_key, ghost>::iterator it) {
+  caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
   self->state.ghosts.erase(it);
+  self->state.link->remote_members.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// A ghost that no channel here holds and no join waits for is a member of nothing here.
+void end_ghost_if_unused(self_pointer self, const ghost_key& key) {
+  auto it = self->state.ghosts.find(key);
+  if (it != self->state.ghosts.end() && it->second.channels == 0 && it->second.joins_waiting == 0)
+    end_ghost(self, it);
+}
+
+// The answer to a ghost's join arrived (`admitted_by`: the channel, when it admitted it).
+void join_answered(self_pointer self, const ghost_key& key, const channel_actor& admitted_by) {
+  auto& st = self->state;
+  auto it = st.ghosts.find(key);
+  if (it == st.ghosts.end()) return;  // its connection or node ended meanwhile
+  --it->second.joins_waiting;
+  if (admitted_by && st.members_by_channel[admitted_by.address()].insert(key).second)
+    ++it->second.channels;
+  end_ghost_if_unused(self, key);
+}
+
+// An owned channel ended: the ghosts it admitted are no longer members of it.
+void channel_ended(self_pointer self, const caf::actor_addr& channel) {
+  auto& st = self->state;
+  auto admitted = st.members_by_channel.find(channel);
+  if (admitted == st.members_by_channel.end()) return;
+  const auto keys = std::move(admitted->second);
+  st.members_by_channel.erase(admitted);
+  for (const auto& key : keys) {
+    auto it = st.ghosts.find(key);
+    if (it == st.ghosts.end()) continue;
+    --it->second.channels;
+    end_ghost_if_unused(self, key);
+  }
 }
 
 // Runs `next` with the owned channel (invalid when this node does not own it). Later
@@ -135,21 +184,30 @@ void join_owned(self_pointer self, const remote_operation& op, const join_reques
   with_owned(self, op.channel, op.user, [=](const channel_actor& channel) {
     if (!channel) return responder.respond(encode_join_moved());
     auto join = request;
+    auto& member = ghost_of(self, op);
+    ++member.joins_waiting;
+    const ghost_key key{op.node, op.connection};
     // The sink is the membership's: its frames carry the channel, for fencing.
-    join.joiner = connection_ref{op.user, std::move(join.joiner.display_name), ghost_of(self, op),
+    join.joiner = connection_ref{op.user, std::move(join.joiner.display_name), member.actor,
                                  self->state.link->member_sink(op.node, op.connection, op.channel)};
     self->request(channel, caf::infinite, join_atom::value, std::move(join))
-        .then([=](const join_result& joined) { responder.respond(encode_join_result(joined)); },
-              [=](const caf::error&) {
-                auto& channels = self->state.channels;
-                if (auto it = channels.find(op.channel);
-                    it != channels.end() && it->second == channel) {
-                  self->demonitor(channel.address());
-                  channels.erase(it);
-                }
-                if (may_retry) return join_owned(self, op, request, responder, false);
-                responder.respond(encode_join_moved());
-              });
+        .then(
+            [=](const join_result& joined) {
+              join_answered(self, key, is_membership(joined.outcome) ? channel : channel_actor{});
+              responder.respond(encode_join_result(joined));
+            },
+            [=](const caf::error&) {
+              join_answered(self, key, channel_actor{});
+              auto& channels = self->state.channels;
+              if (auto it = channels.find(op.channel);
+                  it != channels.end() && it->second == channel) {
+                self->demonitor(channel.address());
+                channels.erase(it);
+                channel_ended(self, channel.address());  // its down message is not coming
+              }
+              if (may_retry) return join_owned(self, op, request, responder, false);
+              responder.respond(encode_join_moved());
+            });
   });
 }
 
@@ -181,6 +239,7 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
   self->state.registry = std::move(registry);
   self->state.mcu = std::move(mcu);
   self->set_down_handler([=](caf::down_msg& down) {
+    channel_ended(self, down.source);
     auto& channels = self->state.channels;
     for (auto it = channels.begin(); it != channels.end(); ++it)
       if (it->second.address() == down.source) {
@@ -206,7 +265,7 @@ cluster_gateway_actor::behavior_type cluster_gateway(self_pointer self, cluster_
       },
       [=](shutdown_atom) {
         for (auto& [key, member] : self->state.ghosts)
-          caf::anon_send_exit(member, caf::exit_reason::user_shutdown);
+          caf::anon_send_exit(member.actor, caf::exit_reason::user_shutdown);
         self->quit(caf::exit_reason::user_shutdown);
       },
   };

@@ -44,6 +44,8 @@ class cluster_link {
   std::atomic<int64_t> channels_owned{0};
   // Owned channels handed to a node that took their lease (the registry counts).
   std::atomic<uint64_t> handovers{0};
+  // Ghosts here of other nodes' connections that joined channels owned here (the gateway's).
+  std::atomic<int64_t> remote_members{0};
   // Frames of a channel from an owner older than the one this node knows, dropped.
   std::atomic<uint64_t> stale_frames{0};
   const std::string& self() const { return node_.id(); }

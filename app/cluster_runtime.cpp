@@ -83,6 +83,9 @@ void cluster_runtime::add_metrics(std::vector<protocol::metric_family>& out) con
          relaxed(metrics.nodes_alive));
   series("channels_owned", "gauge", "Channels whose owner is this node",
          relaxed(link_->channels_owned));
+  series("remote_members", "gauge",
+         "Connections of other nodes that are members of channels owned here",
+         relaxed(link_->remote_members));
   series("channel_handovers_total", "counter",
          "Owned channels handed to the node that took their lease over", relaxed(link_->handovers));
   series("stale_frames_dropped_total", "counter",

@@ -813,6 +813,12 @@ TEST_CASE("cluster: after a takeover a replaced connection's group cap is releas
 TEST_CASE("cluster: an owner node that was paused hands its group to the node that took it") {
   cluster_of_nodes cluster(3, {"--with-metrics", "--metrics-listen", "127.0.0.1:0"});
   auto [alice, bob, carol] = room_on_three_nodes(cluster);
+  const auto remote_members_of_n0 = [&](int count) {
+    return http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics")
+               .body.find("kwmserver_cluster_remote_members{node=\"n0\"} " + std::to_string(count) +
+                          "\n") != std::string::npos;
+  };
+  CHECK(remote_members_of_n0(2));  // bob's and carol's ghosts
   ::kill(cluster.nodes[0]->pid(), SIGSTOP);
   CHECK(heard_after_takeover(*bob, *carol, "while paused"));
   ::kill(cluster.nodes[0]->pid(), SIGCONT);
@@ -829,6 +835,8 @@ TEST_CASE("cluster: an owner node that was paused hands its group to the node th
   CHECK_MESSAGE(
       metrics.find("kwmserver_cluster_channel_handovers_total{node=\"n0\"} 1") != std::string::npos,
       metrics);
+  // bob's and carol's ghosts on n0 went with the channel that moved (n0 owns nothing now).
+  CHECK(within([&] { return remote_members_of_n0(0); }));
 }
 
 // Found by an attack session: between an owner's kill -9 and the end of its node TTL, a join
