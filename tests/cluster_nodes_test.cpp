@@ -820,6 +820,12 @@ TEST_CASE("cluster: an owner node that was paused hands its group to the node th
   };
   CHECK(remote_members_of_n0(2));  // bob's and carol's ghosts
   ::kill(cluster.nodes[0]->pid(), SIGSTOP);
+  // Until another node took the group over: under load the chat below could otherwise be
+  // heard through n0 before the signal stopped it, and n0 would resume still the owner.
+  REQUIRE(within([&] {
+    return cluster.nodes[1]->log().find("cluster channel taken over") != std::string::npos ||
+           cluster.nodes[2]->log().find("cluster channel taken over") != std::string::npos;
+  }));
   CHECK(heard_after_takeover(*bob, *carol, "while paused"));
   ::kill(cluster.nodes[0]->pid(), SIGCONT);
   // alice, still connected to the resumed node, is a member of the new owner's group again.
@@ -830,7 +836,10 @@ TEST_CASE("cluster: an owner node that was paused hands its group to the node th
   }));
   CHECK(heard_after_takeover(*alice, *dave, "back"));
   CHECK(heard_after_takeover(*dave, *alice, "welcome back"));
-  CHECK(cluster.nodes[0]->log().find("cluster channel handed over") != std::string::npos);
+  // (Within: a thread of the test reads the node's output; the line may not be read yet.)
+  CHECK(within([&] {
+    return cluster.nodes[0]->log().find("cluster channel handed over") != std::string::npos;
+  }));
   const auto metrics = http_call(cluster.nodes[0]->metrics_port(), "GET", "/metrics").body;
   CHECK_MESSAGE(
       metrics.find("kwmserver_cluster_channel_handovers_total{node=\"n0\"} 1") != std::string::npos,
