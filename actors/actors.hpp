@@ -201,6 +201,9 @@ struct join_request {
   // member or the channel is pipelined).
   std::string answer_target;
   net::frame answer;
+  // A member's rejoin after its channel moved to another node (cluster mode): the list it
+  // holds is the old owner's, so a group sends it the current one.
+  bool rejoin = false;
 };
 
 struct join_result {

@@ -93,12 +93,18 @@ void announce_departure(self_pointer self, const connection_ref& gone) {
 }
 
 // What a join sends before its side effects (D21): the group reply to the joiner, or the
-// accepted answer to the caller.
+// accepted answer to the caller. A member that rejoins after the channel moved to this owner
+// (cluster mode) holds the old owner's member list: it gets this one's, as every other
+// member does when the list changes.
 void send_join_first(const channel_state& st, const channel_member& joined,
                      const join_request& request) {
   if (request.reply) {
     joined.connection.sink->send(net::make_frame(protocol::render_channel_message(
         request.reply->reply_to, st.id, request.reply->hash, group_update(st, true))));
+  } else if (request.rejoin && st.is_group()) {
+    joined.connection.sink->send_replacing(
+        net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false))),
+        st.list_key);
   }
   // Members of a pipelined channel only talk to the MCU.
   if (!request.answer || st.pipeline) return;

@@ -160,17 +160,22 @@ void cluster_link::start(cluster_gateway_actor gateway) {
                                         std::string(message->user), std::string(message->body)},
                        bus_responder{std::move(respond)});
       });
-  node_.on_nodes_change(
-      [this, gateway](const std::vector<std::string>&) mutable { report_nodes(gateway); });
+  node_.on_nodes_change([this, gateway](const std::vector<std::string>& alive) mutable {
+    alive_ = alive;
+    heard_alive_ = true;
+    report_nodes(gateway);
+  });
 }
 
 void cluster_link::report_nodes(cluster_gateway_actor& gateway) {
-  auto alive = node_.alive_nodes();
+  // Before the heartbeat's first list a notice only waits: an empty list would tell the
+  // gateway and the registry that every other node died (their ghosts would end).
+  if (!heard_alive_) return;
   // A drained node's notice goes with the node (its id is never used again).
   std::erase_if(draining_, [&](const std::string& node) {
-    return !std::binary_search(alive.begin(), alive.end(), node);
+    return !std::binary_search(alive_.begin(), alive_.end(), node);
   });
-  caf::anon_send(gateway, nodes_atom::value, node_list{std::move(alive), draining_});
+  caf::anon_send(gateway, nodes_atom::value, node_list{alive_, draining_});
 }
 
 void cluster_link::announce_draining(cluster::callback<int64_t> finished) {

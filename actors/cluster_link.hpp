@@ -105,7 +105,10 @@ class cluster_link {
   // only, like receive).
   std::unordered_map<std::string, uint64_t> node_numbers_;
   cluster::fence_table fences_;  // the Redis client's thread only
-  // Alive nodes that announced their drain, sorted (the Redis client's thread only).
+  // The heartbeat's last list of alive nodes, and those of them that announced their drain,
+  // sorted (the Redis client's thread only, as the node's observers).
+  std::vector<std::string> alive_;
+  bool heard_alive_ = false;
   std::vector<std::string> draining_;
   std::mutex outboxes_mutex_;
   std::unordered_map<std::string, std::shared_ptr<cluster_outbox>> outboxes_;

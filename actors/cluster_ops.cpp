@@ -14,6 +14,7 @@ std::string encode_join_request(const join_request& request) {
   out.bytes(request.answer_target);
   out.byte(request.answer ? 1 : 0);
   out.bytes(request.answer ? std::string_view(*request.answer) : std::string_view());
+  out.byte(request.rejoin ? 1 : 0);  // appended: absent in an older node's requests
   return out.take();
 }
 
@@ -31,6 +32,7 @@ std::optional<join_request> decode_join_request(std::string_view body) {
   const auto answer = in.bytes();
   if (has_answer) request.answer = net::make_frame(std::string(answer));
   if (!in.ok()) return std::nullopt;
+  request.rejoin = in.remaining() > 0 && in.byte() == 1;
   return request;
 }
 

@@ -276,7 +276,9 @@ void rejoin_member(connection_self self, const std::string& id, const channel_ac
   };
   if (!channel) return again();
   // It is a member already: joining the moved channel does not create it.
-  self->request(channel, caf::infinite, join_atom::value, join_request(self_ref(self), true))
+  join_request rejoin(self_ref(self), true);
+  rejoin.rejoin = true;
+  self->request(channel, caf::infinite, join_atom::value, std::move(rejoin))
       .await(
           [=](const join_result& joined) {
             if (joined.outcome == join_outcome::closed) return again();

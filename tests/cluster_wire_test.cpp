@@ -258,7 +258,8 @@ TEST_CASE(
   join_request call_answer(connection_ref{"carol", "Carol", {}, {}});
   call_answer.answer_target = "alice";
   call_answer.answer = kwm::net::make_frame(answer);
-  const join_request plain(connection_ref{"dave", "", {}, {}});
+  join_request plain(connection_ref{"dave", "", {}, {}});
+  plain.rejoin = true;
 
   const auto group_bytes = encode_join_request(group_join);
   const auto decoded = decode_join_request(group_bytes);
@@ -271,6 +272,7 @@ TEST_CASE(
   CHECK(decoded->reply->hash == std::string("h\0sh", 4));
   CHECK(decoded->answer_target.empty());
   CHECK_FALSE(decoded->answer);
+  CHECK_FALSE(decoded->rejoin);
 
   const auto answer_bytes = encode_join_request(call_answer);
   const auto relayed = decode_join_request(answer_bytes);
@@ -286,9 +288,15 @@ TEST_CASE(
   REQUIRE(neither);
   CHECK_FALSE(neither->reply);
   CHECK_FALSE(neither->answer);  // no answer is not an empty answer
+  CHECK(neither->rejoin);
+  // An older node's request ends before the rejoin flag: not a rejoin.
+  const auto older =
+      decode_join_request(std::string_view(plain_bytes).substr(0, plain_bytes.size() - 1));
+  REQUIRE(older);
+  CHECK_FALSE(older->rejoin);
 
   for (const auto& bytes : {group_bytes, answer_bytes, plain_bytes}) {
-    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    for (std::size_t cut = 0; cut + 1 < bytes.size(); ++cut) {
       CAPTURE(cut);
       CHECK_FALSE(decode_join_request(std::string_view(bytes).substr(0, cut)));
     }
