@@ -47,14 +47,17 @@ protocol::channel_extra group_update(const channel_state& st, bool reset) {
   return extra;
 }
 
+net::frame member_list_frame(const channel_state& st) {
+  return net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false)));
+}
+
 // Groups: the new member list to everyone but the user whose membership changed (§3.14).
 // A list of this channel still waiting in a member's queue is dropped for the new one, at
 // the end of the queue (N6): what a slow member holds per channel stays one list, however
 // fast others join and leave, and no member sees a list earlier than it would otherwise.
 void send_member_list(const channel_state& st, const std::string& changed_user) {
   if (!st.is_group() || st.members.empty()) return;
-  const auto list =
-      net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false)));
+  const auto list = member_list_frame(st);
   for (const auto& [user, member] : st.members)
     if (user != changed_user) member.connection.sink->send_replacing(list, st.list_key);
 }
@@ -102,9 +105,7 @@ void send_join_first(const channel_state& st, const channel_member& joined,
     joined.connection.sink->send(net::make_frame(protocol::render_channel_message(
         request.reply->reply_to, st.id, request.reply->hash, group_update(st, true))));
   } else if (request.rejoin && st.is_group()) {
-    joined.connection.sink->send_replacing(
-        net::make_frame(protocol::render_channel_message(0, st.id, "", group_update(st, false))),
-        st.list_key);
+    joined.connection.sink->send_replacing(member_list_frame(st), st.list_key);
   }
   // Members of a pipelined channel only talk to the MCU.
   if (!request.answer || st.pipeline) return;

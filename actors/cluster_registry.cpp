@@ -118,6 +118,14 @@ channel_actor spawn_proxy(self_pointer self, const std::string& id, const std::s
   return actor;
 }
 
+// The owned channels whose lease is written, with their tokens.
+std::vector<std::pair<std::string, uint64_t>> written_leases(const cluster_registry_state& st) {
+  std::vector<std::pair<std::string, uint64_t>> leases;
+  for (const auto& [id, channel] : st.owned)
+    if (channel.fence != 0) leases.emplace_back(id, channel.fence);
+  return leases;
+}
+
 void release_lease(cluster_registry_state& st, const std::string& id, uint64_t fence) {
   st.link->node().leases().release(id, fence, ignore_result<bool>());
 }
@@ -363,9 +371,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
         auto promise = self->state.promises.keep(self->make_response_promise<bool>());
         auto& st = self->state;
         st.draining = true;
-        std::vector<std::pair<std::string, uint64_t>> leases;
-        for (const auto& [id, channel] : st.owned)
-          if (channel.fence != 0) leases.emplace_back(id, channel.fence);
+        auto leases = written_leases(st);
         log::info("cluster: draining, giving up the owned channels",
                   {{"channels", std::to_string(leases.size())}});
         // The notice follows the releases, so a node that hears it finds the leases free.
@@ -403,9 +409,7 @@ cluster_registry_actor::behavior_type cluster_registry(self_pointer self, cluste
       },
       [=](renew_atom) {
         if (self->state.draining) return;
-        std::vector<std::pair<std::string, uint64_t>> leases;
-        for (const auto& [id, channel] : self->state.owned)
-          if (channel.fence != 0) leases.emplace_back(id, channel.fence);
+        auto leases = written_leases(self->state);
         self->state.link->node().leases().renew(
             std::move(leases),
             resume_in<std::vector<std::string>>(

@@ -85,7 +85,6 @@ struct server_runtime::impl {
   // Cluster mode only; declared after the system so that it ends first (its callbacks hold
   // actor handles).
   std::unique_ptr<cluster_runtime> cluster;
-  actors::cluster_registry_actor cluster_registry;
   actors::cluster_gateway_actor gateway;
   std::unique_ptr<net::http_server> server;
   std::unique_ptr<net::http_server> metrics_server;  // --with-metrics
@@ -108,10 +107,10 @@ struct server_runtime::impl {
         log::info("shutting down", {{"connections", std::to_string(server->open_connections())}});
         // Cluster mode: the channels go to other nodes before the goodbyes, so that clients
         // reconnecting elsewhere find their new owner (docs/cluster.md, "Drain on SIGTERM").
-        if (cluster_registry)
-          return actors::hand_channels_over(system, cluster_registry, hand_over_timeout, [this] {
-            boost::asio::post(pool.context(0), [this] { begin_drain(); });
-          });
+        if (cluster)  // then `channels` is the cluster registry
+          return actors::hand_channels_over(
+              system, caf::actor_cast<actors::cluster_registry_actor>(channels), hand_over_timeout,
+              [this] { boost::asio::post(pool.context(0), [this] { begin_drain(); }); });
         begin_drain();
       } else if (request == 2) {
         log::warn("second shutdown request: closing every connection now");
@@ -214,7 +213,6 @@ struct server_runtime::impl {
     directory = cluster_directory;
     auto registry = actors::spawn_cluster_registry(system, link, directory, options.channels);
     channels = registry;
-    cluster_registry = registry;
     gateway = actors::spawn_cluster_gateway(system, link, registry, mcu_broker);
     link->start(gateway);
     cluster->node().on_rejoin([cluster_directory, registry, mcu_broker] {
